@@ -15,6 +15,10 @@ public record EngineOptions(int kvBlocks, int blockSize, int maxBatchTokens) {
         }
     }
 
+    public EngineOptions withMaxBatchTokens(int tokens) {
+        return new EngineOptions(kvBlocks, blockSize, tokens);
+    }
+
     /** Enough blocks for {@code contextTokens} positions in each of {@code sequences} sequences. */
     public static EngineOptions forContext(int contextTokens, int sequences) {
         int blockSize = 16;

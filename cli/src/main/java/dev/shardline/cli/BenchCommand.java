@@ -1,0 +1,116 @@
+package dev.shardline.cli;
+
+import dev.shardline.cli.bench.MemoryBandwidth;
+import dev.shardline.model.engine.Engine;
+import dev.shardline.model.engine.EngineOptions;
+import dev.shardline.model.engine.GenerationResult;
+import dev.shardline.model.engine.LocalModel;
+import dev.shardline.model.engine.NextToken;
+import dev.shardline.model.engine.TokenListener;
+import dev.shardline.model.json.Json;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code ./shardline bench}: prefill and decode speed of the single-process engine, the weight bytes one decoded
+ * token reads, this machine's read bandwidth measured in the same run with the same threads, and their ratio
+ * (decode efficiency). Bandwidth here swings by 2x from minute to minute, so only ratios of one run mean much.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure prefill/decode speed against memory bandwidth.")
+final class BenchCommand implements Callable<Integer> {
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Option(names = "--prompt-tokens", defaultValue = "512", paramLabel = "N")
+    int promptTokens;
+
+    @Option(names = "--gen-tokens", defaultValue = "128", paramLabel = "N")
+    int genTokens;
+
+    @Option(names = "--bandwidth-gib", defaultValue = "2", paramLabel = "GIB", description = "buffer for the bandwidth probe (>= 2)")
+    int bandwidthGib;
+
+    @Option(names = "--json", description = "print the figures as one JSON object")
+    boolean json;
+
+    static final NextToken GREEDY = logits -> {
+        int best = 0;
+        for (int i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+        return best;
+    };
+
+    @Override
+    public Integer call() {
+        int threads = modelOptions.threadsOrDefault();
+        try (LocalModel model = LocalModel.open(modelOptions.model, modelOptions.backend, threads, Progress.toStderr())) {
+            int vocab = Math.min(model.config().vocabSize(), 151643);
+            int[] prompt = new SplittableRandom(1).ints(promptTokens, 0, vocab).toArray();
+            int context = promptTokens + genTokens + 16;
+            EngineOptions options = EngineOptions.forContext(context, 1).withMaxBatchTokens(Math.max(promptTokens, 1));
+
+            System.err.println("warming up ...");
+            run(model, options, java.util.Arrays.copyOf(prompt, Math.min(64, prompt.length)), 8);
+            run(model, options, prompt, Math.min(genTokens, 16));
+
+            double bwBefore = MemoryBandwidth.measureReadGBps(threads, (long) Math.max(2, bandwidthGib) << 30, 3);
+            GenerationResult r = run(model, options, prompt, genTokens);
+            double bwAfter = MemoryBandwidth.measureReadGBps(threads, (long) Math.max(2, bandwidthGib) << 30, 3);
+
+            long bytesPerToken = model.forward().weights().bytesPerDecodedToken();
+            double bandwidth = Math.max(bwBefore, bwAfter);
+            double decodeTps = r.decodeTokensPerSecond();
+            double efficiency = bytesPerToken * decodeTps / (bandwidth * 1e9);
+            double encodeMBps = tokenizerSpeed(model);
+
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("model", modelOptions.model.toString());
+            m.put("backend", modelOptions.backend);
+            m.put("threads", (long) threads);
+            m.put("prompt_tokens", (long) promptTokens);
+            m.put("gen_tokens", (long) r.tokens().length);
+            m.put("prefill_tokens_per_second", r.prefillTokensPerSecond());
+            m.put("decode_tokens_per_second", decodeTps);
+            m.put("weight_bytes_per_token", bytesPerToken);
+            m.put("read_bandwidth_gbps_before", bwBefore);
+            m.put("read_bandwidth_gbps_after", bwAfter);
+            m.put("decode_efficiency", efficiency);
+            m.put("tokenizer_encode_mb_per_second", encodeMBps);
+            if (json) {
+                System.out.println(Json.writePretty(m));
+            } else {
+                System.out.printf("model            %s (%s, %d threads)%n", modelOptions.model, modelOptions.backend, threads);
+                System.out.printf("prefill          %8.1f tokens/s  (%d-token prompt)%n", r.prefillTokensPerSecond(), promptTokens);
+                System.out.printf("decode           %8.2f tokens/s  (%d tokens)%n", decodeTps, r.tokens().length);
+                System.out.printf("bytes per token  %8.3f GB (weights read per decoded token)%n", bytesPerToken / 1e9);
+                System.out.printf("read bandwidth   %8.1f GB/s before, %.1f GB/s after (best of 3 passes, %d threads)%n", bwBefore, bwAfter, threads);
+                System.out.printf("decode efficiency%8.2f  (bytes/token x tokens/s / best bandwidth)%n", efficiency);
+                System.out.printf("tokenizer encode %8.2f MB/s%n", encodeMBps);
+            }
+        }
+        return 0;
+    }
+
+    private static GenerationResult run(LocalModel model, EngineOptions options, int[] prompt, int gen) {
+        Engine engine = new Engine(model.forward(), options);
+        return engine.generate(prompt, gen, Set.of(), GREEDY, TokenListener.NONE);
+    }
+
+    private static double tokenizerSpeed(LocalModel model) {
+        String sample = ("Shardline splits QwQ-32B's 64 layers across workers; each stage streams bf16 activations "
+                + "to the next. 量子计算的基本原理是什么？ Привет, мир! def f(x):\n    return x ** 2  # 🚀\n").repeat(2000);
+        model.tokenizer().encode(sample);
+        long start = System.nanoTime();
+        int reps = 3;
+        for (int i = 0; i < reps; i++) model.tokenizer().encode(sample);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        return sample.getBytes(StandardCharsets.UTF_8).length * (double) reps / seconds / 1e6;
+    }
+}

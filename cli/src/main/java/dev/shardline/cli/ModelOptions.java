@@ -1,0 +1,24 @@
+package dev.shardline.cli;
+
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+
+/** Options shared by every command that runs a local model. */
+final class ModelOptions {
+    @Option(names = "--model", required = true, paramLabel = "DIR",
+            description = "Hugging Face checkpoint directory (config.json, tokenizer.json, *.safetensors)")
+    Path model;
+
+    @Option(names = "--backend", defaultValue = "cpu", paramLabel = "NAME",
+            description = "compute backend: cpu (Vector API, default) or reference (the scalar oracle, slow)")
+    String backend;
+
+    @Option(names = "--threads", defaultValue = "0", paramLabel = "N",
+            description = "compute threads (default: all cores)")
+    int threads;
+
+    int threadsOrDefault() {
+        return threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+    }
+}
