@@ -136,6 +136,11 @@ public final class DemoCheckpointWriter {
     }
 
     private static void removeOldWeights(Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new CheckpointException(dir + ": cannot create directory: " + e.getMessage(), e);
+        }
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir,
                 "{model.safetensors,model.safetensors.index.json,model-*-of-*.safetensors}")) {
             for (Path p : ds) {
