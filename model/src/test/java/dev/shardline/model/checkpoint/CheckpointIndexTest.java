@@ -70,6 +70,18 @@ class CheckpointIndexTest {
     }
 
     @Test
+    void truncatedShardNamesShardAndTensor() throws IOException {
+        ModelConfig c = CheckpointLoaderTest.small(2, false);
+        DemoCheckpointWriter.writeWeights(c, dir, 3, 1, null);
+        Path last = dir.resolve("model-00003-of-00003.safetensors");
+        try (java.io.RandomAccessFile r = new java.io.RandomAccessFile(last.toFile(), "rw")) {
+            r.setLength(r.length() - 10);
+        }
+        CheckpointException e = assertThrowsCk(() -> CheckpointLoader.load(dir, c, LayerRange.whole(2), null));
+        assertMessage(e, last.toString(), "\"lm_head.weight\"", "truncated");
+    }
+
+    @Test
     void tensorInTwoShards() throws IOException {
         shard("s1.safetensors", "a", "b");
         shard("s2.safetensors", "b", "c");
