@@ -1,6 +1,5 @@
 package dev.shardline.model.sampling;
 
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
@@ -20,10 +19,11 @@ import java.util.random.RandomGenerator;
  * with the k-th). The draw uses one {@code nextDouble()} of a {@link SplittableRandom} seeded with the params' seed,
  * so the same seed and logits give the same tokens.
  *
- * <p>Cost per call for a 152064-token vocabulary: one copy of the logits, O(distinct history tokens) for penalties,
- * one pass for top-k selection (a k-sized heap, no sort of the vocabulary), or one exp pass when top-k is off; top-p
- * without top-k sorts only the tokens that can possibly be in the nucleus (probability >= (1 - top_p) / 2V); and one
- * exp pass over the raw logits for the logprob. The caller's array is never modified: the work happens in
+ * <p>Cost per call for a 152064-token vocabulary (well under a millisecond): one copy of the logits,
+ * O(distinct history tokens) for the penalties, a vectorized max and exp pass ({@link VectorMath}), top-k through a
+ * k-sized heap, top-p without top-k through a histogram that sorts only one bucket ({@link Selection#nucleus}),
+ * and one more exp pass over the raw logits for the logprob. The caller's array is never modified: the work
+ * happens in
  * per-thread scratch arrays. A Sampler is not thread-safe (one per sequence), but many samplers may run on
  * different threads.
  */
@@ -93,7 +93,13 @@ public final class Sampler {
 
     /** Index of the largest value, lowest index on ties (NaN never wins unless everything is NaN: then 0). */
     static int argmax(float[] x, int n) {
-        int best = 0;
+        float max = VectorMath.max(x, 0, n);
+        if (!Float.isNaN(max)) {
+            for (int i = 0; i < n; i++) {
+                if (x[i] == max) return i;
+            }
+        }
+        int best = 0; // NaN present: slow path that skips NaN
         float bestValue = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) {
             if (x[i] > bestValue) {
@@ -110,151 +116,74 @@ public final class Sampler {
         if (!Float.isFinite(max)) {
             return top; // +inf dominates; all -inf/NaN has no distribution: fall back to argmax
         }
-        double t = params.temperature();
+        float invT = (float) (1.0 / params.temperature());
         int[] ids = s.ids;
-        float[] w = s.w; // w[j] = exp((x - max) / T) of candidate ids[j], 1 for the top token
+        float[] w = s.w; // w[j] = exp((x - max) / T) of candidate ids[j]; 1 for the top token
         int n;
-        double norm;
-        boolean topK = params.topKEnabled() && params.topK() < vocabSize;
-        if (topK) {
-            n = selectTopK(x, vocabSize, params.topK(), s.keys);
-            norm = 0;
+        boolean dense = false; // true: the candidates are all tokens, weights in s.wAll
+        if (params.topKEnabled() && params.topK() < vocabSize) {
+            n = Selection.selectTopK(x, vocabSize, params.topK(), s.keys);
+            double norm = 0;
             for (int j = 0; j < n; j++) {
                 ids[j] = (int) s.keys[j];
-                w[j] = (float) Math.exp((x[ids[j]] - max) / t);
+                w[j] = (float) Math.exp((x[ids[j]] - max) * invT);
                 norm += w[j];
             }
+            if (params.topP() < 1.0) { // sorted best first: keep while the mass before is below top_p
+                double limit = params.topP() * norm;
+                double cumBefore = 0;
+                int keep = 0;
+                while (keep < n && cumBefore < limit) {
+                    cumBefore += w[keep++];
+                }
+                n = Math.max(keep, 1);
+            }
         } else {
-            float[] all = s.wAll;
-            norm = 0;
-            for (int i = 0; i < vocabSize; i++) {
-                float e = (float) Math.exp((x[i] - max) / t);
-                all[i] = e;
-                norm += e;
-            }
-            n = 0;
+            double norm = VectorMath.expInto(x, vocabSize, max, invT, s.wAll);
             if (params.topP() < 1.0) {
-                // Tokens with probability below (1 - top_p) / 2V have more than top_p of mass above them.
-                double floor = (1.0 - params.topP()) / (2.0 * vocabSize) * norm;
-                long[] keys = s.keys;
-                for (int i = 0; i < vocabSize; i++) {
-                    if (all[i] >= floor) keys[n++] = key(x[i], i);
-                }
-                Arrays.sort(keys, 0, n); // best first
-                for (int j = 0; j < n; j++) {
-                    ids[j] = (int) keys[j];
-                    w[j] = all[ids[j]];
-                }
+                n = Selection.nucleus(x, s.wAll, vocabSize, max, invT, norm, params.topP(), ids, w, s.keys, s.mass);
             } else {
-                for (int i = 0; i < vocabSize; i++) {
-                    ids[i] = i;
-                    w[i] = all[i];
-                }
                 n = vocabSize;
+                dense = true;
             }
         }
-        if (params.topP() < 1.0) { // candidates are sorted best first here
-            double limit = params.topP() * norm;
-            double cumBefore = 0;
-            int keep = 0;
-            while (keep < n && cumBefore < limit) {
-                cumBefore += w[keep];
-                keep++;
-            }
-            n = Math.max(keep, 1);
-        }
-        if (params.minP() > 0) {
-            float minW = (float) params.minP(); // p_i / p_max == w_i
+        if (params.minP() > 0) { // p_i / p_max == w_i; the top token (w == 1) always stays
+            float minW = (float) params.minP();
+            float[] from = dense ? s.wAll : w;
             int kept = 0;
             for (int j = 0; j < n; j++) {
-                if (w[j] >= minW) {
-                    ids[kept] = ids[j];
-                    w[kept] = w[j];
-                    kept++;
+                if (from[j] >= minW) {
+                    ids[kept] = dense ? j : ids[j];
+                    w[kept++] = from[j];
                 }
             }
-            n = kept; // the top token has w == 1 >= min_p, so n >= 1
+            n = kept;
+            dense = false;
         }
+        float[] weights = dense ? s.wAll : w;
         double total = 0;
         for (int j = 0; j < n; j++) {
-            total += w[j];
+            total += weights[j];
         }
         double u = rng.nextDouble() * total;
+        int last = 0;
         for (int j = 0; j < n; j++) {
-            u -= w[j];
+            if (weights[j] > 0) last = j;
+            u -= weights[j];
             if (u < 0) {
-                return ids[j];
+                return dense ? j : ids[j];
             }
         }
-        return ids[n - 1];
+        return dense ? last : ids[last]; // rounding left u >= 0: the last token with weight
     }
 
-    /**
-     * Puts the k best (value descending, id ascending) of x[0..n) into keys[0..k), best first; returns k.
-     * A max-heap of keys keeps the current k best with the worst at the root; most values fail one comparison.
-     */
-    static int selectTopK(float[] x, int n, int k, long[] keys) {
-        int size = 0;
-        float worst = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
-            float v = x[i];
-            if (size == k) {
-                if (!(v > worst)) continue; // an equal value with a higher id ranks lower
-                keys[0] = key(v, i);
-                siftDown(keys, k);
-                worst = x[(int) keys[0]];
-            } else {
-                int c = size++;
-                keys[c] = key(v, i);
-                while (c > 0) { // sift up
-                    int parent = (c - 1) >>> 1;
-                    if (keys[parent] >= keys[c]) break;
-                    long tmp = keys[parent];
-                    keys[parent] = keys[c];
-                    keys[c] = tmp;
-                    c = parent;
-                }
-                if (size == k) worst = x[(int) keys[0]];
-            }
-        }
-        Arrays.sort(keys, 0, size);
-        return size;
-    }
-
-    private static void siftDown(long[] heap, int size) {
-        int c = 0;
-        while (true) {
-            int l = 2 * c + 1;
-            if (l >= size) return;
-            int big = (l + 1 < size && heap[l + 1] > heap[l]) ? l + 1 : l;
-            if (heap[c] >= heap[big]) return;
-            long tmp = heap[c];
-            heap[c] = heap[big];
-            heap[big] = tmp;
-            c = big;
-        }
-    }
-
-    /** A long that sorts ascending by (value descending, id ascending); the low 32 bits are the id. */
-    static long key(float value, int id) {
-        int bits = Float.floatToRawIntBits(value);
-        int ordered = bits ^ ((bits >> 31) & 0x7fffffff); // monotone in value as a signed int
-        return ((long) ~ordered << 32) | (id & 0xffffffffL);
-    }
-
-    /** log_softmax(logits[offset .. offset + n))[id], in double precision. */
+    /** log_softmax(logits[offset .. offset + n))[id]. */
     static float logSoftmaxAt(float[] logits, int offset, int n, int id) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
-            max = Math.max(max, logits[offset + i]);
-        }
+        float max = VectorMath.max(logits, offset, n);
         if (!Float.isFinite(max)) {
             return logits[offset + id] == max ? 0f : Float.NEGATIVE_INFINITY;
         }
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            sum += Math.exp(logits[offset + i] - max);
-        }
+        double sum = VectorMath.sumExp(logits, offset, n, max, 1f);
         return (float) (logits[offset + id] - max - Math.log(sum));
     }
 
@@ -265,6 +194,7 @@ public final class Sampler {
         float[] w = new float[0];    // exp weights of the candidates
         int[] ids = new int[0];      // candidate ids
         long[] keys = new long[0];   // sort keys
+        double[] mass = new double[Selection.BUCKETS]; // top-p histogram
 
         void ensure(int n) {
             if (x.length < n) {

@@ -77,7 +77,7 @@ class SamplerTest {
     void topKKeepsOnlyTheKBest() {
         float[] logits = randomLogits(2000, 3);
         long[] keys = new long[logits.length];
-        int n = Sampler.selectTopK(logits, logits.length, 5, keys);
+        int n = Selection.selectTopK(logits, logits.length, 5, keys);
         Integer[] order = new Integer[logits.length];
         for (int i = 0; i < order.length; i++) order[i] = i;
         Arrays.sort(order, (x, y) -> Float.compare(logits[y], logits[x]));
