@@ -1,5 +1,7 @@
 package dev.shardline.model.demo;
 
+import dev.shardline.model.chat.ChatTemplate;
+
 import dev.shardline.model.json.Json;
 import dev.shardline.model.json.JsonException;
 import dev.shardline.model.safetensors.CheckpointException;
@@ -38,15 +40,8 @@ public final class DemoTokenizerConfig {
      * the text without that final newline (Jinja drops a single trailing newline anyway).
      */
     public static String chatTemplate() {
-        try (InputStream in = DemoTokenizerConfig.class.getResourceAsStream("qwq-chat-template.jinja")) {
-            if (in == null) {
-                throw new IllegalStateException("resource qwq-chat-template.jinja is missing from the build");
-            }
-            String s = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            return s.endsWith("\n") ? s.substring(0, s.length() - 1) : s;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        String s = ChatTemplate.qwqJinjaSource();
+        return s.endsWith("\n") ? s.substring(0, s.length() - 1) : s;
     }
 
     /**
