@@ -1,7 +1,6 @@
 package dev.shardline.model.tokenizer;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 
 /**
  * Turns generated ids into text one at a time. A token may end in the middle of a UTF-8 character (emoji and CJK are
@@ -14,6 +13,7 @@ public final class StreamingDecoder {
     private final Tokenizer tokenizer;
     private byte[] pending = new byte[16];
     private int size;
+    private final int[] newSize = new int[1];
 
     StreamingDecoder(Tokenizer tokenizer) {
         this.tokenizer = tokenizer;
@@ -21,10 +21,8 @@ public final class StreamingDecoder {
 
     /** Adds one id and returns the text that became complete ("" if none). Unknown ids add nothing. */
     public String push(int id) {
-        byte[] b = tokenizer.bytesOf(id);
-        if (size + b.length > pending.length) pending = Arrays.copyOf(pending, Math.max(pending.length * 2, size + b.length));
-        System.arraycopy(b, 0, pending, size, b.length);
-        size += b.length;
+        pending = tokenizer.appendBytes(id, pending, size, newSize);
+        size = newSize[0];
         int cut = completePrefix(pending, size);
         if (cut == 0) return "";
         String text = new String(pending, 0, cut, StandardCharsets.UTF_8);

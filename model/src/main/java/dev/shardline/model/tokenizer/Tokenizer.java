@@ -23,13 +23,13 @@ import java.util.regex.Matcher;
 public final class Tokenizer {
     private static final int CACHE_LIMIT = 65_536;
     private static final int CACHE_MAX_PIECE = 64;
-    private static final byte[] NO_BYTES = new byte[0];
 
     private final TokenizerFile file;
     private final BytePairEncoder bpe;
     private final AddedTokenMatcher rawMatcher;        // added tokens with normalized=false
     private final AddedTokenMatcher normalizedMatcher; // added tokens with normalized=true
-    private final byte[][] tokenBytes;                 // [vocabSize] bytes each id decodes to; null for unused ids
+    private final byte[] tokenBytes;                   // bytes of all tokens, back to back
+    private final int[] tokenStart;                    // [vocabSize + 1] id's bytes are tokenBytes[start[id]..start[id+1])
     private final boolean[] special;                   // [vocabSize]
     private final ConcurrentHashMap<String, int[]> cache = new ConcurrentHashMap<>();
 
@@ -39,10 +39,19 @@ public final class Tokenizer {
         this.rawMatcher = new AddedTokenMatcher(file.addedTokens().stream().filter(t -> !t.normalized()).toList());
         this.normalizedMatcher = new AddedTokenMatcher(file.addedTokens().stream().filter(AddedToken::normalized).toList());
         String[] tokens = file.idToToken();
-        this.tokenBytes = new byte[tokens.length][];
+        this.tokenStart = new int[tokens.length + 1];
+        byte[] all = new byte[1 << 20];
+        int n = 0;
         for (int id = 0; id < tokens.length; id++) {
-            if (tokens[id] != null) tokenBytes[id] = ByteLevel.tokenBytes(tokens[id]);
+            tokenStart[id] = n;
+            if (tokens[id] == null) continue;
+            byte[] b = ByteLevel.tokenBytes(tokens[id]);
+            if (n + b.length > all.length) all = Arrays.copyOf(all, Math.max(all.length * 2, n + b.length));
+            System.arraycopy(b, 0, all, n, b.length);
+            n += b.length;
         }
+        tokenStart[tokens.length] = n;
+        this.tokenBytes = Arrays.copyOf(all, n);
         this.special = new boolean[tokens.length];
         for (AddedToken t : file.addedTokens()) special[t.id()] = t.special();
     }
@@ -59,7 +68,7 @@ public final class Tokenizer {
 
     /** Highest id (vocab or added token) + 1: 151669 for Qwen3/QwQ files. Smaller than the embedding's row count. */
     public int vocabSize() {
-        return tokenBytes.length;
+        return tokenStart.length - 1;
     }
 
     /** The added tokens of the file, in file order. */
@@ -69,8 +78,8 @@ public final class Tokenizer {
 
     /** The id of a token by its exact content (an added token such as "<|im_end|>", or a ByteLevel vocab string). */
     public OptionalInt tokenId(String content) {
-        Integer id = file.tokenToId().get(content);
-        return id == null ? OptionalInt.empty() : OptionalInt.of(id);
+        int id = file.tokenToId().get(content);
+        return id < 0 ? OptionalInt.empty() : OptionalInt.of(id);
     }
 
     /** True for added tokens flagged special (e.g. "<|im_end|>"); false for "<think>" and ordinary tokens. */
@@ -80,14 +89,22 @@ public final class Tokenizer {
 
     /** The token's string as stored in the file (ByteLevel chars, e.g. "Ġthe"), or "" for an unknown id. */
     public String tokenText(int id) {
-        String t = id >= 0 && id < tokenBytes.length ? file.idToToken()[id] : null;
+        String t = id >= 0 && id < vocabSize() ? file.idToToken()[id] : null;
         return t == null ? "" : t;
     }
 
-    /** The bytes an id decodes to (empty for an unknown id). Do not modify the returned array. */
-    byte[] bytesOf(int id) {
-        byte[] b = id >= 0 && id < tokenBytes.length ? tokenBytes[id] : null;
-        return b == null ? NO_BYTES : b;
+    /** Appends the bytes id decodes to (none for an unknown id) to buf at n, growing it; returns the new buffer. */
+    byte[] appendBytes(int id, byte[] buf, int n, int[] newSize) {
+        int from = 0;
+        int len = 0;
+        if (id >= 0 && id < vocabSize()) {
+            from = tokenStart[id];
+            len = tokenStart[id + 1] - from;
+        }
+        if (n + len > buf.length) buf = Arrays.copyOf(buf, Math.max(buf.length * 2, n + len));
+        System.arraycopy(tokenBytes, from, buf, n, len);
+        newSize[0] = n + len;
+        return buf;
     }
 
     /** Encodes text; added tokens written in the text (e.g. "<|im_start|>", "<think>") become their ids. */
@@ -157,8 +174,8 @@ public final class Tokenizer {
         }
         byte[] utf8 = piece.getBytes(StandardCharsets.UTF_8);
         int[] ids;
-        Integer whole = file.ignoreMerges() ? file.tokenToId().get(ByteLevel.encode(utf8, 0, utf8.length)) : null;
-        if (whole != null) {
+        int whole = file.ignoreMerges() ? file.tokenToId().get(ByteLevel.encode(utf8, 0, utf8.length)) : -1;
+        if (whole >= 0) {
             ids = new int[] {whole};
         } else {
             int[] syms = new int[utf8.length];
@@ -181,15 +198,12 @@ public final class Tokenizer {
     public String decode(int[] ids, int from, int to, boolean skipSpecialTokens) {
         java.util.Objects.checkFromToIndex(from, to, ids.length);
         byte[] buf = new byte[Math.max(16, (to - from) * 4)];
-        int n = 0;
+        int[] n = {0};
         for (int i = from; i < to; i++) {
             if (skipSpecialTokens && isSpecial(ids[i])) continue;
-            byte[] b = bytesOf(ids[i]);
-            if (n + b.length > buf.length) buf = Arrays.copyOf(buf, Math.max(buf.length * 2, n + b.length));
-            System.arraycopy(b, 0, buf, n, b.length);
-            n += b.length;
+            buf = appendBytes(ids[i], buf, n[0], n);
         }
-        return new String(buf, 0, n, StandardCharsets.UTF_8);
+        return new String(buf, 0, n[0], StandardCharsets.UTF_8);
     }
 
     /** Decodes a list of ids (see {@link #decode(int[])}). */

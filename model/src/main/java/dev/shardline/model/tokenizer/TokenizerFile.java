@@ -25,7 +25,7 @@ import java.util.regex.PatternSyntaxException;
 record TokenizerFile(
         Path path,
         String[] idToToken,             // [vocabSize] token string (ByteLevel chars) or null for unused ids
-        Map<String, Integer> tokenToId, // vocab and added tokens
+        TokenIds tokenToId,             // vocab and added tokens
         LongIntMap mergeRanks,          // pair(left id, right id) -> rank
         int[] mergedId,                 // [merges] rank -> merged id
         int[] byteToId,                 // [256] id of each single-byte symbol
@@ -40,8 +40,7 @@ record TokenizerFile(
     static TokenizerFile read(Path path) {
         String text;
         try {
-            byte[] bytes = Files.readAllBytes(path);
-            text = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+            text = Files.readString(path, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             throw new TokenizerException("tokenizer file not found: " + path, e);
         } catch (CharacterCodingException e) {
@@ -81,14 +80,12 @@ record TokenizerFile(
         JsonFields vocab = model.optObject("vocab");
         if (vocab == null) throw new TokenizerException(src + ": required field \"model.vocab\" is missing");
 
-        Map<String, Integer> tokenToId = new HashMap<>(vocab.map().size() * 2);
         int maxId = -1;
         for (var e : vocab.map().entrySet()) {
             if (!(e.getValue() instanceof Long id) || id < 0 || id > Integer.MAX_VALUE - 8) {
                 throw new TokenizerException(src + ": model.vocab entry \"" + e.getKey() + "\" must have a non-negative"
                         + " integer id, found " + Json.write(e.getValue()));
             }
-            tokenToId.put(e.getKey(), (int) (long) id);
             maxId = Math.max(maxId, (int) (long) id);
         }
 
@@ -101,16 +98,18 @@ record TokenizerFile(
             }
         }
         String[] idToToken = new String[maxId + 1];
-        for (var e : tokenToId.entrySet()) idToToken[e.getValue()] = e.getKey();
+        for (var e : vocab.map().entrySet()) idToToken[(int) (long) (Long) e.getValue()] = e.getKey();
+        Map<String, Integer> addedIds = new HashMap<>();
         for (AddedToken t : added) {
             idToToken[t.id()] = t.content();
-            tokenToId.put(t.content(), t.id());
+            addedIds.put(t.content(), t.id());
         }
+        TokenIds tokenToId = new TokenIds(vocab.map(), addedIds);
 
         int[] byteToId = new int[256];
         for (int b = 0; b < 256; b++) {
-            Integer id = tokenToId.get(String.valueOf(ByteLevel.charOf(b)));
-            if (id == null) {
+            int id = tokenToId.get(String.valueOf(ByteLevel.charOf(b)));
+            if (id < 0) {
                 throw new TokenizerException(src + ": model.vocab lacks the single-byte token \""
                         + ByteLevel.charOf(b) + "\" for byte " + b + "; not a byte-level BPE vocabulary");
             }
@@ -123,10 +122,10 @@ record TokenizerFile(
         int[] mergedId = new int[merges.size()];
         for (int rank = 0; rank < merges.size(); rank++) {
             String[] pair = mergePair(src, rank, merges.get(rank));
-            Integer left = tokenToId.get(pair[0]);
-            Integer right = tokenToId.get(pair[1]);
-            Integer merged = tokenToId.get(pair[0] + pair[1]);
-            if (left == null || right == null || merged == null) {
+            int left = tokenToId.get(pair[0]);
+            int right = tokenToId.get(pair[1]);
+            int merged = tokenToId.get(pair[0].concat(pair[1]));
+            if (left < 0 || right < 0 || merged < 0) {
                 throw new TokenizerException(src + ": model.merges[" + rank + "] " + Json.write(List.of(pair[0], pair[1]))
                         + " uses a token that is not in model.vocab");
             }
@@ -139,6 +138,16 @@ record TokenizerFile(
         boolean ignoreMerges = model.optBoolean("ignore_merges", false);
         return new TokenizerFile(path, idToToken, tokenToId, ranks, mergedId, byteToId, List.copyOf(added), nfc,
                 split, ignoreMerges);
+    }
+
+    /** Token string -> id over the parsed vocab object (values are Longs) and the added tokens, which win. */
+    record TokenIds(Map<String, Object> vocab, Map<String, Integer> added) {
+        /** The id, or -1. */
+        int get(String token) {
+            Integer a = added.get(token);
+            if (a != null) return a;
+            return vocab.get(token) instanceof Long id ? (int) (long) id : -1;
+        }
     }
 
     @SuppressWarnings("unchecked")
