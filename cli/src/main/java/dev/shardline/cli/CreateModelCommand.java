@@ -31,11 +31,11 @@ final class CreateModelCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        DemoPreset p = DemoPresets.parse(preset);
+        DemoPreset p = DemoPreset.fromCliName(preset);
         System.err.println("creating " + p.name().toLowerCase(Locale.ROOT).replace('_', '-') + " checkpoint in " + out
                 + " -- the weights are RANDOM (normal(0, 0.02), seed " + seed + "): the text it generates is meaningless");
-        QwenTokenizerSource.Files tok = QwenTokenizerSource.fetch(Progress.lines());
-        create(p, layers, out, shards, seed, tok.tokenizerJson(), tok.tokenizerConfigJson());
+        QwenTokenizerSource tok = QwenTokenizerSource.defaults();
+        create(p, layers, out, shards, seed, tok.tokenizerJson(Progress.lines()), tok.tokenizerConfigJson(Progress.lines()));
         System.err.println("done: " + out);
         return 0;
     }

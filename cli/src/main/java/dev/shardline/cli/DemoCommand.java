@@ -35,8 +35,8 @@ final class DemoCommand implements Callable<Integer> {
         Path modelDir = dir != null ? dir : QwenTokenizerSource.cacheRoot().resolve("models").resolve("small");
         if (!Files.exists(modelDir.resolve("config.json"))) {
             System.out.println("== creating the demo model `small` (Qwen2.5-0.5B shapes, RANDOM weights) in " + modelDir);
-            QwenTokenizerSource.Files tok = QwenTokenizerSource.fetch(Progress.lines());
-            CreateModelCommand.create(DemoPreset.SMALL, -1, modelDir, 1, 1234, tok.tokenizerJson(), tok.tokenizerConfigJson());
+            QwenTokenizerSource tok = QwenTokenizerSource.defaults();
+            CreateModelCommand.create(DemoPreset.SMALL, -1, modelDir, 1, 1234, tok.tokenizerJson(Progress.lines()), tok.tokenizerConfigJson(Progress.lines()));
         }
         int threads = Runtime.getRuntime().availableProcessors();
         System.out.println("== loading " + modelDir + " on the cpu backend with " + threads + " threads");

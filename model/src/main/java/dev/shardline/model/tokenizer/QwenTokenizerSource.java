@@ -53,10 +53,14 @@ public final class QwenTokenizerSource {
 
     /** {@code $SHARDLINE_CACHE/tokenizers/qwen3-3.7.2} or {@code ~/.cache/shardline/tokenizers/qwen3-3.7.2}. */
     public static Path defaultCacheDir() {
+        return cacheRoot().resolve("tokenizers").resolve("qwen3-3.7.2");
+    }
+
+    /** Shardline's cache root: {@code $SHARDLINE_CACHE}, else {@code ~/.cache/shardline}. */
+    public static Path cacheRoot() {
         String env = System.getenv("SHARDLINE_CACHE");
-        Path root = env != null && !env.isBlank() ? Path.of(env)
+        return env != null && !env.isBlank() ? Path.of(env)
                 : Path.of(System.getProperty("user.home"), ".cache", "shardline");
-        return root.resolve("tokenizers").resolve("qwen3-3.7.2");
     }
 
     public Path cacheDir() {

@@ -92,7 +92,7 @@ class TokenizerTest {
     }
 
     @Test
-    void encodesFastEnough() {
+    void roundTripsAMegabyteOfTextAndPrintsTheEncodeSpeed() {
         Tokenizer t = QwenTestTokenizer.get();
         StringBuilder sb = new StringBuilder();
         Random random = new Random(1);

@@ -1,0 +1,96 @@
+package dev.shardline.model.engine;
+
+import dev.shardline.model.chat.ChatTemplate;
+import dev.shardline.model.checkpoint.CheckpointLoader;
+import dev.shardline.model.checkpoint.LoadProgress;
+import dev.shardline.model.checkpoint.ModelDirectory;
+import dev.shardline.model.config.ModelConfig;
+import dev.shardline.model.forward.Qwen2Forward;
+import dev.shardline.model.kernels.Backends;
+import dev.shardline.model.kernels.Kernels;
+import dev.shardline.model.sampling.GenerationDefaults;
+import dev.shardline.model.tokenizer.Tokenizer;
+import dev.shardline.model.weights.LayerRange;
+import dev.shardline.model.weights.ModelWeights;
+
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * A whole checkpoint opened in this process: config, tokenizer, chat template, generation defaults, the
+ * memory-mapped weights of every layer and a compute backend. {@link #open} does the I/O; closing it unmaps
+ * the weights and stops the backend's threads.
+ */
+public final class LocalModel implements AutoCloseable {
+    private final ModelConfig config;
+    private final Tokenizer tokenizer;
+    private final GenerationDefaults generationDefaults;
+    private final Qwen2Forward forward;
+    private final List<Integer> eosTokenIds;
+
+    public LocalModel(ModelConfig config, Tokenizer tokenizer, GenerationDefaults generationDefaults, Qwen2Forward forward) {
+        this.config = config;
+        this.tokenizer = tokenizer;
+        this.generationDefaults = generationDefaults;
+        this.forward = forward;
+        Set<Integer> eos = new LinkedHashSet<>(generationDefaults.eosTokenIds());
+        eos.addAll(config.eosTokenIds());
+        this.eosTokenIds = List.copyOf(eos);
+    }
+
+    /** Opens {@code dir} on backend "cpu" or "reference" with {@code threads} threads; progress may be null. */
+    public static LocalModel open(Path dir, String backend, int threads, Consumer<LoadProgress> progress) {
+        ModelDirectory files = ModelDirectory.of(dir);
+        ModelConfig config = files.readConfig();
+        Tokenizer tokenizer = Tokenizer.load(files.tokenizerJson());
+        GenerationDefaults defaults = GenerationDefaults.read(files.generationConfigJson());
+        Kernels kernels = Backends.create(backend, threads);
+        ModelWeights weights;
+        try {
+            weights = CheckpointLoader.load(dir, config, LayerRange.whole(config.numHiddenLayers()), progress);
+        } catch (RuntimeException e) {
+            kernels.close();
+            throw e;
+        }
+        return new LocalModel(config, tokenizer, defaults, new Qwen2Forward(weights, kernels));
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** QwQ's template, rendered natively (see ChatTemplate); used for every Qwen2 checkpoint for now. */
+    public ChatTemplate chatTemplate() {
+        return ChatTemplate.qwq();
+    }
+
+    public GenerationDefaults generationDefaults() {
+        return generationDefaults;
+    }
+
+    /** EOS ids from generation_config.json and config.json together. */
+    public List<Integer> eosTokenIds() {
+        return eosTokenIds;
+    }
+
+    public Qwen2Forward forward() {
+        return forward;
+    }
+
+    public TextGenerator textGenerator() {
+        return new TextGenerator(forward, tokenizer, eosTokenIds);
+    }
+
+    @Override
+    public void close() {
+        forward.kernels().close();
+        forward.weights().close();
+    }
+}

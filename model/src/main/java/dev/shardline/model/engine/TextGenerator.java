@@ -1,0 +1,99 @@
+package dev.shardline.model.engine;
+
+import dev.shardline.model.chat.ReasoningParser;
+import dev.shardline.model.forward.Qwen2Forward;
+import dev.shardline.model.sampling.SampledToken;
+import dev.shardline.model.sampling.Sampler;
+import dev.shardline.model.sampling.SamplingParams;
+import dev.shardline.model.sampling.StopChecker;
+import dev.shardline.model.sampling.TokenHistory;
+import dev.shardline.model.tokenizer.StreamingDecoder;
+import dev.shardline.model.tokenizer.Tokenizer;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * Text in, text out, streamed: samples each token ({@link Sampler}), decodes it without splitting UTF-8 characters
+ * ({@link StreamingDecoder}), cuts at stop strings ({@link StopChecker}) and, in chat mode, splits reasoning from
+ * answer ({@link ReasoningParser}; QwQ's template opens {@code <think>}, so generation starts inside it).
+ *
+ * <p>Sampling covers only ids the tokenizer can decode: checkpoints pad the embedding (QwQ: 152064 rows for 151669
+ * tokens) and a padding row must never be emitted. Special tokens (EOS and the like) are not part of the text.
+ */
+public final class TextGenerator {
+    private final Qwen2Forward forward;
+    private final Tokenizer tokenizer;
+    private final List<Integer> eosTokenIds;
+
+    public TextGenerator(Qwen2Forward forward, Tokenizer tokenizer, List<Integer> eosTokenIds) {
+        this.forward = forward;
+        this.tokenizer = tokenizer;
+        this.eosTokenIds = List.copyOf(eosTokenIds);
+    }
+
+    public TextResult generate(int[] prompt, SamplingParams params, boolean chatReasoning, Consumer<TextDelta> out) {
+        params.validate();
+        int vocab = Math.min(forward.config().vocabSize(), tokenizer.vocabSize());
+        Sampler sampler = new Sampler(params);
+        TokenHistory history = TokenHistory.ofPrompt(prompt);
+        StreamingDecoder decoder = tokenizer.newStreamingDecoder();
+        StopChecker stops = new StopChecker(params.stop());
+        ReasoningParser reasoning = chatReasoning ? new ReasoningParser(true) : null;
+        StringBuilder text = new StringBuilder();
+        StringBuilder reasoningText = new StringBuilder();
+        StringBuilder answerText = new StringBuilder();
+        Consumer<String> emit = piece -> {
+            if (piece.isEmpty()) return;
+            text.append(piece);
+            TextDelta d = reasoning == null ? new TextDelta("", piece) : toDelta(reasoning.push(piece));
+            reasoningText.append(d.reasoning());
+            answerText.append(d.answer());
+            if (!d.reasoning().isEmpty() || !d.answer().isEmpty()) out.accept(d);
+        };
+
+        NextToken next = logits -> {
+            SampledToken t = sampler.sample(logits, 0, vocab, history);
+            return t.id();
+        };
+        TokenListener listener = token -> {
+            if (tokenizer.isSpecial(token)) {
+                return true;
+            }
+            StopChecker.Result r = stops.push(decoder.push(token));
+            emit.accept(r.text());
+            return !r.stopped();
+        };
+
+        Engine engine = new Engine(forward, EngineOptions.forContext(prompt.length + params.maxTokens(), 1));
+        GenerationResult g = engine.generate(prompt, params.maxTokens(), stopIds(params), next, listener);
+        if (!stops.stopped()) {
+            emit.accept(stops.push(decoder.flush()).text());
+            emit.accept(stops.finish());
+        }
+        if (reasoning != null) {
+            TextDelta last = toDelta(reasoning.finish());
+            reasoningText.append(last.reasoning());
+            answerText.append(last.answer());
+            if (!last.reasoning().isEmpty() || !last.answer().isEmpty()) out.accept(last);
+        }
+        FinishReason reason = stops.stopped() ? FinishReason.STOP : g.finishReason();
+        return new TextResult(prompt.clone(), g.tokens(), text.toString(),
+                reasoning == null ? null : reasoningText.toString(), reasoning == null ? null : answerText.toString(),
+                reason, g);
+    }
+
+    private Set<Integer> stopIds(SamplingParams params) {
+        Set<Integer> ids = new HashSet<>(params.stopTokenIds());
+        if (!params.ignoreEos()) {
+            ids.addAll(eosTokenIds);
+        }
+        return ids;
+    }
+
+    private static TextDelta toDelta(ReasoningParser.Delta d) {
+        return new TextDelta(d.reasoning(), d.answer());
+    }
+}
