@@ -1,0 +1,228 @@
+package dev.shardline.model.kernels;
+
+import static dev.shardline.model.kernels.VectorOps.F;
+import static dev.shardline.model.kernels.VectorOps.L;
+
+import dev.shardline.model.tensor.DType;
+import dev.shardline.model.tensor.WeightTensor;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * {@code out[t, n] = sum_k x[t, k] * w[n, k] + bias[n]} on the CPU, weights read in place from their segment.
+ *
+ * <p>Decode (one token, bf16 or f32) is memory-bound: rows are split into contiguous chunks, four rows at a time
+ * share each x load, and the weights stream once from memory. Everything else (prefill, and f16 weights) is tiled:
+ * a block of {@link #ROW_BLOCK} rows x {@link #K_BLOCK} columns is widened to float once into per-thread scratch
+ * and then multiplied with four tokens x four rows of register accumulators.
+ */
+final class CpuMatmul {
+    /** Weight rows per prefill chunk (multiple of 4). */
+    static final int ROW_BLOCK = 16;
+    /** Columns per widened tile: 16 rows x 2048 floats = 128 KiB scratch, the x tile of 4 tokens = 32 KiB. */
+    static final int K_BLOCK = 2048;
+    /** Decode chunks per thread: small enough to rebalance when a core is busy, large enough to stream. */
+    private static final int CHUNKS_PER_THREAD = 4;
+
+    private final ParallelRunner runner;
+    private final float[][] scratch; // per worker: [ROW_BLOCK, K_BLOCK]
+
+    CpuMatmul(ParallelRunner runner) {
+        this.runner = runner;
+        this.scratch = new float[runner.threads()][];
+    }
+
+    void matmul(float[] x, int tokens, WeightTensor w, WeightTensor bias, float[] out) {
+        int n = w.rows();
+        int k = w.cols();
+        if (w.shape().length != 2) {
+            throw new IllegalArgumentException("matmul weight " + w + " is not a matrix");
+        }
+        if (bias != null && bias.rows() != n) {
+            throw new IllegalArgumentException("bias " + bias + " does not match weight " + w);
+        }
+        if ((long) tokens * k > x.length || (long) tokens * n > out.length) {
+            throw new IllegalArgumentException("matmul " + w + " with " + tokens + " tokens: x has " + x.length
+                    + " floats, out " + out.length);
+        }
+        if (tokens <= 0) {
+            return;
+        }
+        if (tokens == 1 && w.dtype() != DType.F16) {
+            matvec(x, w, bias, out, n, k);
+        } else {
+            tiled(x, tokens, w, bias, out, n, k);
+        }
+    }
+
+    // ---- decode: matrix x vector, memory-bound ----
+
+    private void matvec(float[] x, WeightTensor w, WeightTensor bias, float[] out, int n, int k) {
+        int chunks = Math.max(1, Math.min(runner.threads() * CHUNKS_PER_THREAD, (n + 3) / 4));
+        int rowsPerChunk = ((n + chunks - 1) / chunks + 3) & ~3;
+        int realChunks = (n + rowsPerChunk - 1) / rowsPerChunk;
+        boolean bf16 = w.dtype() == DType.BF16;
+        runner.run(realChunks, (c, worker) -> {
+            int r0 = c * rowsPerChunk;
+            int r1 = Math.min(n, r0 + rowsPerChunk);
+            if (bf16) {
+                matvecBf16(x, w.data(), k, r0, r1, out);
+            } else {
+                matvecF32(x, w.data(), k, r0, r1, out);
+            }
+            if (bias != null) {
+                for (int r = r0; r < r1; r++) {
+                    out[r] += bias.get(r);
+                }
+            }
+        });
+    }
+
+    static void matvecBf16(float[] x, MemorySegment seg, int k, int r0, int r1, float[] out) {
+        long rowBytes = 2L * k;
+        int kv = F.loopBound(k);
+        int r = r0;
+        for (; r + 4 <= r1; r += 4) {
+            long o0 = r * rowBytes;
+            long o1 = o0 + rowBytes;
+            long o2 = o1 + rowBytes;
+            long o3 = o2 + rowBytes;
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            FloatVector a2 = FloatVector.zero(F);
+            FloatVector a3 = FloatVector.zero(F);
+            for (int i = 0; i < kv; i += L) {
+                FloatVector xv = FloatVector.fromArray(F, x, i);
+                long b = 2L * i;
+                a0 = VectorOps.bf16(seg, o0 + b).fma(xv, a0);
+                a1 = VectorOps.bf16(seg, o1 + b).fma(xv, a1);
+                a2 = VectorOps.bf16(seg, o2 + b).fma(xv, a2);
+                a3 = VectorOps.bf16(seg, o3 + b).fma(xv, a3);
+            }
+            float s0 = a0.reduceLanes(VectorOperators.ADD);
+            float s1 = a1.reduceLanes(VectorOperators.ADD);
+            float s2 = a2.reduceLanes(VectorOperators.ADD);
+            float s3 = a3.reduceLanes(VectorOperators.ADD);
+            for (int i = kv; i < k; i++) {
+                float xi = x[i];
+                long b = 2L * i;
+                s0 += VectorOps.bf16Scalar(seg, o0 + b) * xi;
+                s1 += VectorOps.bf16Scalar(seg, o1 + b) * xi;
+                s2 += VectorOps.bf16Scalar(seg, o2 + b) * xi;
+                s3 += VectorOps.bf16Scalar(seg, o3 + b) * xi;
+            }
+            out[r] = s0;
+            out[r + 1] = s1;
+            out[r + 2] = s2;
+            out[r + 3] = s3;
+        }
+        for (; r < r1; r++) {
+            long o = r * rowBytes;
+            FloatVector a = FloatVector.zero(F);
+            for (int i = 0; i < kv; i += L) {
+                a = VectorOps.bf16(seg, o + 2L * i).fma(FloatVector.fromArray(F, x, i), a);
+            }
+            float s = a.reduceLanes(VectorOperators.ADD);
+            for (int i = kv; i < k; i++) {
+                s += VectorOps.bf16Scalar(seg, o + 2L * i) * x[i];
+            }
+            out[r] = s;
+        }
+    }
+
+    static void matvecF32(float[] x, MemorySegment seg, int k, int r0, int r1, float[] out) {
+        long rowBytes = 4L * k;
+        int kv = F.loopBound(k);
+        int r = r0;
+        for (; r + 4 <= r1; r += 4) {
+            long o0 = r * rowBytes;
+            long o1 = o0 + rowBytes;
+            long o2 = o1 + rowBytes;
+            long o3 = o2 + rowBytes;
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            FloatVector a2 = FloatVector.zero(F);
+            FloatVector a3 = FloatVector.zero(F);
+            for (int i = 0; i < kv; i += L) {
+                FloatVector xv = FloatVector.fromArray(F, x, i);
+                long b = 4L * i;
+                a0 = VectorOps.f32(seg, o0 + b).fma(xv, a0);
+                a1 = VectorOps.f32(seg, o1 + b).fma(xv, a1);
+                a2 = VectorOps.f32(seg, o2 + b).fma(xv, a2);
+                a3 = VectorOps.f32(seg, o3 + b).fma(xv, a3);
+            }
+            float s0 = a0.reduceLanes(VectorOperators.ADD);
+            float s1 = a1.reduceLanes(VectorOperators.ADD);
+            float s2 = a2.reduceLanes(VectorOperators.ADD);
+            float s3 = a3.reduceLanes(VectorOperators.ADD);
+            for (int i = kv; i < k; i++) {
+                float xi = x[i];
+                long b = 4L * i;
+                s0 += seg.get(VectorOps.FLOAT_LE, o0 + b) * xi;
+                s1 += seg.get(VectorOps.FLOAT_LE, o1 + b) * xi;
+                s2 += seg.get(VectorOps.FLOAT_LE, o2 + b) * xi;
+                s3 += seg.get(VectorOps.FLOAT_LE, o3 + b) * xi;
+            }
+            out[r] = s0;
+            out[r + 1] = s1;
+            out[r + 2] = s2;
+            out[r + 3] = s3;
+        }
+        for (; r < r1; r++) {
+            long o = r * rowBytes;
+            FloatVector a = FloatVector.zero(F);
+            for (int i = 0; i < kv; i += L) {
+                a = VectorOps.f32(seg, o + 4L * i).fma(FloatVector.fromArray(F, x, i), a);
+            }
+            float s = a.reduceLanes(VectorOperators.ADD);
+            for (int i = kv; i < k; i++) {
+                s += seg.get(VectorOps.FLOAT_LE, o + 4L * i) * x[i];
+            }
+            out[r] = s;
+        }
+    }
+
+    // ---- prefill: matrix x matrix, compute-bound ----
+
+    private void tiled(float[] x, int tokens, WeightTensor w, WeightTensor bias, float[] out, int n, int k) {
+        int blocks = (n + ROW_BLOCK - 1) / ROW_BLOCK;
+        runner.run(blocks, (blk, worker) -> {
+            float[] wt = scratch[worker];
+            if (wt == null) {
+                wt = scratch[worker] = new float[ROW_BLOCK * K_BLOCK];
+            }
+            tileBlock(x, tokens, w, bias, out, n, k, blk * ROW_BLOCK, wt);
+        });
+    }
+
+    private static void tileBlock(float[] x, int tokens, WeightTensor w, WeightTensor bias, float[] out,
+                                  int n, int k, int r0, float[] wt) {
+        int rows = Math.min(ROW_BLOCK, n - r0);
+        int paddedRows = (rows + 3) & ~3;
+        for (int j = 0; j < rows; j++) {
+            float b = bias == null ? 0f : bias.get(r0 + j);
+            for (int t = 0; t < tokens; t++) {
+                out[t * n + r0 + j] = b;
+            }
+        }
+        for (int kt = 0; kt < k; kt += K_BLOCK) {
+            int kl = Math.min(K_BLOCK, k - kt);
+            for (int j = 0; j < rows; j++) {
+                VectorOps.widen(w, (long) (r0 + j) * k + kt, kl, wt, j * kl);
+            }
+            java.util.Arrays.fill(wt, rows * kl, paddedRows * kl, 0f);
+            int t = 0;
+            for (; t + 4 <= tokens; t += 4) {
+                for (int q = 0; q < rows; q += 4) {
+                    TileKernels.kernel4x4(x, t * k + kt, k, wt, q * kl, kl, out, t * n + r0 + q, n, rows - q);
+                }
+            }
+            for (; t < tokens; t++) {
+                for (int q = 0; q < rows; q += 4) {
+                    TileKernels.kernel1x4(x, t * k + kt, wt, q * kl, kl, out, t * n + r0 + q, rows - q);
+                }
+            }
+        }
+    }
+}

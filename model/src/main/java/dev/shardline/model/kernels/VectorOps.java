@@ -1,0 +1,85 @@
+package dev.shardline.model.kernels;
+
+import dev.shardline.model.tensor.DType;
+import dev.shardline.model.tensor.WeightTensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Shared Vector API pieces of the CPU backend: the preferred float species, and loads that widen bf16 / f32 / f16
+ * weights straight from a (mapped) memory segment into float vectors or scratch arrays.
+ */
+final class VectorOps {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    /** As many shorts as F has floats: one bf16 load fills one float vector. */
+    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+
+    static final ValueLayout.OfShort SHORT_LE =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfFloat FLOAT_LE =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private VectorOps() {
+    }
+
+    /** L bf16 values at {@code byteOffset}, widened: sign-extend to int, shift left 16, reinterpret. */
+    static FloatVector bf16(MemorySegment seg, long byteOffset) {
+        ShortVector s = ShortVector.fromMemorySegment(S, seg, byteOffset, ByteOrder.LITTLE_ENDIAN);
+        IntVector i = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
+        return i.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /** L f32 values at {@code byteOffset}. */
+    static FloatVector f32(MemorySegment seg, long byteOffset) {
+        return FloatVector.fromMemorySegment(F, seg, byteOffset, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    static float bf16Scalar(MemorySegment seg, long byteOffset) {
+        return Float.intBitsToFloat(seg.get(SHORT_LE, byteOffset) << 16);
+    }
+
+    /**
+     * Widens elements {@code [from, from + n)} of {@code w} (flat index) into {@code dst[dstOff ..]}.
+     * The only place weights become floats, and only in small per-thread scratch.
+     */
+    static void widen(WeightTensor w, long from, int n, float[] dst, int dstOff) {
+        MemorySegment seg = w.data();
+        DType dtype = w.dtype();
+        int i = 0;
+        switch (dtype) {
+            case BF16 -> {
+                long base = from * 2;
+                for (int bound = F.loopBound(n); i < bound; i += L) {
+                    bf16(seg, base + 2L * i).intoArray(dst, dstOff + i);
+                }
+                for (; i < n; i++) {
+                    dst[dstOff + i] = bf16Scalar(seg, base + 2L * i);
+                }
+            }
+            case F32 -> {
+                long base = from * 4;
+                for (int bound = F.loopBound(n); i < bound; i += L) {
+                    f32(seg, base + 4L * i).intoArray(dst, dstOff + i);
+                }
+                for (; i < n; i++) {
+                    dst[dstOff + i] = seg.get(FLOAT_LE, base + 4L * i);
+                }
+            }
+            case F16 -> {
+                long base = from * 2;
+                for (; i < n; i++) {
+                    dst[dstOff + i] = Float.float16ToFloat(seg.get(SHORT_LE, base + 2L * i));
+                }
+            }
+        }
+    }
+}
