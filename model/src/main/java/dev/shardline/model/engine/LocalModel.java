@@ -45,17 +45,16 @@ public final class LocalModel implements AutoCloseable {
     public static LocalModel open(Path dir, String backend, int threads, Consumer<LoadProgress> progress) {
         ModelDirectory files = ModelDirectory.of(dir);
         ModelConfig config = files.readConfig();
-        Tokenizer tokenizer = Tokenizer.load(files.tokenizerJson());
         GenerationDefaults defaults = GenerationDefaults.read(files.generationConfigJson());
         Kernels kernels = Backends.create(backend, threads);
-        ModelWeights weights;
         try {
-            weights = CheckpointLoader.load(dir, config, LayerRange.whole(config.numHiddenLayers()), progress);
+            Tokenizer tokenizer = Tokenizer.load(files.tokenizerJson());
+            ModelWeights weights = CheckpointLoader.load(dir, config, LayerRange.whole(config.numHiddenLayers()), progress);
+            return new LocalModel(config, tokenizer, defaults, new Qwen2Forward(weights, kernels));
         } catch (RuntimeException e) {
             kernels.close();
             throw e;
         }
-        return new LocalModel(config, tokenizer, defaults, new Qwen2Forward(weights, kernels));
     }
 
     public ModelConfig config() {

@@ -1,0 +1,131 @@
+package dev.shardline.cli;
+
+import dev.shardline.model.json.Json;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The commands run in-process against a tiny demo model written by {@code model create}. */
+class CommandsTest {
+    @TempDir
+    static Path tmp;
+    static Path model;
+
+    record Run(int code, String out, String err) {
+    }
+
+    static synchronized Run run(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            int code = Main.run(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @BeforeAll
+    static void createTinyModel() {
+        model = tmp.resolve("tiny");
+        Run r = run("model", "create", "--preset", "tiny", "--out", model.toString(), "--shards", "2");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("RANDOM"), "the command says the weights are random: " + r.err());
+        assertTrue(Files.exists(model.resolve("model.safetensors.index.json")));
+        assertTrue(Files.exists(model.resolve("tokenizer.json")));
+    }
+
+    @Test
+    void tokenizePrintsIds() {
+        Run r = run("tokenize", "--model", model.toString(), "Hello world");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("9707 1879", r.out().trim());
+        Run j = run("tokenize", "--model", model.toString(), "--json", "<think>\n");
+        assertEquals(List.of(151667L, 198L), ((Map<?, ?>) Json.parse(j.out())).get("ids"));
+    }
+
+    @Test
+    void generateJsonIsReproducibleAndComplete() {
+        String[] args = {"generate", "--model", model.toString(), "--prompt", "Hello", "--max-tokens", "6",
+                "--seed", "7", "--json", "--ignore-eos"};
+        Run a = run(args);
+        Run b = run(args);
+        assertEquals(0, a.code(), a.err());
+        Map<?, ?> ja = (Map<?, ?>) Json.parse(a.out());
+        Map<?, ?> jb = (Map<?, ?>) Json.parse(b.out());
+        assertEquals(List.of(9707L), ja.get("prompt_token_ids"));
+        assertEquals(6, ((List<?>) ja.get("generated_token_ids")).size());
+        assertEquals(ja.get("generated_token_ids"), jb.get("generated_token_ids"), "same seed, same tokens");
+        assertEquals("length", ja.get("finish_reason"));
+        Map<?, ?> timings = (Map<?, ?>) ja.get("timings");
+        assertTrue(((Number) timings.get("decode_tokens_per_second")).doubleValue() > 0);
+    }
+
+    @Test
+    void greedyOnBothBackendsGivesTheSameTokens() {
+        Run cpu = run("generate", "--model", model.toString(), "--token-ids", "1,2,3", "--max-tokens", "8",
+                "--temperature", "0", "--ignore-eos", "--json", "--backend", "cpu");
+        Run ref = run("generate", "--model", model.toString(), "--token-ids", "1,2,3", "--max-tokens", "8",
+                "--temperature", "0", "--ignore-eos", "--json", "--backend", "reference");
+        assertEquals(0, cpu.code(), cpu.err());
+        assertEquals(((Map<?, ?>) Json.parse(ref.out())).get("generated_token_ids"),
+                ((Map<?, ?>) Json.parse(cpu.out())).get("generated_token_ids"));
+    }
+
+    @Test
+    void chatStreamsReasoningThenAnswerHeadings() {
+        Run r = run("generate", "--model", model.toString(), "--chat", "Hi", "--max-tokens", "12", "--seed", "1");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("--- reasoning ---\n"), r.out());
+        assertTrue(r.err().contains("decode"), r.err());
+    }
+
+    @Test
+    void benchReportsEfficiency() {
+        Run r = run("bench", "--model", model.toString(), "--prompt-tokens", "16", "--gen-tokens", "4", "--threads", "1", "--json");
+        assertEquals(0, r.code(), r.err());
+        Map<?, ?> m = (Map<?, ?>) Json.parse(r.out());
+        assertTrue(((Number) m.get("read_bandwidth_gbps_before")).doubleValue() > 0.1);
+        assertTrue(((Number) m.get("decode_efficiency")).doubleValue() > 0);
+        assertTrue(((Number) m.get("weight_bytes_per_token")).longValue() > 1_000_000);
+    }
+
+    @Test
+    void badInputGivesAClearErrorAndExitCode2() {
+        Run missing = run("generate", "--model", tmp.resolve("nope").toString(), "--prompt", "x");
+        assertEquals(2, missing.code());
+        assertTrue(missing.err().contains("nope") && missing.err().contains("does not exist"), missing.err());
+
+        Run cuda = run("generate", "--model", model.toString(), "--prompt", "x", "--backend", "cuda");
+        assertEquals(2, cuda.code());
+        assertTrue(cuda.err().contains("cuda"), cuda.err());
+
+        Run topP = run("generate", "--model", model.toString(), "--prompt", "x", "--top-p", "1.5");
+        assertEquals(2, topP.code());
+        assertTrue(topP.err().contains("top_p"), topP.err());
+
+        Run preset = run("model", "create", "--preset", "huge", "--out", tmp.resolve("x").toString());
+        assertEquals(2, preset.code());
+        assertTrue(preset.err().contains("huge"), preset.err());
+
+        Run badId = run("generate", "--model", model.toString(), "--token-ids", "1,999999");
+        assertEquals(2, badId.code());
+        assertTrue(badId.err().contains("999999"), badId.err());
+    }
+}
