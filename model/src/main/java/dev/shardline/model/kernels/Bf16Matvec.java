@@ -41,12 +41,14 @@ final class Bf16Matvec {
     static void rows(float[] xd, MemorySegment seg, int k, int r0, int r1, float[] out) {
         long rowBytes = 2L * k;
         int full = k / BLOCK * BLOCK;
-        int r = r0;
-        for (; r + 4 <= r1; r += 4) {
+        // four rows a quarter of the range apart: four distant sequential streams, which the prefetchers serve
+        // faster than four adjacent rows (measured 33 vs 24 GB/s on one thread)
+        int q = (r1 - r0) / 4;
+        for (int r = r0; r < r0 + q; r++) {
             long o0 = r * rowBytes;
-            long o1 = o0 + rowBytes;
-            long o2 = o1 + rowBytes;
-            long o3 = o2 + rowBytes;
+            long o1 = o0 + q * rowBytes;
+            long o2 = o1 + q * rowBytes;
+            long o3 = o2 + q * rowBytes;
             FloatVector a0 = FloatVector.zero(F);
             FloatVector a1 = FloatVector.zero(F);
             FloatVector a2 = FloatVector.zero(F);
@@ -73,11 +75,11 @@ final class Bf16Matvec {
                 e3 = odd(w3).fma(xo, e3);
             }
             out[r] = a0.add(e0).reduceLanes(VectorOperators.ADD) + tail(xd, seg, o0, full, k);
-            out[r + 1] = a1.add(e1).reduceLanes(VectorOperators.ADD) + tail(xd, seg, o1, full, k);
-            out[r + 2] = a2.add(e2).reduceLanes(VectorOperators.ADD) + tail(xd, seg, o2, full, k);
-            out[r + 3] = a3.add(e3).reduceLanes(VectorOperators.ADD) + tail(xd, seg, o3, full, k);
+            out[r + q] = a1.add(e1).reduceLanes(VectorOperators.ADD) + tail(xd, seg, o1, full, k);
+            out[r + 2 * q] = a2.add(e2).reduceLanes(VectorOperators.ADD) + tail(xd, seg, o2, full, k);
+            out[r + 3 * q] = a3.add(e3).reduceLanes(VectorOperators.ADD) + tail(xd, seg, o3, full, k);
         }
-        for (; r < r1; r++) {
+        for (int r = r0 + 4 * q; r < r1; r++) {
             long o = r * rowBytes;
             FloatVector a = FloatVector.zero(F);
             FloatVector e = FloatVector.zero(F);

@@ -23,7 +23,7 @@ final class CpuMatmul {
     /** Columns per widened tile: 16 rows x 2048 floats = 128 KiB scratch, the x tile of 4 tokens = 32 KiB. */
     static final int K_BLOCK = 2048;
     /** Decode chunks per thread: small enough to rebalance when a core is busy, large enough to stream. */
-    private static final int CHUNKS_PER_THREAD = 4;
+    private static final int CHUNKS_PER_THREAD = 2;
 
     private final ParallelRunner runner;
     private final float[][] scratch; // per worker: [ROW_BLOCK, K_BLOCK]
