@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorOperators;
  * {@code out[t, n] = sum_k x[t, k] * w[n, k] + bias[n]} on the CPU, weights read in place from their segment.
  *
  * <p>Decode (one token, bf16 or f32) is memory-bound: rows are split into contiguous chunks, four rows at a time
- * share each x load, and the weights stream once from memory. Everything else (prefill, and f16 weights) is tiled:
+ * share each x load, and the weights stream once from memory (bf16 via {@link Bf16Matvec}). Everything else (prefill, and f16 weights) is tiled:
  * a block of {@link #ROW_BLOCK} rows x {@link #K_BLOCK} columns is widened to float once into per-thread scratch
  * and then multiplied with four tokens x four rows of register accumulators.
  */
@@ -23,10 +23,11 @@ final class CpuMatmul {
     /** Columns per widened tile: 16 rows x 2048 floats = 128 KiB scratch, the x tile of 4 tokens = 32 KiB. */
     static final int K_BLOCK = 2048;
     /** Decode chunks per thread: small enough to rebalance when a core is busy, large enough to stream. */
-    private static final int CHUNKS_PER_THREAD = 4;
+    private static final int CHUNKS_PER_THREAD = 2;
 
     private final ParallelRunner runner;
     private final float[][] scratch; // per worker: [ROW_BLOCK, K_BLOCK]
+    private float[] xd = new float[0]; // the decode activation, split even/odd for Bf16Matvec
 
     CpuMatmul(ParallelRunner runner) {
         this.runner = runner;
@@ -63,11 +64,18 @@ final class CpuMatmul {
         int rowsPerChunk = ((n + chunks - 1) / chunks + 3) & ~3;
         int realChunks = (n + rowsPerChunk - 1) / rowsPerChunk;
         boolean bf16 = w.dtype() == DType.BF16;
+        if (bf16) {
+            if (xd.length < k) {
+                xd = new float[k];
+            }
+            Bf16Matvec.deinterleave(x, k, xd);
+        }
+        float[] xs = xd;
         runner.run(realChunks, (c, worker) -> {
             int r0 = c * rowsPerChunk;
             int r1 = Math.min(n, r0 + rowsPerChunk);
             if (bf16) {
-                matvecBf16(x, w.data(), k, r0, r1, out);
+                Bf16Matvec.rows(xs, w.data(), k, r0, r1, out);
             } else {
                 matvecF32(x, w.data(), k, r0, r1, out);
             }
@@ -77,58 +85,6 @@ final class CpuMatmul {
                 }
             }
         });
-    }
-
-    static void matvecBf16(float[] x, MemorySegment seg, int k, int r0, int r1, float[] out) {
-        long rowBytes = 2L * k;
-        int kv = F.loopBound(k);
-        int r = r0;
-        for (; r + 4 <= r1; r += 4) {
-            long o0 = r * rowBytes;
-            long o1 = o0 + rowBytes;
-            long o2 = o1 + rowBytes;
-            long o3 = o2 + rowBytes;
-            FloatVector a0 = FloatVector.zero(F);
-            FloatVector a1 = FloatVector.zero(F);
-            FloatVector a2 = FloatVector.zero(F);
-            FloatVector a3 = FloatVector.zero(F);
-            for (int i = 0; i < kv; i += L) {
-                FloatVector xv = FloatVector.fromArray(F, x, i);
-                long b = 2L * i;
-                a0 = VectorOps.bf16(seg, o0 + b).fma(xv, a0);
-                a1 = VectorOps.bf16(seg, o1 + b).fma(xv, a1);
-                a2 = VectorOps.bf16(seg, o2 + b).fma(xv, a2);
-                a3 = VectorOps.bf16(seg, o3 + b).fma(xv, a3);
-            }
-            float s0 = a0.reduceLanes(VectorOperators.ADD);
-            float s1 = a1.reduceLanes(VectorOperators.ADD);
-            float s2 = a2.reduceLanes(VectorOperators.ADD);
-            float s3 = a3.reduceLanes(VectorOperators.ADD);
-            for (int i = kv; i < k; i++) {
-                float xi = x[i];
-                long b = 2L * i;
-                s0 += VectorOps.bf16Scalar(seg, o0 + b) * xi;
-                s1 += VectorOps.bf16Scalar(seg, o1 + b) * xi;
-                s2 += VectorOps.bf16Scalar(seg, o2 + b) * xi;
-                s3 += VectorOps.bf16Scalar(seg, o3 + b) * xi;
-            }
-            out[r] = s0;
-            out[r + 1] = s1;
-            out[r + 2] = s2;
-            out[r + 3] = s3;
-        }
-        for (; r < r1; r++) {
-            long o = r * rowBytes;
-            FloatVector a = FloatVector.zero(F);
-            for (int i = 0; i < kv; i += L) {
-                a = VectorOps.bf16(seg, o + 2L * i).fma(FloatVector.fromArray(F, x, i), a);
-            }
-            float s = a.reduceLanes(VectorOperators.ADD);
-            for (int i = kv; i < k; i++) {
-                s += VectorOps.bf16Scalar(seg, o + 2L * i) * x[i];
-            }
-            out[r] = s;
-        }
     }
 
     static void matvecF32(float[] x, MemorySegment seg, int k, int r0, int r1, float[] out) {

@@ -41,6 +41,14 @@ public final class VectorKernels implements Kernels {
         return runner.threads();
     }
 
+    /**
+     * Runs every kernel on small shapes until the JIT has compiled them (about two seconds on 2 cores), so that the first real
+     * matmul does not run interpreted Vector API code (~1.5 s for one [27648, 5120] matvec). Optional.
+     */
+    public void warmUp() {
+        KernelWarmup.run(this);
+    }
+
     @Override
     public void embed(WeightTensor table, int[] ids, float[] out) {
         int hidden = table.cols();

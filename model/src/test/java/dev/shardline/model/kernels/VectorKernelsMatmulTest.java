@@ -148,7 +148,6 @@ class VectorKernelsMatmulTest {
             System.arraycopy(out, t * n + from, actual, t * width, width);
         }
         double err = TestTensors.error(actual, expected, actual.length);
-        System.out.println("ERR " + dtype + " " + n + "x" + k + " t" + tokens + " " + err);
         assertTrue(err < BOUND, "seed " + seed + " " + dtype + " [" + n + ", " + k + "] tokens " + tokens
                 + " bias " + withBias + " threads " + cpu.threads() + ": normalised error " + err);
     }

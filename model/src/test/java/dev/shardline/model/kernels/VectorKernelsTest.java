@@ -44,6 +44,18 @@ class VectorKernelsTest {
     }
 
     @Test
+    void warmUpLeavesTheKernelsWorking() {
+        cpu.warmUp();
+        WeightTensor w = TestTensors.random(arena, "w", DType.BF16, rnd, 33, 70);
+        float[] x = TestTensors.floats(rnd, 2 * 70, 1);
+        float[] expected = new float[2 * 33];
+        float[] actual = new float[2 * 33];
+        reference.matmul(x, 2, w, null, expected);
+        cpu.matmul(x, 2, w, null, actual);
+        assertBelow(1e-5, TestTensors.error(actual, expected, actual.length), "matmul after warmUp");
+    }
+
+    @Test
     void embedCopiesRowsExactlyForEveryDtype() {
         for (DType dtype : DType.values()) {
             for (int hidden : new int[] {67, 896}) {
