@@ -8,6 +8,7 @@ import dev.shardline.model.config.ModelConfig;
 import dev.shardline.model.forward.Qwen2Forward;
 import dev.shardline.model.kernels.Backends;
 import dev.shardline.model.kernels.Kernels;
+import dev.shardline.model.kernels.VectorKernels;
 import dev.shardline.model.sampling.GenerationDefaults;
 import dev.shardline.model.tokenizer.Tokenizer;
 import dev.shardline.model.weights.LayerRange;
@@ -50,6 +51,9 @@ public final class LocalModel implements AutoCloseable {
         try {
             Tokenizer tokenizer = Tokenizer.load(files.tokenizerJson());
             ModelWeights weights = CheckpointLoader.load(dir, config, LayerRange.whole(config.numHiddenLayers()), progress);
+            if (kernels instanceof VectorKernels cpu) {
+                cpu.warmUp();  // compiles the vector loops before the first request, ~2 s
+            }
             return new LocalModel(config, tokenizer, defaults, new Qwen2Forward(weights, kernels));
         } catch (RuntimeException e) {
             kernels.close();
