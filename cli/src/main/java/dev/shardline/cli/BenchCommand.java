@@ -7,6 +7,8 @@ import dev.shardline.model.engine.GenerationResult;
 import dev.shardline.model.engine.LocalModel;
 import dev.shardline.model.engine.NextToken;
 import dev.shardline.model.engine.TokenListener;
+import dev.shardline.model.forward.Qwen2Forward;
+import dev.shardline.model.kernels.ProfilingKernels;
 import dev.shardline.model.json.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -40,6 +42,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "print the figures as one JSON object")
     boolean json;
+
+    @Option(names = "--profile", description = "after the measured run, run once more with per-operation timing and print it")
+    boolean profile;
 
     static final NextToken GREEDY = logits -> {
         int best = 0;
@@ -94,8 +99,25 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.printf("decode efficiency%8.2f  (bytes/token x tokens/s / best bandwidth)%n", efficiency);
                 System.out.printf("tokenizer encode %8.2f MB/s%n", encodeMBps);
             }
+            if (profile) {
+                printProfile(model, options, prompt);
+            }
         }
         return 0;
+    }
+
+    private void printProfile(LocalModel model, EngineOptions options, int[] prompt) {
+        ProfilingKernels profiling = new ProfilingKernels(model.forward().kernels());
+        Qwen2Forward forward = new Qwen2Forward(model.forward().weights(), profiling);
+        Engine prefill = new Engine(forward, options);
+        prefill.submit(prompt, 1, Set.of(), GREEDY, TokenListener.NONE);
+        prefill.step();
+        System.err.println("\nprofile of one " + prompt.length + "-token prefill step:\n" + profiling.report());
+        prefill.runUntilDone();
+        profiling.reset();
+        Engine decode = new Engine(forward, options);
+        decode.generate(new int[]{1, 2, 3, 4}, genTokens + 1, Set.of(), GREEDY, TokenListener.NONE);
+        System.err.println("profile of " + genTokens + " decode steps (after a 4-token prefill):\n" + profiling.report());
     }
 
     private static GenerationResult run(LocalModel model, EngineOptions options, int[] prompt, int gen) {
