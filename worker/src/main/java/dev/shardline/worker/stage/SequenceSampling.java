@@ -1,0 +1,49 @@
+package dev.shardline.worker.stage;
+
+import dev.shardline.model.sampling.SampledToken;
+import dev.shardline.model.sampling.Sampler;
+import dev.shardline.model.sampling.SamplingParams;
+import dev.shardline.model.sampling.TokenHistory;
+
+import java.util.Arrays;
+
+/**
+ * The last stage's sampling state of one sequence: its sampler (seeded once) and token history. Prompt tokens
+ * accumulate over prefill chunks; the history is built at the first sample, and every sampled token is recorded
+ * by the sampler itself, so decode entries (which carry that token back) add nothing.
+ */
+final class SequenceSampling {
+    private final Sampler sampler;
+    private int[] pending = new int[64];
+    private int pendingCount;
+    private int generatedBefore;
+    private TokenHistory history;
+
+    SequenceSampling(SamplingParams params, int generatedCount) {
+        this.sampler = new Sampler(params);
+        this.generatedBefore = generatedCount;
+    }
+
+    void see(int[] tokens) {
+        if (history != null) {
+            return;  // a decode entry: its token was sampled here and is in the history already
+        }
+        if (pendingCount + tokens.length > pending.length) {
+            pending = Arrays.copyOf(pending, Math.max(pending.length * 2, pendingCount + tokens.length));
+        }
+        System.arraycopy(tokens, 0, pending, pendingCount, tokens.length);
+        pendingCount += tokens.length;
+    }
+
+    SampledToken sample(float[] logits, int offset, int vocab) {
+        if (history == null) {
+            int promptLength = pendingCount - generatedBefore;
+            history = TokenHistory.ofPrompt(Arrays.copyOf(pending, promptLength));
+            for (int i = promptLength; i < pendingCount; i++) {
+                history.addGenerated(pending[i]);
+            }
+            pending = null;
+        }
+        return sampler.sample(logits, offset, vocab, history);
+    }
+}

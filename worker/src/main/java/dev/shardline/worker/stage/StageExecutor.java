@@ -1,0 +1,97 @@
+package dev.shardline.worker.stage;
+
+import dev.shardline.model.forward.ForwardResult;
+import dev.shardline.model.forward.Qwen2Forward;
+import dev.shardline.model.forward.SequenceStep;
+import dev.shardline.model.kvcache.KvCache;
+import dev.shardline.model.sampling.SampledToken;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs micro-batches through this stage's layers: the pure core of a worker, with no networking. The first stage
+ * embeds token ids, the others take the previous stage's hidden states; the last samples each sequence that asked
+ * for logits, so only token ids leave it. One thread drives it (micro-batches run in arrival order).
+ */
+public final class StageExecutor {
+    private final Qwen2Forward forward;
+    private final KvCache cache;
+    private final int vocabLimit;
+    private final Map<Long, SequenceSampling> sampling = new HashMap<>();
+
+    /** {@code vocabLimit}: sample only ids below it (the tokenizer's size; embedding padding rows are never emitted). */
+    public StageExecutor(Qwen2Forward forward, KvCache cache, int vocabLimit) {
+        this.forward = forward;
+        this.cache = cache;
+        this.vocabLimit = Math.min(vocabLimit, forward.config().vocabSize());
+    }
+
+    public boolean isFirst() {
+        return forward.weights().range().embedding();
+    }
+
+    public boolean isLast() {
+        return forward.weights().range().head();
+    }
+
+    public KvCache cache() {
+        return cache;
+    }
+
+    /** Runs one micro-batch; {@code hiddenIn [rows, hidden]} is null on the first stage. */
+    public StageOutput execute(List<StageEntry> entries, float[] hiddenIn, Collection<Long> finished) {
+        forget(finished);
+        List<SequenceStep> steps = new ArrayList<>(entries.size());
+        int rows = 0;
+        for (StageEntry e : entries) {
+            steps.add(e.toStep(isFirst()));
+            rows += e.tokens().length;
+        }
+        if (!isFirst() && (hiddenIn == null || hiddenIn.length < rows * forward.config().hiddenSize())) {
+            throw new IllegalArgumentException("stage expects hidden states [" + rows + ", " + forward.config().hiddenSize()
+                    + "], got " + (hiddenIn == null ? "none" : hiddenIn.length + " floats"));
+        }
+        ForwardResult result = forward.forward(steps, hiddenIn, cache);
+        if (!isLast()) {
+            return new StageOutput(result.hidden(), rows, List.of());
+        }
+        return new StageOutput(null, rows, sample(entries, result));
+    }
+
+    private List<SampledResult> sample(List<StageEntry> entries, ForwardResult result) {
+        for (StageEntry e : entries) {
+            if (e.sampling() != null) {
+                sampling.put(e.sequenceId(), new SequenceSampling(e.sampling(), e.generatedCount()));
+            }
+            SequenceSampling s = sampling.get(e.sequenceId());
+            if (s == null) {
+                throw new IllegalStateException("sequence " + e.sequenceId() + " reached the last stage without sampling parameters");
+            }
+            s.see(e.tokens());
+        }
+        List<SampledResult> out = new ArrayList<>();
+        int[] which = result.logitSequences();
+        for (int j = 0; j < which.length; j++) {
+            StageEntry e = entries.get(which[j]);
+            SampledToken t = sampling.get(e.sequenceId()).sample(result.logits(), j * result.vocabSize(), vocabLimit);
+            out.add(new SampledResult(e.sequenceId(), t.id(), t.logprob()));
+        }
+        return out;
+    }
+
+    /** Drops the sampling state of ended or preempted sequences (their KV blocks belong to the coordinator). */
+    public void forget(Collection<Long> sequenceIds) {
+        for (Long id : sequenceIds) {
+            sampling.remove(id);
+        }
+    }
+
+    /** Sequences with sampling state here (0 on stages other than the last). */
+    public int trackedSequences() {
+        return sampling.size();
+    }
+}
