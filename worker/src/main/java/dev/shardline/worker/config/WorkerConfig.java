@@ -1,0 +1,83 @@
+package dev.shardline.worker.config;
+
+import dev.shardline.model.config.ConfigKeyException;
+import dev.shardline.model.config.ConfigKeys;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Everything a worker process is configured with, parsed once at start from {@code SHARDLINE_WORKER_*} environment
+ * variables overlaid by command-line flags (same names in kebab case). Unknown keys fail at once.
+ *
+ * @param workerId         unique name shown in the plan (default: worker-PORT)
+ * @param coordinator      host:port of the coordinator's gRPC endpoint
+ * @param host             address this worker listens on and advertises (default 127.0.0.1)
+ * @param port             gRPC port (0 picks a free one)
+ * @param model            checkpoint directory (the worker maps only its layer range)
+ * @param backend          cpu | reference
+ * @param threads          compute threads (0 = all cores)
+ * @param memoryBudgetBytes how many bytes of weights + KV cache this worker may hold (default: all RAM)
+ */
+public record WorkerConfig(String workerId, String coordinator, String host, int port, Path model, String backend,
+                           int threads, long memoryBudgetBytes) {
+
+    public static final Set<String> KEYS = Set.of("worker-id", "coordinator", "host", "port", "model", "backend",
+            "threads", "memory-budget");
+
+    public WorkerConfig {
+        if (coordinator == null || !coordinator.contains(":")) {
+            throw new ConfigKeyException("coordinator", "must be host:port, got " + coordinator);
+        }
+        if (port < 0 || port > 65535) {
+            throw new ConfigKeyException("port", "must be 0..65535, got " + port);
+        }
+        if (!Set.of("cpu", "reference").contains(backend)) {
+            throw new ConfigKeyException("backend", "must be cpu or reference, got " + backend);
+        }
+        if (threads < 0) {
+            throw new ConfigKeyException("threads", "must be >= 0, got " + threads);
+        }
+        if (memoryBudgetBytes <= 0) {
+            throw new ConfigKeyException("memory-budget", "must be > 0, got " + memoryBudgetBytes);
+        }
+    }
+
+    /** Parses env ({@code SHARDLINE_WORKER_THREADS=2}) then flags ({@code threads=2}); later wins. */
+    public static WorkerConfig parse(Map<String, String> env, Map<String, String> flags) {
+        Map<String, String> v = new LinkedHashMap<>();
+        ConfigKeys.fromEnv(env, "SHARDLINE_WORKER_", KEYS, v);
+        ConfigKeys.fromFlags(flags, KEYS, v);
+        int port = ConfigKeys.intValue(v, "port", 0);
+        return new WorkerConfig(
+                v.getOrDefault("worker-id", ""),
+                ConfigKeys.require(v, "coordinator"),
+                v.getOrDefault("host", "127.0.0.1"),
+                port,
+                Path.of(ConfigKeys.require(v, "model")),
+                v.getOrDefault("backend", "cpu"),
+                ConfigKeys.intValue(v, "threads", 0),
+                ConfigKeys.bytesValue(v, "memory-budget", physicalMemory()));
+    }
+
+    /** This machine's RAM: the default budget when a worker has the machine to itself. */
+    static long physicalMemory() {
+        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
+            return sun.getTotalMemorySize();
+        }
+        return Runtime.getRuntime().maxMemory();
+    }
+
+    public int threadsOrDefault() {
+        return threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+    }
+
+    /** The keys this config accepts, for error messages. */
+    public static String knownKeys() {
+        return String.join(", ", new TreeSet<>(KEYS));
+    }
+}
