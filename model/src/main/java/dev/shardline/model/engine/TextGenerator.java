@@ -1,13 +1,9 @@
 package dev.shardline.model.engine;
 
-import dev.shardline.model.chat.ReasoningParser;
 import dev.shardline.model.forward.Qwen2Forward;
-import dev.shardline.model.sampling.SampledToken;
 import dev.shardline.model.sampling.Sampler;
 import dev.shardline.model.sampling.SamplingParams;
-import dev.shardline.model.sampling.StopChecker;
 import dev.shardline.model.sampling.TokenHistory;
-import dev.shardline.model.tokenizer.StreamingDecoder;
 import dev.shardline.model.tokenizer.Tokenizer;
 
 import java.util.HashSet;
@@ -39,50 +35,23 @@ public final class TextGenerator {
         int vocab = Math.min(forward.config().vocabSize(), tokenizer.vocabSize());
         Sampler sampler = new Sampler(params);
         TokenHistory history = TokenHistory.ofPrompt(prompt);
-        StreamingDecoder decoder = tokenizer.newStreamingDecoder();
-        StopChecker stops = new StopChecker(params.stop());
-        ReasoningParser reasoning = chatReasoning ? new ReasoningParser(true) : null;
-        StringBuilder text = new StringBuilder();
-        StringBuilder reasoningText = new StringBuilder();
-        StringBuilder answerText = new StringBuilder();
-        Consumer<String> emit = piece -> {
-            if (piece.isEmpty()) return;
-            text.append(piece);
-            TextDelta d = reasoning == null ? new TextDelta("", piece) : toDelta(reasoning.push(piece));
-            reasoningText.append(d.reasoning());
-            answerText.append(d.answer());
-            if (!d.reasoning().isEmpty() || !d.answer().isEmpty()) out.accept(d);
-        };
-
-        NextToken next = logits -> {
-            SampledToken t = sampler.sample(logits, 0, vocab, history);
-            return t.id();
-        };
+        TextAssembler text = new TextAssembler(tokenizer, params.stop(), chatReasoning);
+        NextToken next = logits -> sampler.sample(logits, 0, vocab, history).id();
         TokenListener listener = token -> {
-            if (tokenizer.isSpecial(token)) {
-                return true;
-            }
-            StopChecker.Result r = stops.push(decoder.push(token));
-            emit.accept(r.text());
-            return !r.stopped();
+            emit(text.push(token), out);
+            return !text.stopped();
         };
-
         Engine engine = new Engine(forward, EngineOptions.forContext(prompt.length + params.maxTokens(), 1));
         GenerationResult g = engine.generate(prompt, params.maxTokens(), stopIds(params), next, listener);
-        if (!stops.stopped()) {
-            emit.accept(stops.push(decoder.flush()).text());
-            emit.accept(stops.finish());
+        emit(text.finish(), out);
+        FinishReason reason = text.stopped() ? FinishReason.STOP : g.finishReason();
+        return new TextResult(prompt.clone(), g.tokens(), text.text(), text.reasoning(), text.answer(), reason, g);
+    }
+
+    private static void emit(TextDelta d, Consumer<TextDelta> out) {
+        if (!d.reasoning().isEmpty() || !d.answer().isEmpty()) {
+            out.accept(d);
         }
-        if (reasoning != null) {
-            TextDelta last = toDelta(reasoning.finish());
-            reasoningText.append(last.reasoning());
-            answerText.append(last.answer());
-            if (!last.reasoning().isEmpty() || !last.answer().isEmpty()) out.accept(last);
-        }
-        FinishReason reason = stops.stopped() ? FinishReason.STOP : g.finishReason();
-        return new TextResult(prompt.clone(), g.tokens(), text.toString(),
-                reasoning == null ? null : reasoningText.toString(), reasoning == null ? null : answerText.toString(),
-                reason, g);
     }
 
     private Set<Integer> stopIds(SamplingParams params) {
@@ -93,7 +62,4 @@ public final class TextGenerator {
         return ids;
     }
 
-    private static TextDelta toDelta(ReasoningParser.Delta d) {
-        return new TextDelta(d.reasoning(), d.answer());
-    }
 }
