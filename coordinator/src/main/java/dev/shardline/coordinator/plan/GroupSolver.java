@@ -159,33 +159,59 @@ final class GroupSolver {
             if (caps[FIRST][f] < 1) continue;
             for (int l = 0; l < k; l++) {
                 if (l == f || caps[LAST][l] < 1) continue;
-                boolean[] take = new boolean[k];
-                int mids = 0;
-                for (int j = 0; j < k && mids < stageLimit - 2; j++) {
-                    int m = byMid[j];
-                    if (m == f || m == l || caps[MID][m] < 1) continue;
-                    take[m] = true;
-                    mids++;
-                }
-                List<WorkerOffer> order = new ArrayList<>();
-                List<Integer> roles = new ArrayList<>();
-                List<Integer> capList = new ArrayList<>();
-                order.add(ws.get(f)); roles.add(FIRST); capList.add(caps[FIRST][f]);
+                // a middle worker whose KV room with one layer is below v would cap the pipeline's capacity at
+                // that; try each such floor v (dropping the mids below it) and keep the best deal
+                TreeSet<Long> floors = new TreeSet<>();
+                floors.add(Long.MIN_VALUE);
                 for (int m = 0; m < k; m++) {
-                    if (take[m]) { order.add(ws.get(m)); roles.add(MID); capList.add(caps[MID][m]); }
+                    if (m != f && m != l && caps[MID][m] >= 1) floors.add(kv(ws.get(m), MID, 1));
                 }
-                order.add(ws.get(l)); roles.add(LAST); capList.add(caps[LAST][l]);
-                int sum = capList.stream().mapToInt(Integer::intValue).sum();
-                if (sum < layers) continue;
-                best = better(best, deal(order, roles.stream().mapToInt(Integer::intValue).toArray(),
-                        capList.stream().mapToInt(Integer::intValue).toArray()));
+                for (long floor : floors) {
+                    best = better(best, dealWith(ws, caps, byMid, f, l, floor));
+                }
             }
         }
         return best;
     }
 
+    /** The pipeline f, mids (KV room with one layer >= floor, largest caps first, given order), l; or null. */
+    private Solution dealWith(List<WorkerOffer> ws, int[][] caps, Integer[] byMid, int f, int l, long floor) {
+        int k = ws.size();
+        boolean[] take = new boolean[k];
+        int mids = 0;
+        int sum = caps[FIRST][f] + caps[LAST][l];
+        for (int j = 0; j < k && mids < stageLimit - 2; j++) {
+            int m = byMid[j];
+            if (m == f || m == l || caps[MID][m] < 1 || kv(ws.get(m), MID, 1) < floor) continue;
+            take[m] = true;
+            sum += caps[MID][m];
+            mids++;
+        }
+        if (sum < layers) {
+            return null;
+        }
+        List<WorkerOffer> order = new ArrayList<>();
+        int[] roles = new int[mids + 2];
+        int[] capList = new int[mids + 2];
+        order.add(ws.get(f));
+        roles[0] = FIRST;
+        capList[0] = caps[FIRST][f];
+        for (int m = 0; m < k; m++) {
+            if (take[m]) {
+                roles[order.size()] = MID;
+                capList[order.size()] = caps[MID][m];
+                order.add(ws.get(m));
+            }
+        }
+        roles[order.size()] = LAST;
+        capList[order.size()] = caps[LAST][l];
+        order.add(ws.get(l));
+        return deal(order, roles, capList);
+    }
+
     private static Solution better(Solution a, Solution b) {
         if (a == null) return b;
+        if (b == null) return a;
         if (b.minKv != a.minKv) return b.minKv > a.minKv ? b : a;
         if (b.counts.length != a.counts.length) return b.counts.length < a.counts.length ? b : a;
         return b.bottleneck < a.bottleneck ? b : a;
