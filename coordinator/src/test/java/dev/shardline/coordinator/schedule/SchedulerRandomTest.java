@@ -30,7 +30,7 @@ class SchedulerRandomTest {
         h ^= h >>> 29;
         h *= 0xBF58476D1CE4E5B9L;
         h ^= h >>> 32;
-        return (int) Math.floorMod(h, VOCAB);
+        return Math.floorMod(h, VOCAB);
     }
 
     @Test
