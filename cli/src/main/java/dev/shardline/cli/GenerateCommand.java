@@ -1,5 +1,6 @@
 package dev.shardline.cli;
 
+import dev.shardline.cli.client.ClusterClient;
 import dev.shardline.model.chat.ChatMessage;
 import dev.shardline.model.engine.LocalModel;
 import dev.shardline.model.engine.TextDelta;
@@ -24,8 +25,18 @@ import java.util.concurrent.Callable;
         description = "Generate text from a local checkpoint in this process.")
 final class GenerateCommand implements Callable<Integer> {
 
-    @Mixin
-    ModelOptions modelOptions;
+    @Option(names = "--model", paramLabel = "DIR", description = "checkpoint directory (single process; or use --server)")
+    java.nio.file.Path model;
+
+    @Option(names = "--server", paramLabel = "HOST:PORT", description = "send the request to a running cluster instead")
+    String server;
+
+    @Option(names = "--backend", defaultValue = "cpu", paramLabel = "NAME",
+            description = "compute backend for --model: cpu (Vector API, default) or reference (the scalar oracle, slow)")
+    String backend;
+
+    @Option(names = "--threads", defaultValue = "0", paramLabel = "N", description = "compute threads for --model (default: all cores)")
+    int threads;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
@@ -50,10 +61,47 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if ((model == null) == (server == null)) {
+            throw new IllegalArgumentException("give exactly one of --model DIR (run here) or --server HOST:PORT (a cluster)");
+        }
+        return server != null ? remote() : local();
+    }
+
+    private int remote() {
+        boolean chatMode = input.chat != null;
+        try (ClusterClient client = new ClusterClient(server)) {
+            StreamPrinter printer = new StreamPrinter(System.out, chatMode);
+            java.util.function.Consumer<TextDelta> sink = json ? d -> { } : printer::print;
+            dev.shardline.proto.v1.SamplingParams params = sampling.toProto();
+            ClusterClient.Result r;
+            List<Integer> promptIds = null;
+            if (chatMode) {
+                r = client.chat(ClusterClient.chat(system, input.chat, params), sink);
+            } else if (input.tokenIds != null) {
+                promptIds = Arrays.stream(input.tokenIds).boxed().toList();
+                r = client.generate(ClusterClient.tokens(input.tokenIds, params), sink);
+            } else {
+                r = client.generate(ClusterClient.text(input.prompt, params), sink);
+            }
+            if (json) {
+                out().println(RemoteOutput.jsonText(r, promptIds, chatMode));
+            } else {
+                printer.end();
+                RemoteOutput.summary(r);
+            }
+        }
+        return 0;
+    }
+
+    private static PrintStream out() {
+        return System.out;
+    }
+
+    private int local() {
         PrintStream out = System.out;
         long loadStart = System.nanoTime();
-        try (LocalModel model = LocalModel.open(modelOptions.model, modelOptions.backend, modelOptions.threadsOrDefault(),
-                json ? null : Progress.toStderr())) {
+        int threadCount = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        try (LocalModel model = LocalModel.open(this.model, backend, threadCount, json ? null : Progress.toStderr())) {
             long loadNanos = System.nanoTime() - loadStart;
             boolean chatMode = input.chat != null;
             int[] prompt = promptTokens(model);

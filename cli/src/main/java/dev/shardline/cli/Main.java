@@ -6,8 +6,9 @@ import picocli.CommandLine.Command;
 /** The {@code ./shardline} entry point. Each subcommand is a small class in this package. */
 @Command(name = "shardline", mixinStandardHelpOptions = true, version = "shardline 0.1.0",
         description = "Serve Qwen2-architecture models (QwQ-32B) on CPU today, on a cluster tomorrow.",
-        subcommands = {DemoCommand.class, GenerateCommand.class, TokenizeCommand.class, ModelCommand.class,
-                BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, UpCommand.class, ChatCommand.class, GenerateCommand.class, TokenizeCommand.class,
+                ModelCommand.class, BenchCommand.class, CoordinatorCommand.class, WorkerCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

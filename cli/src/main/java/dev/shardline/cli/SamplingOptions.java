@@ -31,6 +31,21 @@ final class SamplingOptions {
     @Option(names = "--ignore-eos", description = "keep generating past end-of-sequence tokens")
     boolean ignoreEos;
 
+    /** The flags as the client API's sampling message (unset flags stay unset: the server applies its defaults). */
+    dev.shardline.proto.v1.SamplingParams toProto() {
+        var b = dev.shardline.proto.v1.SamplingParams.newBuilder().setMaxTokens(maxTokens).addAllStop(stop)
+                .setIgnoreEos(ignoreEos);
+        if (temperature != null) b.setTemperature(temperature);
+        if (topP != null) b.setTopP(topP);
+        if (topK != null) b.setTopK(topK);
+        if (minP != null) b.setMinP(minP);
+        if (presencePenalty != null) b.setPresencePenalty(presencePenalty);
+        if (frequencyPenalty != null) b.setFrequencyPenalty(frequencyPenalty);
+        if (repetitionPenalty != null) b.setRepetitionPenalty(repetitionPenalty);
+        if (seed != null) b.setSeed(seed);
+        return b.build();
+    }
+
     SamplingParams resolve(GenerationDefaults defaults) {
         return SamplingOptionsResolver.resolve(this, defaults);
     }

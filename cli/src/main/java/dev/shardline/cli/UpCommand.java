@@ -1,0 +1,66 @@
+package dev.shardline.cli;
+
+import dev.shardline.cli.cluster.LocalCluster;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code ./shardline up --model DIR --workers N [--port P]}: a coordinator and N worker processes on this machine. */
+@Command(name = "up", mixinStandardHelpOptions = true,
+        description = "Start a local cluster: a coordinator and N worker processes; Ctrl-C stops it.")
+final class UpCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "DIR")
+    Path model;
+
+    @Option(names = "--workers", defaultValue = "2", paramLabel = "N")
+    int workers;
+
+    @Option(names = "--port", defaultValue = "0", paramLabel = "P", description = "client port (0 picks a free one)")
+    int port;
+
+    @Option(names = "--threads-per-worker", defaultValue = "0", paramLabel = "T", description = "default: cores / workers")
+    int threadsPerWorker;
+
+    @Option(names = "--activation-dtype", defaultValue = "bf16", paramLabel = "bf16|f32")
+    String activationDtype;
+
+    @Option(names = "--replicas", defaultValue = "1", paramLabel = "R",
+            description = "pipelines to form: 1 (default) puts every worker in one pipeline; 0 lets the planner decide")
+    int replicas;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        LocalCluster cluster = startLocal(model, workers, port, threadsPerWorker, activationDtype, replicas);
+        System.out.println("shardline cluster up: gRPC on " + cluster.address() + " (port " + cluster.port() + ")");
+        System.out.println("try: ./shardline chat --server " + cluster.address() + " \"Hello\"");
+        System.out.flush();
+        CountDownLatch stop = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            cluster.close();
+            stop.countDown();
+        }));
+        stop.await();
+        return 0;
+    }
+
+    static LocalCluster startLocal(Path model, int workers, int port, int threadsPerWorker, String dtype, int replicas)
+            throws InterruptedException {
+        int cores = Runtime.getRuntime().availableProcessors();
+        int threads = threadsPerWorker > 0 ? threadsPerWorker : Math.max(1, cores / workers);
+        long budget = physicalMemory() / Math.max(1, workers);
+        Map<String, String> flags = new LinkedHashMap<>();
+        flags.put("activation-dtype", dtype);
+        flags.put("replicas", Integer.toString(replicas));
+        return LocalCluster.start(model, workers, port, threads, budget, flags, true, line -> System.err.println(line));
+    }
+
+    static long physicalMemory() {
+        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getTotalMemorySize() : 8L << 30;
+    }
+}
