@@ -1,0 +1,119 @@
+package dev.shardline.worker.server;
+
+import dev.shardline.model.config.ConfigKeyException;
+import dev.shardline.worker.config.WorkerConfig;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The worker process entry point ({@code ./shardline worker --coordinator HOST:PORT --model DIR ...}): parses
+ * flags ({@code --key=value} or {@code --key value}) over {@code SHARDLINE_WORKER_*} variables, starts a
+ * {@link WorkerProcess}, prints {@code worker <id> listening on <host:port>} on stdout and blocks until SIGTERM
+ * (a shutdown hook closes the worker), the end of stdin (the parent process went away; off with
+ * {@code --stop-on-stdin-close=false}, never when stdin is /dev/null) or a drain. Log lines go to stderr.
+ */
+public final class WorkerMain {
+    /** Handled here, not by {@link WorkerConfig}. */
+    static final String STDIN_FLAG = "stop-on-stdin-close";
+
+    private WorkerMain() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(System.getenv(), args));
+    }
+
+    /** Runs a worker until it stops; 0 after a clean stop, 2 for a bad configuration, 1 when it cannot start. */
+    public static int run(Map<String, String> env, String[] args) {
+        Map<String, String> flags;
+        WorkerConfig cfg;
+        boolean watchStdin;
+        try {
+            flags = parseFlags(args);
+            String stdin = flags.remove(STDIN_FLAG);
+            watchStdin = stdin == null || Boolean.parseBoolean(stdin);
+            cfg = WorkerConfig.parse(env, flags);
+        } catch (ConfigKeyException | IllegalArgumentException e) {
+            System.err.println("shardline worker: " + e.getMessage());
+            System.err.println("keys (flags --key=value, or SHARDLINE_WORKER_KEY variables): " + WorkerConfig.knownKeys()
+                    + "; --" + STDIN_FLAG + "=true|false");
+            return 2;
+        }
+        WorkerProcess worker;
+        try {
+            worker = WorkerProcess.start(cfg, System.err::println);
+        } catch (WorkerStartException e) {
+            System.err.println("shardline worker: " + e.getMessage());
+            return 1;
+        }
+        Thread hook = new Thread(worker::close, "shardline-worker-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        System.out.println("worker " + worker.workerId() + " listening on " + worker.address());
+        System.out.flush();
+        if (watchStdin && !stdinIsDevNull()) {
+            Thread.ofPlatform().name("shardline-stdin-watch").daemon(true).start(() -> {
+                waitForEof(System.in);
+                System.err.println("stdin closed: stopping worker " + worker.workerId());
+                worker.close();
+            });
+        }
+        try {
+            worker.awaitStopped();
+        } catch (InterruptedException e) {
+            worker.close();
+            Thread.currentThread().interrupt();
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // the hook is what stopped it
+        }
+        return 0;
+    }
+
+    /** {@code --key=value}, {@code --key value}, and a bare {@code --key} (= "true"). */
+    static Map<String, String> parseFlags(String[] args) {
+        Map<String, String> flags = new LinkedHashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (!a.startsWith("--") || a.length() == 2) {
+                throw new IllegalArgumentException("unexpected argument \"" + a + "\": flags are --key=value or --key value");
+            }
+            String body = a.substring(2);
+            int eq = body.indexOf('=');
+            if (eq >= 0) {
+                flags.put(body.substring(0, eq), body.substring(eq + 1));
+            } else if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
+                flags.put(body, args[++i]);
+            } else {
+                flags.put(body, "true");
+            }
+        }
+        return flags;
+    }
+
+    private static boolean stdinIsDevNull() {
+        try {
+            Path fd0 = Path.of("/proc/self/fd/0");
+            return Files.isSymbolicLink(fd0) && Files.readSymbolicLink(fd0).toString().equals("/dev/null");
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
+    private static void waitForEof(InputStream in) {
+        byte[] buf = new byte[256];
+        try {
+            while (in.read(buf) >= 0) {
+                // discard
+            }
+        } catch (IOException e) {
+            // treat as closed
+        }
+    }
+}
