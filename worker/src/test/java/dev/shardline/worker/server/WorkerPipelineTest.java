@@ -72,7 +72,7 @@ class WorkerPipelineTest {
         expected = workload().run(round -> {
             Map<Long, Integer> out = new HashMap<>();
             for (MicroBatchHeader h : round) {
-                StageOutput o = whole.execute(ProtoMapping.entries(h, GreedyWorkload.kvBlocks(PROMPTS.size()),
+                StageOutput o = whole.execute(ProtoMapping.entries(h, 512, GreedyWorkload.kvBlocks(PROMPTS.size()),
                         GreedyWorkload.BLOCK_SIZE), null, h.getFinishedSequenceIdsList());
                 for (SampledResult r : o.sampled()) out.put(r.sequenceId(), r.tokenId());
             }
@@ -202,7 +202,7 @@ class WorkerPipelineTest {
             Map<Long, List<Integer>> one = new GreedyWorkload(0, 0, List.of(PROMPTS.get(i)), CHUNK, NEW_TOKENS).run(round -> {
                 Map<Long, Integer> out = new HashMap<>();
                 for (MicroBatchHeader h : round) {
-                    StageOutput o = alone.execute(ProtoMapping.entries(h, 64, GreedyWorkload.BLOCK_SIZE), null, List.of());
+                    StageOutput o = alone.execute(ProtoMapping.entries(h, 512, 64, GreedyWorkload.BLOCK_SIZE), null, List.of());
                     for (SampledResult r : o.sampled()) out.put(r.sequenceId(), r.tokenId());
                 }
                 return out;
