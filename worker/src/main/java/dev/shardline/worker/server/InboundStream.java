@@ -62,6 +62,9 @@ final class InboundStream implements StreamObserver<StageMessage> {
 
     @Override
     public void onNext(StageMessage message) {
+        if (isDone()) {
+            return; // failed already: what the sender still had in flight is dropped
+        }
         try {
             switch (message.getKindCase()) {
                 case HEADER -> onHeader(message.getHeader());

@@ -17,12 +17,12 @@ final class ProtoMapping {
     }
 
     /**
-     * The header's entries, checked against this stage's KV cache (block ids inside [0, kvBlocks), enough blocks
-     * for the entry's positions).
+     * The header's entries, checked against the model and this stage's KV cache: token ids inside [0, vocab),
+     * block ids inside [0, kvBlocks), enough blocks for the entry's positions.
      *
      * @throws IllegalArgumentException naming the step and sequence
      */
-    static List<StageEntry> entries(MicroBatchHeader header, int kvBlocks, int blockSize) {
+    static List<StageEntry> entries(MicroBatchHeader header, int vocab, int kvBlocks, int blockSize) {
         List<StageEntry> out = new ArrayList<>(header.getEntriesCount());
         for (BatchEntry e : header.getEntriesList()) {
             String where = "step " + header.getStepId() + ", sequence " + e.getSequenceId();
@@ -31,6 +31,12 @@ final class ProtoMapping {
             if (tokens.length == 0 || tokens.length != e.getRows()) {
                 throw new IllegalArgumentException(where + ": rows is " + e.getRows() + " but token_ids holds "
                         + tokens.length + " (must be equal and > 0)");
+            }
+            for (int t : tokens) {
+                if (t < 0 || t >= vocab) {
+                    throw new IllegalArgumentException(where + ": token id " + t + " is outside the vocabulary [0, "
+                            + vocab + ")");
+                }
             }
             if (e.getFirstPosition() < 0) {
                 throw new IllegalArgumentException(where + ": first_position " + e.getFirstPosition() + " is negative");

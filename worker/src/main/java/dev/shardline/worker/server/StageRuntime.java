@@ -229,7 +229,7 @@ final class StageRuntime implements InboundStream.Sink, AutoCloseable {
             a.book.forget(finished);
             if (error == null) {
                 try {
-                    List<StageEntry> entries = ProtoMapping.entries(h, a.assignment().getKvBlocks(),
+                    List<StageEntry> entries = ProtoMapping.entries(h, a.plan.config().vocabSize(), a.assignment().getKvBlocks(),
                             a.assignment().getBlockSize());
                     for (StageEntry e : entries) {
                         a.book.seen(e.sequenceId(), e.blockTable());
