@@ -1,5 +1,7 @@
 package dev.shardline.worker.server;
 
+import dev.shardline.model.checkpoint.ModelFingerprint;
+
 import dev.shardline.model.checkpoint.Checkpoint;
 import dev.shardline.model.checkpoint.Qwen2Tensors;
 import dev.shardline.model.config.ModelConfig;

@@ -1,5 +1,7 @@
 package dev.shardline.worker.server;
 
+import dev.shardline.model.checkpoint.ModelFingerprint;
+
 import dev.shardline.proto.stage.v1.ControlPlaneGrpc;
 import dev.shardline.proto.stage.v1.HeartbeatResponse;
 import dev.shardline.proto.stage.v1.RegisterRequest;

@@ -1,5 +1,7 @@
 package dev.shardline.worker.server;
 
+import io.grpc.Context;
+
 import dev.shardline.proto.stage.v1.ControlPlaneGrpc;
 import dev.shardline.proto.stage.v1.ResultAck;
 import dev.shardline.proto.stage.v1.StepResult;
@@ -42,22 +44,29 @@ final class ResultLink implements AutoCloseable {
     private void reopen() {
         int gen = ++generation;
         failure = null;
-        requests = ControlPlaneGrpc.newStub(channel).reportResults(new StreamObserver<>() {
-            @Override
-            public void onNext(ResultAck ack) {
-                acked.incrementAndGet();
-            }
+        // opened outside the caller's gRPC context: the Assign call that creates this link ends, and its
+        // context's cancellation must not cancel the stream
+        Context previous = Context.ROOT.attach();
+        try {
+            requests = ControlPlaneGrpc.newStub(channel).reportResults(new StreamObserver<>() {
+                @Override
+                public void onNext(ResultAck ack) {
+                    acked.incrementAndGet();
+                }
 
-            @Override
-            public void onError(Throwable t) {
-                ended(gen, Status.fromThrowable(t));
-            }
+                @Override
+                public void onError(Throwable t) {
+                    ended(gen, Status.fromThrowable(t));
+                }
 
-            @Override
-            public void onCompleted() {
-                ended(gen, Status.UNAVAILABLE.withDescription("the coordinator ended the results stream"));
-            }
-        });
+                @Override
+                public void onCompleted() {
+                    ended(gen, Status.UNAVAILABLE.withDescription("the coordinator ended the results stream"));
+                }
+            });
+        } finally {
+            Context.ROOT.detach(previous);
+        }
     }
 
     private synchronized void ended(int gen, Status s) {

@@ -1,5 +1,7 @@
 package dev.shardline.worker.server;
 
+import io.grpc.Context;
+
 import dev.shardline.proto.stage.v1.ActivationChunk;
 import dev.shardline.proto.stage.v1.MicroBatchHeader;
 import dev.shardline.proto.stage.v1.StageAck;
@@ -86,7 +88,14 @@ final class StageLink implements AutoCloseable {
             failure = null;
             credit = 0;
             outstanding = 0;
-            requests = StageGrpc.newStub(channel).forward(new Acks(gen));
+            // opened outside the caller's gRPC context: the Assign call that creates this link ends, and its
+            // context's cancellation must not cancel the stream
+            Context previous = Context.ROOT.attach();
+            try {
+                requests = StageGrpc.newStub(channel).forward(new Acks(gen));
+            } finally {
+                Context.ROOT.detach(previous);
+            }
             long left = timeoutNanos;
             while (!granted && failure == null && !closed && left > 0) {
                 left = changed.awaitNanos(left);

@@ -1,5 +1,7 @@
 package dev.shardline.worker.server;
 
+import dev.shardline.model.checkpoint.ModelFingerprint;
+
 import dev.shardline.proto.stage.v1.ActivationDtype;
 import dev.shardline.proto.stage.v1.RegisterRequest;
 import dev.shardline.proto.stage.v1.WorkerState;

@@ -1,5 +1,7 @@
 package dev.shardline.worker.server;
 
+import dev.shardline.model.checkpoint.ModelFingerprint;
+
 import dev.shardline.proto.stage.v1.LayerAssignment;
 import dev.shardline.proto.stage.v1.LoadProgress;
 import dev.shardline.proto.stage.v1.StageGrpc;

@@ -1,5 +1,7 @@
 package dev.shardline.worker.server;
 
+import dev.shardline.model.checkpoint.ModelFingerprint;
+
 import dev.shardline.model.demo.DemoCheckpointWriter;
 import dev.shardline.model.json.Json;
 import dev.shardline.proto.stage.v1.LayerAssignment;
