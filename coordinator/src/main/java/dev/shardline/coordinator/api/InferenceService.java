@@ -43,6 +43,9 @@ import java.util.Set;
  * or whose deadline passes has its sequence cancelled, which frees its KV blocks on every stage.
  */
 public final class InferenceService extends InferenceGrpc.InferenceImplBase {
+    /** max_tokens when a request sets none: vLLM-like "until the context is full", capped for sanity. */
+    static final int DEFAULT_MAX_TOKENS = 4096;
+
     private final ServedModel model;
     private final WorkerRegistry registry;
     private volatile Cluster cluster;
@@ -138,7 +141,9 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
 
     private SamplingParams resolve(dev.shardline.proto.v1.SamplingParams s, int promptLength) {
         int context = model.config().maxPositionEmbeddings();
-        int maxTokens = s.hasMaxTokens() ? s.getMaxTokens() : Math.min(4096, context - promptLength);
+        long kvTokens = (long) cluster().kvBlocksPerPipeline() * cluster().pipelines().getFirst().blockSize();
+        int maxTokens = s.hasMaxTokens() ? s.getMaxTokens()
+                : (int) Math.max(1, Math.min(DEFAULT_MAX_TOKENS, Math.min(context, kvTokens) - promptLength));
         if (promptLength >= context) {
             throw ApiErrors.invalid("prompt", promptLength + " tokens do not fit the model's context of " + context);
         }
@@ -146,7 +151,6 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
             throw ApiErrors.invalid("sampling.max_tokens", s.getMaxTokens() + " with a " + promptLength
                     + "-token prompt exceeds the context of " + context + " tokens (at most " + (context - promptLength) + ")");
         }
-        long kvTokens = (long) cluster().kvBlocksPerPipeline() * cluster().pipelines().getFirst().blockSize();
         if (promptLength + (long) maxTokens > kvTokens) {
             throw ApiErrors.invalid(s.hasMaxTokens() ? "sampling.max_tokens" : "prompt", "prompt " + promptLength
                     + " + max_tokens " + maxTokens + " exceeds the KV cache of a pipeline (" + kvTokens + " tokens)");
