@@ -31,6 +31,19 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
+    @Option(names = "--local", description = "benchmark local clusters (see --workers) against the single-process engine")
+    boolean local;
+
+    @Option(names = "--server", paramLabel = "HOST:PORT", description = "benchmark a running cluster (uses --concurrency)")
+    String server;
+
+    @Option(names = "--workers", split = ",", defaultValue = "1,2", paramLabel = "N,...", description = "with --local: cluster sizes")
+    int[] workers;
+
+    @Option(names = "--concurrency", split = ",", defaultValue = "1,4,16", paramLabel = "C,...",
+            description = "with --local/--server: concurrent generations")
+    int[] concurrency;
+
     @Option(names = "--prompt-tokens", defaultValue = "512", paramLabel = "N")
     int promptTokens;
 
@@ -53,7 +66,13 @@ final class BenchCommand implements Callable<Integer> {
     };
 
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
+        if (local || server != null) {
+            return new LoadBench(modelOptions, server, workers, concurrency, promptTokens, genTokens).run();
+        }
+        if (modelOptions.model == null) {
+            throw new IllegalArgumentException("--model DIR is required (or --server HOST:PORT)");
+        }
         int threads = modelOptions.threadsOrDefault();
         try (LocalModel model = LocalModel.open(modelOptions.model, modelOptions.backend, threads, Progress.toStderr())) {
             int vocab = Math.min(model.config().vocabSize(), 151643);

@@ -6,7 +6,7 @@ import java.nio.file.Path;
 
 /** Options shared by every command that runs a local model. */
 final class ModelOptions {
-    @Option(names = "--model", required = true, paramLabel = "DIR",
+    @Option(names = "--model", paramLabel = "DIR",
             description = "Hugging Face checkpoint directory (config.json, tokenizer.json, *.safetensors)")
     Path model;
 

@@ -35,7 +35,8 @@ final class UpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        LocalCluster cluster = startLocal(model, workers, port, threadsPerWorker, activationDtype, replicas);
+        LocalCluster cluster = startLocal(model, workers, port, threadsPerWorker, activationDtype, replicas,
+                line -> System.err.println(line));
         System.out.println("shardline cluster up: gRPC on " + cluster.address() + " (port " + cluster.port() + ")");
         System.out.println("try: ./shardline chat --server " + cluster.address() + " \"Hello\"");
         System.out.flush();
@@ -48,15 +49,15 @@ final class UpCommand implements Callable<Integer> {
         return 0;
     }
 
-    static LocalCluster startLocal(Path model, int workers, int port, int threadsPerWorker, String dtype, int replicas)
-            throws InterruptedException {
+    static LocalCluster startLocal(Path model, int workers, int port, int threadsPerWorker, String dtype, int replicas,
+                                   java.util.function.Consumer<String> log) throws InterruptedException {
         int cores = Runtime.getRuntime().availableProcessors();
         int threads = threadsPerWorker > 0 ? threadsPerWorker : Math.max(1, cores / workers);
         long budget = physicalMemory() / Math.max(1, workers);
         Map<String, String> flags = new LinkedHashMap<>();
         flags.put("activation-dtype", dtype);
         flags.put("replicas", Integer.toString(replicas));
-        return LocalCluster.start(model, workers, port, threads, budget, flags, true, line -> System.err.println(line));
+        return LocalCluster.start(model, workers, port, threads, budget, flags, true, log);
     }
 
     static long physicalMemory() {

@@ -60,6 +60,9 @@ final class ActiveStage implements AutoCloseable {
             }
             KvCache cache = new KvCache(plan.config(), plan.range(), a.getKvBlocks(), a.getBlockSize());
             StageExecutor executor = new StageExecutor(new Qwen2Forward(weights, kernels), cache, plan.vocabLimit());
+            long warm = System.nanoTime();
+            executor.warmUp();
+            log.accept(String.format("warmed up the forward pass in %.1f s", (System.nanoTime() - warm) / 1e9));
             if (plan.last()) {
                 results = ResultLink.open(plan.coordinatorAddress(), log);
             } else {

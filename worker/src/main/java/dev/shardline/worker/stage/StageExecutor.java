@@ -45,6 +45,9 @@ public final class StageExecutor {
     /** Runs one micro-batch; {@code hiddenIn [rows, hidden]} is null on the first stage. */
     public StageOutput execute(List<StageEntry> entries, float[] hiddenIn, Collection<Long> finished) {
         forget(finished);
+        if (entries.isEmpty()) {
+            return new StageOutput(new float[0], 0, List.of());   // a micro-batch that only carries ids to forget
+        }
         List<SequenceStep> steps = new ArrayList<>(entries.size());
         int rows = 0;
         for (StageEntry e : entries) {
@@ -81,6 +84,24 @@ public final class StageExecutor {
             out.add(new SampledResult(e.sequenceId(), t.id(), t.logprob()));
         }
         return out;
+    }
+
+    /**
+     * Runs a short prefill and two decode steps through the layers so the JIT compiles the whole path before the
+     * first request. It writes KV block 0, which is harmless: every sequence writes a position before reading it.
+     */
+    public void warmUp() {
+        int hidden = forward.config().hiddenSize();
+        int[] blocks = {0};
+        int rows = Math.min(8, cache.blockSize());
+        for (int step = 0; step < 3; step++) {
+            int n = step == 0 ? rows : 1;
+            int first = step == 0 ? 0 : rows + step - 1;
+            if (first + n > cache.blockSize()) break;
+            int[] tokens = new int[n];
+            SequenceStep s = new SequenceStep(isFirst() ? tokens : null, n, first, blocks, isLast());
+            forward.forward(List.of(s), isFirst() ? null : new float[n * hidden], cache);
+        }
     }
 
     /** Drops the sampling state of ended or preempted sequences (their KV blocks belong to the coordinator). */
