@@ -24,7 +24,7 @@ final class CpuMatmul {
     /** Columns per widened tile: 16 rows x 2048 floats = 128 KiB scratch, the x tile of 4 tokens = 32 KiB. */
     static final int K_BLOCK = 2048;
     /** Decode chunks per thread: small enough to rebalance when a core is busy, large enough to stream. */
-    private static final int CHUNKS_PER_THREAD = 2;
+    static int chunksPerThread = 4;
 
     private final ParallelRunner runner;
     private final float[][] scratch; // per worker: [ROW_BLOCK, K_BLOCK]
@@ -63,7 +63,7 @@ final class CpuMatmul {
     // ---- decode: matrix x vector, memory-bound ----
 
     private void matvec(float[] x, WeightTensor w, WeightTensor bias, float[] out, int n, int k) {
-        int chunks = Math.max(1, Math.min(runner.threads() * CHUNKS_PER_THREAD, (n + 3) / 4));
+        int chunks = Math.max(1, Math.min(runner.threads() * chunksPerThread, (n + 3) / 4));
         int rowsPerChunk = ((n + chunks - 1) / chunks + 3) & ~3;
         int realChunks = (n + rowsPerChunk - 1) / rowsPerChunk;
         boolean bf16 = w.dtype() == DType.BF16;
@@ -78,7 +78,11 @@ final class CpuMatmul {
             int r0 = c * rowsPerChunk;
             int r1 = Math.min(n, r0 + rowsPerChunk);
             if (bf16) {
-                Bf16Matvec.rows(xs, w.data(), k, r0, r1, out);
+                if (Bf16Matvec.streams == 8) {
+                    Bf16Matvec.rows8(xs, w.data(), k, r0, r1, out);
+                } else {
+                    Bf16Matvec.rows(xs, w.data(), k, r0, r1, out);
+                }
             } else {
                 matvecF32(x, w.data(), k, r0, r1, out);
             }
