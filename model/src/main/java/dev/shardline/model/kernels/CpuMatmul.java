@@ -13,8 +13,9 @@ import jdk.incubator.vector.VectorOperators;
  * {@code out[t, n] = sum_k x[t, k] * w[n, k] + bias[n]} on the CPU, weights read in place from their segment.
  *
  * <p>Decode (one token, bf16 or f32) is memory-bound: rows are split into contiguous chunks, four rows at a time
- * share each x load, and the weights stream once from memory (bf16 via {@link Bf16Matvec}). Everything else (prefill, and f16 weights) is tiled:
- * a block of {@link #ROW_BLOCK} rows x {@link #K_BLOCK} columns is widened to float once into per-thread scratch
+ * share each x load, and the weights stream once from memory (bf16 via {@link Bf16Matvec}). Prefill of at least
+ * {@link PackedMatmul#TB} tokens runs {@link PackedMatmul} (packed weights, outer-product microkernel). The few-token
+ * rest (and one-token f16) is tiled: a block of {@link #ROW_BLOCK} rows x {@link #K_BLOCK} columns is widened to float once into per-thread scratch
  * and then multiplied with four tokens x four rows of register accumulators.
  */
 final class CpuMatmul {
@@ -23,15 +24,17 @@ final class CpuMatmul {
     /** Columns per widened tile: 16 rows x 2048 floats = 128 KiB scratch, the x tile of 4 tokens = 32 KiB. */
     static final int K_BLOCK = 2048;
     /** Decode chunks per thread: small enough to rebalance when a core is busy, large enough to stream. */
-    private static final int CHUNKS_PER_THREAD = 2;
+    static int chunksPerThread = 4;
 
     private final ParallelRunner runner;
     private final float[][] scratch; // per worker: [ROW_BLOCK, K_BLOCK]
+    private final float[][] packedScratch; // per worker: PackedMatmul.scratchFloats()
     private float[] xd = new float[0]; // the decode activation, split even/odd for Bf16Matvec
 
     CpuMatmul(ParallelRunner runner) {
         this.runner = runner;
         this.scratch = new float[runner.threads()][];
+        this.packedScratch = new float[runner.threads()][];
     }
 
     void matmul(float[] x, int tokens, WeightTensor w, WeightTensor bias, float[] out) {
@@ -60,7 +63,7 @@ final class CpuMatmul {
     // ---- decode: matrix x vector, memory-bound ----
 
     private void matvec(float[] x, WeightTensor w, WeightTensor bias, float[] out, int n, int k) {
-        int chunks = Math.max(1, Math.min(runner.threads() * CHUNKS_PER_THREAD, (n + 3) / 4));
+        int chunks = Math.max(1, Math.min(runner.threads() * chunksPerThread, (n + 3) / 4));
         int rowsPerChunk = ((n + chunks - 1) / chunks + 3) & ~3;
         int realChunks = (n + rowsPerChunk - 1) / rowsPerChunk;
         boolean bf16 = w.dtype() == DType.BF16;
@@ -75,7 +78,11 @@ final class CpuMatmul {
             int r0 = c * rowsPerChunk;
             int r1 = Math.min(n, r0 + rowsPerChunk);
             if (bf16) {
-                Bf16Matvec.rows(xs, w.data(), k, r0, r1, out);
+                if (Bf16Matvec.streams == 8) {
+                    Bf16Matvec.rows8(xs, w.data(), k, r0, r1, out);
+                } else {
+                    Bf16Matvec.rows(xs, w.data(), k, r0, r1, out);
+                }
             } else {
                 matvecF32(x, w.data(), k, r0, r1, out);
             }
@@ -141,7 +148,21 @@ final class CpuMatmul {
 
     // ---- prefill: matrix x matrix, compute-bound ----
 
+    /** Tokens from which prefill uses {@link PackedMatmul} (not final: an A/B switch for benchmarks). */
+    static int packedMinTokens = PackedMatmul.TB;
+
     private void tiled(float[] x, int tokens, WeightTensor w, WeightTensor bias, float[] out, int n, int k) {
+        if (tokens >= packedMinTokens) {
+            int rowBlocks = (n + PackedMatmul.RB - 1) / PackedMatmul.RB;
+            runner.run(rowBlocks, (blk, worker) -> {
+                float[] ws = packedScratch[worker];
+                if (ws == null) {
+                    ws = packedScratch[worker] = new float[PackedMatmul.scratchFloats()];
+                }
+                PackedMatmul.block(x, tokens, w, bias, out, n, k, blk * PackedMatmul.RB, ws);
+            });
+            return;
+        }
         int blocks = (n + ROW_BLOCK - 1) / ROW_BLOCK;
         runner.run(blocks, (blk, worker) -> {
             float[] wt = scratch[worker];

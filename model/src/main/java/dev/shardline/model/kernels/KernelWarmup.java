@@ -37,7 +37,7 @@ final class KernelWarmup {
                 kernels.matmul(x, 5, bf16, null, out);
                 kernels.matmul(x, 8, bf16, bias, out);
             }
-            int headDim = 64;
+            int headDim = 8 * VectorOps.L; // the register path of CpuAttention (128 with AVX-512)
             KvLayer kv = new KvLayer(4, 16, 2 * headDim);
             float[] q = filled(3 * 4 * headDim);
             float[] kvRows = filled(3 * 2 * headDim);
