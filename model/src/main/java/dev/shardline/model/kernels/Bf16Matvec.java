@@ -93,7 +93,7 @@ final class Bf16Matvec {
     }
 
     /** Streams per call of {@link #rows}: 4 or 8 (not final: an A/B switch for benchmarks). */
-    static int streams = 8;
+    static final int streams = 8;
 
     /**
      * As {@link #rows}, with eight rows an eighth of the range apart (eight sequential streams). even/odd are

@@ -24,7 +24,7 @@ final class CpuMatmul {
     /** Columns per widened tile: 16 rows x 2048 floats = 128 KiB scratch, the x tile of 4 tokens = 32 KiB. */
     static final int K_BLOCK = 2048;
     /** Decode chunks per thread: small enough to rebalance when a core is busy, large enough to stream. */
-    static int chunksPerThread = 4;
+    static final int chunksPerThread = 4;
 
     private final ParallelRunner runner;
     private final float[][] scratch; // per worker: [ROW_BLOCK, K_BLOCK]
@@ -149,7 +149,7 @@ final class CpuMatmul {
     // ---- prefill: matrix x matrix, compute-bound ----
 
     /** Tokens from which prefill uses {@link PackedMatmul} (not final: an A/B switch for benchmarks). */
-    static int packedMinTokens = PackedMatmul.TB;
+    static final int packedMinTokens = PackedMatmul.TB;
 
     private void tiled(float[] x, int tokens, WeightTensor w, WeightTensor bias, float[] out, int n, int k) {
         if (tokens >= packedMinTokens) {
