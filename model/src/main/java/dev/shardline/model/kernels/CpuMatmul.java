@@ -55,6 +55,8 @@ final class CpuMatmul {
         }
         if (tokens == 1 && w.dtype() != DType.F16) {
             matvec(x, w, bias, out, n, k);
+        } else if (tokens <= Bf16SmallBatch.MAX_TOKENS && w.dtype() == DType.BF16) {
+            smallBatch(x, tokens, w, bias, out, n, k);
         } else {
             tiled(x, tokens, w, bias, out, n, k);
         }
@@ -89,6 +91,33 @@ final class CpuMatmul {
             if (bias != null) {
                 for (int r = r0; r < r1; r++) {
                     out[r] += bias.get(r);
+                }
+            }
+        });
+    }
+
+    // ---- batched decode: a few tokens, each weight row read once ----
+
+    private float[] xdBatch = new float[0];
+
+    private void smallBatch(float[] x, int tokens, WeightTensor w, WeightTensor bias, float[] out, int n, int k) {
+        if (xdBatch.length < tokens * k) {
+            xdBatch = new float[tokens * k];
+        }
+        Bf16SmallBatch.deinterleave(x, tokens, k, xdBatch);
+        float[] xs = xdBatch;
+        int chunks = Math.max(1, Math.min(runner.threads() * chunksPerThread, n));
+        int rowsPerChunk = (n + chunks - 1) / chunks;
+        int realChunks = (n + rowsPerChunk - 1) / rowsPerChunk;
+        runner.run(realChunks, (c, worker) -> {
+            int r0 = c * rowsPerChunk;
+            int r1 = Math.min(n, r0 + rowsPerChunk);
+            Bf16SmallBatch.rows(xs, tokens, w.data(), k, n, r0, r1, out);
+            if (bias != null) {
+                for (int t = 0; t < tokens; t++) {
+                    for (int r = r0; r < r1; r++) {
+                        out[t * n + r] += bias.get(r);
+                    }
                 }
             }
         });

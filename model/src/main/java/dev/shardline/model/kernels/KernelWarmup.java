@@ -24,8 +24,8 @@ final class KernelWarmup {
             WeightTensor f32 = tensor(arena, DType.F32, n, k);
             WeightTensor bias = tensor(arena, DType.BF16, n);
             WeightTensor norm = tensor(arena, DType.BF16, k);
-            float[] x = filled(8 * k);
-            float[] out = new float[8 * Math.max(n, k)];
+            float[] x = filled(24 * k);
+            float[] out = new float[24 * Math.max(n, k)];
             for (int i = 0; i < 1500; i++) {
                 kernels.matmul(x, 1, bf16, bias, out);
                 kernels.rmsNorm(x, norm, 1e-6f, 1, out);
@@ -36,6 +36,7 @@ final class KernelWarmup {
                 kernels.matmul(x, 1, f32, null, out);
                 kernels.matmul(x, 5, bf16, null, out);
                 kernels.matmul(x, 8, bf16, bias, out);
+                kernels.matmul(x, 24, bf16, null, out);   // the packed prefill path
             }
             int headDim = 8 * VectorOps.L; // the register path of CpuAttention (128 with AVX-512)
             KvLayer kv = new KvLayer(4, 16, 2 * headDim);

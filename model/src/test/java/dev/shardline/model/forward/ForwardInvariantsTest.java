@@ -124,7 +124,13 @@ class ForwardInvariantsTest {
                         new KvCache(CONFIG, range, 4, BLOCK));
                 hidden = out.hidden();
             }
-            assertArrayEquals(single, out.logitsRow(0), "3 stages must give bit-identical logits");
+            if (k instanceof ReferenceKernels) {
+                assertArrayEquals(single, out.logitsRow(0), "3 stages must give bit-identical logits");
+            } else {
+                // the Vector API's lane reductions round differently before and after the JIT compiles a kernel,
+                // so a fast backend is only reproducible to float rounding across a warm-up boundary
+                assertClose(single, out.logitsRow(0), "3 stages vs one process");
+            }
             opened.forEach(ModelWeights::close);
         }
     }

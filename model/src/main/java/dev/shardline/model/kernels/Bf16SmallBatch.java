@@ -1,0 +1,97 @@
+package dev.shardline.model.kernels;
+
+import static dev.shardline.model.kernels.VectorOps.F;
+import static dev.shardline.model.kernels.VectorOps.I;
+import static dev.shardline.model.kernels.VectorOps.L;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Batched decode: a bf16 matrix times a few activation rows (2..{@link #MAX_TOKENS} tokens, the decode steps of a
+ * continuous batch). Each weight row is read from memory once and, while it sits in L1/L2, multiplied with the
+ * tokens four at a time, using {@link Bf16Matvec}'s even/odd split of each 32-bit word (no widening in memory, no
+ * packing). Memory-bound like a matvec for few tokens, FMA-bound for many; the packed kernel takes over above.
+ */
+final class Bf16SmallBatch {
+    static final int MAX_TOKENS = 16;
+    private static final int BLOCK = 2 * L;
+
+    private Bf16SmallBatch() {
+    }
+
+    /** Deinterleaves every token's row of x into xd (same layout as {@link Bf16Matvec#deinterleave}). */
+    static void deinterleave(float[] x, int tokens, int k, float[] xd) {
+        float[] row = new float[k];
+        float[] rowD = new float[k];
+        for (int t = 0; t < tokens; t++) {
+            System.arraycopy(x, t * k, row, 0, k);
+            Bf16Matvec.deinterleave(row, k, rowD);
+            System.arraycopy(rowD, 0, xd, t * k, k);
+        }
+    }
+
+    /** {@code out[t, r] = dot(w[r, :], x[t, :])} for rows [r0, r1) and all tokens; xd from {@link #deinterleave}. */
+    static void rows(float[] xd, int tokens, MemorySegment seg, int k, int n, int r0, int r1, float[] out) {
+        long rowBytes = 2L * k;
+        int full = k / BLOCK * BLOCK;
+        for (int r = r0; r < r1; r++) {
+            long o = r * rowBytes;
+            int t = 0;
+            for (; t + 4 <= tokens; t += 4) {
+                int b0 = t * k;
+                int b1 = b0 + k;
+                int b2 = b1 + k;
+                int b3 = b2 + k;
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector a1 = FloatVector.zero(F);
+                FloatVector a2 = FloatVector.zero(F);
+                FloatVector a3 = FloatVector.zero(F);
+                FloatVector e0 = FloatVector.zero(F);
+                FloatVector e1 = FloatVector.zero(F);
+                FloatVector e2 = FloatVector.zero(F);
+                FloatVector e3 = FloatVector.zero(F);
+                for (int i = 0; i < full; i += BLOCK) {
+                    IntVector w = IntVector.fromMemorySegment(I, seg, o + 2L * i, ByteOrder.LITTLE_ENDIAN);
+                    FloatVector we = w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                    FloatVector wo = w.and(0xffff0000).reinterpretAsFloats();
+                    a0 = we.fma(FloatVector.fromArray(F, xd, b0 + i), a0);
+                    e0 = wo.fma(FloatVector.fromArray(F, xd, b0 + i + L), e0);
+                    a1 = we.fma(FloatVector.fromArray(F, xd, b1 + i), a1);
+                    e1 = wo.fma(FloatVector.fromArray(F, xd, b1 + i + L), e1);
+                    a2 = we.fma(FloatVector.fromArray(F, xd, b2 + i), a2);
+                    e2 = wo.fma(FloatVector.fromArray(F, xd, b2 + i + L), e2);
+                    a3 = we.fma(FloatVector.fromArray(F, xd, b3 + i), a3);
+                    e3 = wo.fma(FloatVector.fromArray(F, xd, b3 + i + L), e3);
+                }
+                out[t * n + r] = a0.add(e0).reduceLanes(VectorOperators.ADD) + tail(xd, b0, seg, o, full, k);
+                out[(t + 1) * n + r] = a1.add(e1).reduceLanes(VectorOperators.ADD) + tail(xd, b1, seg, o, full, k);
+                out[(t + 2) * n + r] = a2.add(e2).reduceLanes(VectorOperators.ADD) + tail(xd, b2, seg, o, full, k);
+                out[(t + 3) * n + r] = a3.add(e3).reduceLanes(VectorOperators.ADD) + tail(xd, b3, seg, o, full, k);
+            }
+            for (; t < tokens; t++) {
+                int b = t * k;
+                FloatVector a = FloatVector.zero(F);
+                FloatVector e = FloatVector.zero(F);
+                for (int i = 0; i < full; i += BLOCK) {
+                    IntVector w = IntVector.fromMemorySegment(I, seg, o + 2L * i, ByteOrder.LITTLE_ENDIAN);
+                    a = w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, b + i), a);
+                    e = w.and(0xffff0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, b + i + L), e);
+                }
+                out[t * n + r] = a.add(e).reduceLanes(VectorOperators.ADD) + tail(xd, b, seg, o, full, k);
+            }
+        }
+    }
+
+    /** Columns [full, k) in natural order, scalar. */
+    private static float tail(float[] xd, int base, MemorySegment seg, long rowOffset, int full, int k) {
+        float s = 0f;
+        for (int i = full; i < k; i++) {
+            s += VectorOps.bf16Scalar(seg, rowOffset + 2L * i) * xd[base + i];
+        }
+        return s;
+    }
+}
