@@ -74,7 +74,8 @@ final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--model DIR is required (or --server HOST:PORT)");
         }
         int threads = modelOptions.threadsOrDefault();
-        try (LocalModel model = LocalModel.open(modelOptions.model, modelOptions.backend, threads, Progress.toStderr())) {
+        try (LocalModel model = LocalModel.open(modelOptions.model, modelOptions.backend, threads, modelOptions.weightsMode(),
+                Progress.toStderr())) {
             int vocab = Math.min(model.config().vocabSize(), 151643);
             int[] prompt = new SplittableRandom(1).ints(promptTokens, 0, vocab).toArray();
             int context = promptTokens + genTokens + 16;
@@ -98,6 +99,7 @@ final class BenchCommand implements Callable<Integer> {
             m.put("model", modelOptions.model.toString());
             m.put("backend", modelOptions.backend);
             m.put("threads", (long) threads);
+            m.put("weights", modelOptions.weights);
             m.put("prompt_tokens", (long) promptTokens);
             m.put("gen_tokens", (long) r.tokens().length);
             m.put("prefill_tokens_per_second", r.prefillTokensPerSecond());
@@ -110,7 +112,8 @@ final class BenchCommand implements Callable<Integer> {
             if (json) {
                 System.out.println(Json.writePretty(m));
             } else {
-                System.out.printf("model            %s (%s, %d threads)%n", modelOptions.model, modelOptions.backend, threads);
+                System.out.printf("model            %s (%s, %d threads, weights %s)%n", modelOptions.model, modelOptions.backend,
+                        threads, modelOptions.weights);
                 System.out.printf("prefill          %8.1f tokens/s  (%d-token prompt)%n", r.prefillTokensPerSecond(), promptTokens);
                 System.out.printf("decode           %8.2f tokens/s  (%d tokens)%n", decodeTps, r.tokens().length);
                 System.out.printf("bytes per token  %8.3f GB (weights read per decoded token)%n", bytesPerToken / 1e9);

@@ -38,6 +38,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", paramLabel = "N", description = "compute threads for --model (default: all cores)")
     int threads;
 
+    @Option(names = "--weights", defaultValue = "copy", paramLabel = "copy|mmap",
+            description = "with --model: copy weights into memory (default, faster) or read them in place (mmap)")
+    String weights;
+
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
 
@@ -101,7 +105,8 @@ final class GenerateCommand implements Callable<Integer> {
         PrintStream out = System.out;
         long loadStart = System.nanoTime();
         int threadCount = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-        try (LocalModel model = LocalModel.open(this.model, backend, threadCount, json ? null : Progress.toStderr())) {
+        try (LocalModel model = LocalModel.open(this.model, backend, threadCount,
+                dev.shardline.model.weights.ResidentWeights.Mode.parse(weights), json ? null : Progress.toStderr())) {
             long loadNanos = System.nanoTime() - loadStart;
             boolean chatMode = input.chat != null;
             int[] prompt = promptTokens(model);

@@ -18,6 +18,14 @@ final class ModelOptions {
             description = "compute threads (default: all cores)")
     int threads;
 
+    @Option(names = "--weights", defaultValue = "copy", paramLabel = "copy|mmap",
+            description = "copy (default): weights copied into process memory, faster decode; mmap: read in place, zero copy")
+    String weights;
+
+    dev.shardline.model.weights.ResidentWeights.Mode weightsMode() {
+        return dev.shardline.model.weights.ResidentWeights.Mode.parse(weights);
+    }
+
     int threadsOrDefault() {
         return threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
     }

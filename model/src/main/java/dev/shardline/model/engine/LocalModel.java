@@ -13,6 +13,7 @@ import dev.shardline.model.sampling.GenerationDefaults;
 import dev.shardline.model.tokenizer.Tokenizer;
 import dev.shardline.model.weights.LayerRange;
 import dev.shardline.model.weights.ModelWeights;
+import dev.shardline.model.weights.ResidentWeights;
 
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
@@ -44,6 +45,12 @@ public final class LocalModel implements AutoCloseable {
 
     /** Opens {@code dir} on backend "cpu" or "reference" with {@code threads} threads; progress may be null. */
     public static LocalModel open(Path dir, String backend, int threads, Consumer<LoadProgress> progress) {
+        return open(dir, backend, threads, ResidentWeights.Mode.COPY, progress);
+    }
+
+    /** As {@link #open(Path, String, int, Consumer)}, choosing how the weights are held. */
+    public static LocalModel open(Path dir, String backend, int threads, ResidentWeights.Mode weightsMode,
+                                  Consumer<LoadProgress> progress) {
         ModelDirectory files = ModelDirectory.of(dir);
         ModelConfig config = files.readConfig();
         GenerationDefaults defaults = GenerationDefaults.read(files.generationConfigJson());
@@ -51,6 +58,9 @@ public final class LocalModel implements AutoCloseable {
         try {
             Tokenizer tokenizer = Tokenizer.load(files.tokenizerJson());
             ModelWeights weights = CheckpointLoader.load(dir, config, LayerRange.whole(config.numHiddenLayers()), progress);
+            if (weightsMode == ResidentWeights.Mode.COPY) {
+                weights = ResidentWeights.copyOf(weights, null);
+            }
             if (kernels instanceof VectorKernels cpu) {
                 cpu.warmUp();  // compiles the vector loops before the first request, ~2 s
             }

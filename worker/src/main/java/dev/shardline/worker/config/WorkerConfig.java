@@ -21,12 +21,13 @@ import java.util.TreeSet;
  * @param backend          cpu | reference
  * @param threads          compute threads (0 = all cores)
  * @param memoryBudgetBytes how many bytes of weights + KV cache this worker may hold (default: all RAM)
+ * @param weights          copy (default: weights copied into process memory, faster decode) or mmap (in place)
  */
 public record WorkerConfig(String workerId, String coordinator, String host, int port, Path model, String backend,
-                           int threads, long memoryBudgetBytes) {
+                           int threads, long memoryBudgetBytes, String weights) {
 
     public static final Set<String> KEYS = Set.of("worker-id", "coordinator", "host", "port", "model", "backend",
-            "threads", "memory-budget");
+            "threads", "memory-budget", "weights");
 
     public WorkerConfig {
         if (coordinator == null || !coordinator.contains(":")) {
@@ -40,6 +41,9 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
         }
         if (threads < 0) {
             throw new ConfigKeyException("threads", "must be >= 0, got " + threads);
+        }
+        if (!Set.of("copy", "mmap").contains(weights)) {
+            throw new ConfigKeyException("weights", "must be copy or mmap, got " + weights);
         }
         if (memoryBudgetBytes <= 0) {
             throw new ConfigKeyException("memory-budget", "must be > 0, got " + memoryBudgetBytes);
@@ -60,7 +64,8 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
                 Path.of(ConfigKeys.require(v, "model")),
                 v.getOrDefault("backend", "cpu"),
                 ConfigKeys.intValue(v, "threads", 0),
-                ConfigKeys.bytesValue(v, "memory-budget", physicalMemory()));
+                ConfigKeys.bytesValue(v, "memory-budget", physicalMemory()),
+                v.getOrDefault("weights", "copy"));
     }
 
     /** This machine's RAM: the default budget when a worker has the machine to itself. */

@@ -1,5 +1,7 @@
 package dev.shardline.worker.server;
 
+import dev.shardline.model.weights.ResidentWeights;
+
 import dev.shardline.model.checkpoint.CheckpointLoader;
 import dev.shardline.model.checkpoint.LoadProgress;
 import dev.shardline.model.forward.Qwen2Forward;
@@ -54,6 +56,9 @@ final class ActiveStage implements AutoCloseable {
         LayerAssignment a = plan.assignment();
         try {
             weights = CheckpointLoader.load(plan.dir(), plan.config(), plan.range(), progress);
+            if (cfg.weights().equals("copy")) {
+                weights = ResidentWeights.copyOf(weights, log);
+            }
             kernels = Backends.create(cfg.backend(), cfg.threadsOrDefault());
             if (kernels instanceof VectorKernels vector) {
                 vector.warmUp();

@@ -40,7 +40,7 @@ class AssignValidationTest {
         WorkerConfig c = TinyModel.worker(model, cp.address());
         // budget: the whole model's weights (~0.3 MB) and a modest KV cache, not a huge one
         worker = WorkerProcess.start(new WorkerConfig("w-valid", c.coordinator(), c.host(), 0, model, "reference", 1,
-                4L << 20), s -> { });
+                4L << 20, "mmap"), s -> { });
         channel = Channels.open(worker.address());
     }
 

@@ -32,7 +32,7 @@ final class TinyModel {
 
     /** A worker config on a free loopback port, reference kernels, one thread. */
     static WorkerConfig worker(Path dir, String coordinator) {
-        return new WorkerConfig("", coordinator, "127.0.0.1", 0, dir, "reference", 1, 1L << 30);
+        return new WorkerConfig("", coordinator, "127.0.0.1", 0, dir, "reference", 1, 1L << 30, "mmap");
     }
 
     /** The whole model in one process, with the same kernels as the test workers. */
