@@ -8,12 +8,16 @@ import java.util.List;
 public final class PipelineStats {
     private final long startNanos = System.nanoTime();
     private final double[] computeMs;
+    private final double[] queueMs;
+    private final double[] sendWaitMs;
     private long steps;
     private long rows;
     private long completed;
 
     PipelineStats(int stages) {
         this.computeMs = new double[stages];
+        this.queueMs = new double[stages];
+        this.sendWaitMs = new double[stages];
     }
 
     synchronized void sent(int batchRows) {
@@ -26,6 +30,8 @@ public final class PipelineStats {
         for (StageTiming t : timings) {
             if (t.getStageIndex() >= 0 && t.getStageIndex() < computeMs.length) {
                 computeMs[t.getStageIndex()] += t.getComputeMs();
+                queueMs[t.getStageIndex()] += t.getQueueMs();
+                sendWaitMs[t.getStageIndex()] += t.getSendWaitMs();
             }
         }
     }
@@ -38,6 +44,17 @@ public final class PipelineStats {
 
     public synchronized double computeMillis(int stage) {
         return computeMs[stage];
+    }
+
+    /** Per stage: mean queue, compute and send-wait milliseconds per completed step, for diagnosis. */
+    public synchronized String meanTimings() {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < computeMs.length; i++) {
+            double n = Math.max(1, completed);
+            sb.append(String.format("stage %d: queue %.1f ms, compute %.1f ms, send-wait %.1f ms per step; ", i,
+                    queueMs[i] / n, computeMs[i] / n, sendWaitMs[i] / n));
+        }
+        return sb.toString();
     }
 
     public synchronized long stepsSent() {

@@ -71,6 +71,14 @@ public record ModelConfig(
     }
 
     public static ModelConfig parse(String source, String json) {
+        try {
+            return parseFields(source, json);
+        } catch (JsonException e) {
+            throw new ModelConfigException(e.getMessage(), e);
+        }
+    }
+
+    private static ModelConfig parseFields(String source, String json) {
         JsonFields f;
         try {
             f = new JsonFields(source, Json.parseObject(json));
