@@ -40,6 +40,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--workers", split = ",", defaultValue = "1,2", paramLabel = "N,...", description = "with --local: cluster sizes")
     int[] workers;
 
+    @Option(names = "--worker-threads", defaultValue = "0", paramLabel = "T",
+            description = "with --local: compute threads per worker (default: --threads / workers, same total)")
+    int workerThreads;
+
     @Option(names = "--concurrency", split = ",", defaultValue = "1,4,16", paramLabel = "C,...",
             description = "with --local/--server: concurrent generations")
     int[] concurrency;
@@ -68,7 +72,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (local || server != null) {
-            return new LoadBench(modelOptions, server, workers, concurrency, promptTokens, genTokens).run();
+            return new LoadBench(modelOptions, server, workers, workerThreads, concurrency, promptTokens, genTokens).run();
         }
         if (modelOptions.model == null) {
             throw new IllegalArgumentException("--model DIR is required (or --server HOST:PORT)");

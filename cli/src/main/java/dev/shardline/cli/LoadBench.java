@@ -22,14 +22,17 @@ final class LoadBench {
     private final ModelOptions model;
     private final String server;
     private final int[] workers;
+    private final int workerThreads;
     private final int[] concurrency;
     private final int promptTokens;
     private final int genTokens;
 
-    LoadBench(ModelOptions model, String server, int[] workers, int[] concurrency, int promptTokens, int genTokens) {
+    LoadBench(ModelOptions model, String server, int[] workers, int workerThreads, int[] concurrency, int promptTokens,
+              int genTokens) {
         this.model = model;
         this.server = server;
         this.workers = workers;
+        this.workerThreads = workerThreads;
         this.concurrency = concurrency;
         this.promptTokens = promptTokens;
         this.genTokens = genTokens;
@@ -49,7 +52,8 @@ final class LoadBench {
         }
         int threads = model.threadsOrDefault();
         System.out.println("prompt " + promptTokens + " tokens, " + genTokens + " generated per request, " + threads
-                + " threads in total in every setup");
+                + " threads for the single process, " + (workerThreads > 0 ? workerThreads + " per worker"
+                : threads + " in total per cluster"));
         System.out.println(LoadRun.header());
         Map<String, LoadRun> byKey = new LinkedHashMap<>();
         try (LocalModel m = LocalModel.open(model.model, "cpu", threads, null)) {
@@ -61,7 +65,7 @@ final class LoadBench {
             }
         }
         for (int w : workers) {
-            int perWorker = Math.max(1, threads / w);
+            int perWorker = workerThreads > 0 ? workerThreads : Math.max(1, threads / w);
             Map<String, String> flags = Map.of("replicas", "1", "activation-dtype", "bf16", "max-kv-blocks", "4096");
             try (LocalCluster cluster = LocalCluster.start(model.model, w, 0, perWorker,
                     UpCommand.physicalMemory() / w, flags, true, line -> { });
