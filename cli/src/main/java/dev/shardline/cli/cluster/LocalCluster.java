@@ -28,9 +28,12 @@ public final class LocalCluster implements AutoCloseable {
     private final CoordinatorProcess coordinator;
     private final List<Process> processes;
     private final List<WorkerProcess> inProcess;
+    private final java.util.concurrent.atomic.AtomicBoolean closing;
 
-    private LocalCluster(CoordinatorProcess coordinator, List<Process> processes, List<WorkerProcess> inProcess) {
+    private LocalCluster(CoordinatorProcess coordinator, List<Process> processes, List<WorkerProcess> inProcess,
+                         java.util.concurrent.atomic.AtomicBoolean closing) {
         this.coordinator = coordinator;
+        this.closing = closing;
         this.processes = processes;
         this.inProcess = inProcess;
     }
@@ -53,12 +56,13 @@ public final class LocalCluster implements AutoCloseable {
         CoordinatorProcess coordinator = CoordinatorProcess.start(CoordinatorConfig.parse(Map.of(), flags), log);
         List<Process> processes = new ArrayList<>();
         List<WorkerProcess> local = new ArrayList<>();
-        LocalCluster cluster = new LocalCluster(coordinator, processes, local);
+        java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
+        LocalCluster cluster = new LocalCluster(coordinator, processes, local, closing);
         try {
             for (int i = 0; i < workers; i++) {
                 String id = "worker-" + i;
                 if (separateProcesses) {
-                    processes.add(spawn(id, coordinator.address(), model, workerThreads, workerBudgetBytes, log));
+                    processes.add(spawn(id, coordinator.address(), model, workerThreads, workerBudgetBytes, closing, log));
                 } else {
                     Map<String, String> w = Map.of("worker-id", id, "coordinator", coordinator.address(),
                             "model", model.toString(), "threads", Integer.toString(workerThreads),
@@ -74,7 +78,8 @@ public final class LocalCluster implements AutoCloseable {
         }
     }
 
-    private static Process spawn(String id, String coordinator, Path model, int threads, long budget, Consumer<String> log) {
+    private static Process spawn(String id, String coordinator, Path model, int threads, long budget,
+                                 java.util.concurrent.atomic.AtomicBoolean closing, Consumer<String> log) {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = List.of(java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
                 "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"), "dev.shardline.cli.Main", "worker",
@@ -86,7 +91,7 @@ public final class LocalCluster implements AutoCloseable {
                 try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                     String line;
                     while ((line = r.readLine()) != null) {
-                        if (!line.startsWith("WARNING: Using incubator modules")) log.accept("[" + id + "] " + line);
+                        if (!closing.get() && !line.startsWith("WARNING: Using incubator modules")) log.accept("[" + id + "] " + line);
                     }
                 } catch (IOException ignored) {
                     // the worker exited
@@ -121,6 +126,10 @@ public final class LocalCluster implements AutoCloseable {
 
     @Override
     public void close() {
+        closing.set(true);   // a deliberate stop: the workers' goodbyes are not news
+        if (coordinator.cluster() != null) {
+            coordinator.cluster().close();  // stop the pipelines first, so losing the workers is not an error
+        }
         for (Process p : processes) {
             p.destroy();
         }

@@ -169,6 +169,7 @@ public final class Cluster implements AutoCloseable {
 
     @Override
     public void close() {
+        if (closed) return;
         closed = true;
         watchdog.interrupt();
         runners.forEach(PipelineRunner::close);

@@ -185,7 +185,7 @@ public final class PipelineRunner implements AutoCloseable {
     /** The pipeline cannot continue (a worker was lost): every sequence ends with an error. */
     public void fail(String reason) {
         synchronized (this) {
-            if (failure != null) return;
+            if (failure != null || closed) return;
             failure = reason;
             log.accept("pipeline " + pipelineId + " is down: " + reason);
             for (Map.Entry<Long, SequenceSink> e : new ArrayList<>(sinks.entrySet())) {
