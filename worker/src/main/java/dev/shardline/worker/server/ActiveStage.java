@@ -13,6 +13,7 @@ import dev.shardline.model.weights.ModelWeights;
 import dev.shardline.proto.stage.v1.LayerAssignment;
 import dev.shardline.proto.stage.v1.MicroBatchHeader;
 import dev.shardline.worker.config.WorkerConfig;
+import dev.shardline.worker.cuda.CudaBackend;
 import dev.shardline.worker.stage.StageExecutor;
 import io.grpc.Status;
 
@@ -59,7 +60,8 @@ final class ActiveStage implements AutoCloseable {
             if (cfg.weights().equals("copy")) {
                 weights = ResidentWeights.copyOf(weights, log);
             }
-            kernels = Backends.create(cfg.backend(), cfg.threadsOrDefault());
+            kernels = cfg.backend().equals("cuda") ? CudaBackend.create(cfg.threadsOrDefault())
+                    : Backends.create(cfg.backend(), cfg.threadsOrDefault());
             if (kernels instanceof VectorKernels vector) {
                 vector.warmUp();
             }

@@ -6,6 +6,8 @@ import dev.shardline.proto.stage.v1.ActivationDtype;
 import dev.shardline.proto.stage.v1.RegisterRequest;
 import dev.shardline.proto.stage.v1.WorkerState;
 import dev.shardline.worker.config.WorkerConfig;
+import dev.shardline.worker.cuda.CudaBackend;
+import dev.shardline.worker.cuda.CudaUnavailableException;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 
@@ -54,7 +56,7 @@ public final class WorkerProcess implements AutoCloseable {
      * Fingerprints the model, starts the Stage server on cfg.host:cfg.port (0 = a free port) and registers with
      * the coordinator, retrying for {@link #REGISTER_PATIENCE}.
      *
-     * @throws WorkerStartException when the model cannot be read, the port cannot be bound, or the coordinator
+     * @throws WorkerStartException when backend cuda has no usable GPU (quoting the driver), the model cannot be read, the port cannot be bound, or the coordinator
      *                              stays unreachable or rejects the worker
      */
     public static WorkerProcess start(WorkerConfig cfg, Consumer<String> log) {
@@ -62,6 +64,13 @@ public final class WorkerProcess implements AutoCloseable {
     }
 
     static WorkerProcess start(WorkerConfig cfg, Consumer<String> log, Duration registerPatience) {
+        if (cfg.backend().equals("cuda")) {
+            try {
+                log.accept("backend cuda: " + CudaBackend.requireUsable().message());
+            } catch (CudaUnavailableException e) {
+                throw new WorkerStartException(e.getMessage(), e);
+            }
+        }
         String fingerprint;
         try {
             fingerprint = ModelFingerprint.of(cfg.model());

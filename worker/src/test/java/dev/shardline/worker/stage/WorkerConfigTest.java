@@ -35,6 +35,10 @@ class WorkerConfigTest {
         assertEquals("coordinator", assertThrows(ConfigKeyException.class, () -> WorkerConfig.parse(Map.of(),
                 Map.of("model", "/m"))).key());
         assertEquals("backend", assertThrows(ConfigKeyException.class, () -> WorkerConfig.parse(Map.of(),
-                Map.of("coordinator", "h:1", "model", "/m", "backend", "cuda"))).key());
+                Map.of("coordinator", "h:1", "model", "/m", "backend", "tpu"))).key());
+        assertEquals("cuda", WorkerConfig.parse(Map.of(),
+                Map.of("coordinator", "h:1", "model", "/m", "backend", "cuda")).backend());
+        assertEquals("reference", WorkerConfig.parse(Map.of("SHARDLINE_WORKER_BACKEND", "reference"),
+                Map.of("coordinator", "h:1", "model", "/m")).backend());
     }
 }

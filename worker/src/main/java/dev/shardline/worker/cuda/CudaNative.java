@@ -1,0 +1,124 @@
+package dev.shardline.worker.cuda;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Locale;
+
+/**
+ * The whole JNI boundary: every native of the CUDA backend, static, taking primitives, Java arrays and long
+ * device pointers. Each op returns the {@code cudaError_t} of its call (0 = success); callers turn a non-zero
+ * code into a {@link CudaException} with {@link #errorString(int)}. Nothing here allocates Java objects on the
+ * native side except the strings of {@link #errorString} and {@link #deviceName}.
+ *
+ * <p>The library is {@code /native/linux-x86_64/libshardline_cuda.so} inside the worker jar (built by
+ * {@code worker/src/main/native/build.sh} when nvcc is present), extracted to a temp file and loaded once.
+ */
+final class CudaNative {
+
+    static final String RESOURCE = "/native/linux-x86_64/libshardline_cuda.so";
+
+    private static final Object LOCK = new Object();
+    private static volatile boolean loaded;
+    private static volatile String loadFailure;
+
+    private CudaNative() {
+    }
+
+    /** Loads the library once; later calls repeat the first outcome. */
+    static void ensureLoaded() {
+        if (loaded) {
+            return;
+        }
+        synchronized (LOCK) {
+            if (!loaded && loadFailure == null) {
+                try {
+                    load();
+                    loaded = true;
+                } catch (CudaUnavailableException e) {
+                    loadFailure = e.getMessage();
+                }
+            }
+            if (!loaded) {
+                throw new CudaUnavailableException(loadFailure);
+            }
+        }
+    }
+
+    private static void load() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "");
+        if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
+            throw new CudaUnavailableException("the CUDA library is built for linux-x86_64 only, this is "
+                    + os + "/" + arch);
+        }
+        try (InputStream in = CudaNative.class.getResourceAsStream(RESOURCE)) {
+            if (in == null) {
+                throw new CudaUnavailableException("the CUDA library " + RESOURCE + " is not in the worker jar "
+                        + "(it is built only where nvcc is installed; see worker/README.md)");
+            }
+            Path file = Files.createTempFile("libshardline_cuda", ".so");
+            file.toFile().deleteOnExit();
+            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+            System.load(file.toAbsolutePath().toString());
+        } catch (IOException e) {
+            throw new CudaUnavailableException("cannot extract " + RESOURCE + ": " + e.getMessage());
+        } catch (UnsatisfiedLinkError e) {
+            throw new CudaUnavailableException("cannot load " + RESOURCE + ": " + e.getMessage());
+        }
+    }
+
+    // --- device ---
+
+    /** Number of devices, or minus the cudaError_t when the runtime cannot ask the driver. */
+    static native int deviceCount();
+
+    /** cudaGetErrorString of a code, e.g. "CUDA driver version is insufficient for CUDA runtime version". */
+    static native String errorString(int code);
+
+    /** The device's name, or null when it cannot be queried. */
+    static native String deviceName(int device);
+
+    /** Fills {@code freeTotal[0..1]} with cudaMemGetInfo's free and total bytes. */
+    static native int memInfo(long[] freeTotal);
+
+    static native int synchronize();
+
+    // --- memory ---
+
+    /** cudaMalloc; the pointer goes to {@code out[0]}. */
+    static native int malloc(long bytes, long[] out);
+
+    static native int free(long ptr);
+
+    static native int copyFloatsToDevice(float[] src, int srcOffset, long dst, int count);
+
+    static native int copyFloatsToHost(long src, float[] dst, int dstOffset, int count);
+
+    static native int copyShortsToDevice(short[] src, int srcOffset, long dst, int count);
+
+    static native int copyShortsToHost(long src, short[] dst, int dstOffset, int count);
+
+    /** From native host memory (e.g. a MemorySegment's address) to the device. */
+    static native int copyAddressToDevice(long hostAddress, long dst, long bytes);
+
+    /** From the device to native host memory. */
+    static native int copyDeviceToAddress(long src, long hostAddress, long bytes);
+
+    // --- ops (all pointers are device pointers; activations f32) ---
+
+    /** x, out [tokens, dim]; weight f32 [dim]. */
+    static native int rmsNorm(long x, long weight, float eps, int tokens, int dim, long out);
+
+    static native int swiglu(long gate, long up, long n, long out);
+
+    static native int add(long acc, long x, long n);
+
+    /** x [tokens, heads, headDim] in place; cos, sin [tokens, headDim / 2]. */
+    static native int rope(long x, int tokens, int heads, int headDim, long cos, long sin);
+
+    /** out [tokens, n] = x [tokens, k] * w^T (w bf16 [n, k]) + bias (f32 [n], or 0 for none). */
+    static native int matvecBf16(long x, int tokens, long w, long bias, int n, int k, long out);
+}

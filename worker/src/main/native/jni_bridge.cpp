@@ -1,0 +1,127 @@
+// JNI entry points of dev.shardline.worker.cuda.CudaNative: unpack primitives and arrays, call a launcher,
+// return its cudaError_t. No CUDA error ever aborts the JVM; Java turns codes into CudaException.
+#include <jni.h>
+#include "dev_shardline_worker_cuda_CudaNative.h"
+#include "common.cuh"
+
+#define PTR(T, p) reinterpret_cast<T*>(static_cast<uintptr_t>(p))
+
+static jint array_copy_to_device(JNIEnv* env, jarray src, jint offset, jlong dst, jint count, size_t elem) {
+    if (count <= 0) return 0;
+    if (offset < 0 || (jlong) offset + count > env->GetArrayLength(src)) return (jint) cudaErrorInvalidValue;
+    char* host = static_cast<char*>(env->GetPrimitiveArrayCritical(src, nullptr));
+    if (host == nullptr) return (jint) cudaErrorMemoryAllocation;
+    cudaError_t err = sl_copy_to_device(PTR(void, dst), host + (size_t) offset * elem, (size_t) count * elem);
+    env->ReleasePrimitiveArrayCritical(src, host, JNI_ABORT);
+    return (jint) err;
+}
+
+static jint array_copy_to_host(JNIEnv* env, jlong src, jarray dst, jint offset, jint count, size_t elem) {
+    if (count <= 0) return 0;
+    if (offset < 0 || (jlong) offset + count > env->GetArrayLength(dst)) return (jint) cudaErrorInvalidValue;
+    char* host = static_cast<char*>(env->GetPrimitiveArrayCritical(dst, nullptr));
+    if (host == nullptr) return (jint) cudaErrorMemoryAllocation;
+    cudaError_t err = sl_copy_to_host(host + (size_t) offset * elem, PTR(void, src), (size_t) count * elem);
+    env->ReleasePrimitiveArrayCritical(dst, host, 0);
+    return (jint) err;
+}
+
+extern "C" {
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_deviceCount(JNIEnv*, jclass) {
+    int count = 0;
+    cudaError_t err = sl_device_count(&count);
+    return err == cudaSuccess ? count : -(jint) err;
+}
+
+JNIEXPORT jstring JNICALL Java_dev_shardline_worker_cuda_CudaNative_errorString(JNIEnv* env, jclass, jint code) {
+    return env->NewStringUTF(cudaGetErrorString(static_cast<cudaError_t>(code)));
+}
+
+JNIEXPORT jstring JNICALL Java_dev_shardline_worker_cuda_CudaNative_deviceName(JNIEnv* env, jclass, jint device) {
+    char name[256];
+    if (sl_device_name(device, name, sizeof name) != cudaSuccess) return nullptr;
+    return env->NewStringUTF(name);
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_memInfo(JNIEnv* env, jclass, jlongArray out) {
+    size_t free_bytes = 0, total_bytes = 0;
+    cudaError_t err = sl_mem_info(&free_bytes, &total_bytes);
+    jlong values[2] = {(jlong) free_bytes, (jlong) total_bytes};
+    env->SetLongArrayRegion(out, 0, 2, values);
+    return (jint) err;
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_synchronize(JNIEnv*, jclass) {
+    return (jint) sl_synchronize();
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_malloc(JNIEnv* env, jclass, jlong bytes,
+                                                                        jlongArray out) {
+    void* ptr = nullptr;
+    cudaError_t err = sl_malloc(&ptr, (size_t) bytes);
+    jlong value = (jlong) reinterpret_cast<uintptr_t>(ptr);
+    env->SetLongArrayRegion(out, 0, 1, &value);
+    return (jint) err;
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_free(JNIEnv*, jclass, jlong ptr) {
+    return (jint) sl_free(PTR(void, ptr));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_copyFloatsToDevice(
+        JNIEnv* env, jclass, jfloatArray src, jint offset, jlong dst, jint count) {
+    return array_copy_to_device(env, src, offset, dst, count, sizeof(jfloat));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_copyFloatsToHost(
+        JNIEnv* env, jclass, jlong src, jfloatArray dst, jint offset, jint count) {
+    return array_copy_to_host(env, src, dst, offset, count, sizeof(jfloat));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_copyShortsToDevice(
+        JNIEnv* env, jclass, jshortArray src, jint offset, jlong dst, jint count) {
+    return array_copy_to_device(env, src, offset, dst, count, sizeof(jshort));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_copyShortsToHost(
+        JNIEnv* env, jclass, jlong src, jshortArray dst, jint offset, jint count) {
+    return array_copy_to_host(env, src, dst, offset, count, sizeof(jshort));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_copyAddressToDevice(
+        JNIEnv*, jclass, jlong host, jlong dst, jlong bytes) {
+    return (jint) sl_copy_to_device(PTR(void, dst), PTR(const void, host), (size_t) bytes);
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_copyDeviceToAddress(
+        JNIEnv*, jclass, jlong src, jlong host, jlong bytes) {
+    return (jint) sl_copy_to_host(PTR(void, host), PTR(const void, src), (size_t) bytes);
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_rmsNorm(
+        JNIEnv*, jclass, jlong x, jlong weight, jfloat eps, jint tokens, jint dim, jlong out) {
+    return (jint) sl_rms_norm(PTR(const float, x), PTR(const float, weight), eps, tokens, dim, PTR(float, out));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_swiglu(
+        JNIEnv*, jclass, jlong gate, jlong up, jlong n, jlong out) {
+    return (jint) sl_swiglu(PTR(const float, gate), PTR(const float, up), n, PTR(float, out));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_add(JNIEnv*, jclass, jlong acc, jlong x, jlong n) {
+    return (jint) sl_add(PTR(float, acc), PTR(const float, x), n);
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_rope(
+        JNIEnv*, jclass, jlong x, jint tokens, jint heads, jint head_dim, jlong cos, jlong sin) {
+    return (jint) sl_rope(PTR(float, x), tokens, heads, head_dim, PTR(const float, cos), PTR(const float, sin));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_matvecBf16(
+        JNIEnv*, jclass, jlong x, jint tokens, jlong w, jlong bias, jint n, jint k, jlong out) {
+    return (jint) sl_matvec_bf16(PTR(const float, x), tokens, PTR(const __nv_bfloat16, w), PTR(const float, bias),
+                                 n, k, PTR(float, out));
+}
+
+}  // extern "C"
