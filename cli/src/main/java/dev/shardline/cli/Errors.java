@@ -22,7 +22,9 @@ final class Errors {
 
     private static boolean isUserError(Throwable e) {
         String pkg = e.getClass().getPackageName();
-        return e instanceof IllegalArgumentException || pkg.startsWith("dev.shardline.model");
+        return e instanceof IllegalArgumentException || pkg.startsWith("dev.shardline.model")
+                || e instanceof dev.shardline.worker.cuda.CudaUnavailableException
+                || e instanceof dev.shardline.model.config.ConfigKeyException;
     }
 
     private Errors() {

@@ -32,7 +32,7 @@ final class GenerateCommand implements Callable<Integer> {
     String server;
 
     @Option(names = "--backend", defaultValue = "cpu", paramLabel = "NAME",
-            description = "compute backend for --model: cpu (Vector API, default) or reference (the scalar oracle, slow)")
+            description = "compute backend for --model: cpu (Vector API, default), reference (the scalar oracle, slow), or cuda (needs a GPU)")
     String backend;
 
     @Option(names = "--threads", defaultValue = "0", paramLabel = "N", description = "compute threads for --model (default: all cores)")
@@ -105,6 +105,9 @@ final class GenerateCommand implements Callable<Integer> {
         PrintStream out = System.out;
         long loadStart = System.nanoTime();
         int threadCount = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        if (backend.equalsIgnoreCase("cuda")) {
+            dev.shardline.worker.cuda.CudaBackend.create(threadCount);   // fails at start with the driver's message
+        }
         try (LocalModel model = LocalModel.open(this.model, backend, threadCount,
                 dev.shardline.model.weights.ResidentWeights.Mode.parse(weights), json ? null : Progress.toStderr())) {
             long loadNanos = System.nanoTime() - loadStart;

@@ -114,7 +114,7 @@ class CommandsTest {
 
         Run cuda = run("generate", "--model", model.toString(), "--prompt", "x", "--backend", "cuda");
         assertEquals(2, cuda.code());
-        assertTrue(cuda.err().contains("cuda"), cuda.err());
+        assertTrue(cuda.err().contains("backend cuda: no usable GPU"), cuda.err());
 
         Run topP = run("generate", "--model", model.toString(), "--prompt", "x", "--top-p", "1.5");
         assertEquals(2, topP.code());

@@ -9,7 +9,7 @@ public final class Backends {
             case "cpu" -> new VectorKernels(threads);
             case "reference" -> new ReferenceKernels();
             default -> throw new IllegalArgumentException("--backend: unknown backend \"" + name
-                    + "\"; choose cpu or reference" + (name.equalsIgnoreCase("cuda") ? " (the CUDA backend is not built yet)" : ""));
+                    + "\"; choose cpu or reference" + (name.equalsIgnoreCase("cuda") ? " here; the CUDA backend lives in the worker module (CudaBackend)" : ""));
         };
     }
 
