@@ -126,8 +126,8 @@ public final class PipelineRunner implements AutoCloseable {
                     sent.put(mb.stepId(), mb);
                     header = header(mb);
                 }
+                stats.sent(mb.stepId(), mb.totalRows());
                 stage0.send(StageMessage.newBuilder().setHeader(header).build());
-                stats.sent(mb.totalRows());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -155,7 +155,7 @@ public final class PipelineRunner implements AutoCloseable {
 
     /** A last-stage result (called on a gRPC thread). */
     public void onStepResult(StepResult r) {
-        stats.completed(r.getTimingsList());
+        stats.completed(r.getStepId(), r.getTimingsList());
         synchronized (this) {
             MicroBatch mb = sent.remove(r.getStepId());
             if (!r.getError().isEmpty()) {

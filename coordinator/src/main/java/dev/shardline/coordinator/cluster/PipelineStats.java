@@ -20,13 +20,19 @@ public final class PipelineStats {
         this.sendWaitMs = new double[stages];
     }
 
-    synchronized void sent(int batchRows) {
+    private final java.util.Map<Long, Long> sentAt = new java.util.HashMap<>();
+    private double roundTripMs;
+
+    synchronized void sent(long stepId, int batchRows) {
         steps++;
         rows += batchRows;
+        sentAt.put(stepId, System.nanoTime());
     }
 
-    synchronized void completed(List<StageTiming> timings) {
+    synchronized void completed(long stepId, List<StageTiming> timings) {
         completed++;
+        Long sentNanos = sentAt.remove(stepId);
+        if (sentNanos != null) roundTripMs += (System.nanoTime() - sentNanos) / 1e6;
         for (StageTiming t : timings) {
             if (t.getStageIndex() >= 0 && t.getStageIndex() < computeMs.length) {
                 computeMs[t.getStageIndex()] += t.getComputeMs();
@@ -48,7 +54,7 @@ public final class PipelineStats {
 
     /** Per stage: mean queue, compute and send-wait milliseconds per completed step, for diagnosis. */
     public synchronized String meanTimings() {
-        StringBuilder sb = new StringBuilder();
+        StringBuilder sb = new StringBuilder(String.format("round trip %.1f ms per step; ", roundTripMs / Math.max(1, completed)));
         for (int i = 0; i < computeMs.length; i++) {
             double n = Math.max(1, completed);
             sb.append(String.format("stage %d: queue %.1f ms, compute %.1f ms, send-wait %.1f ms per step; ", i,
