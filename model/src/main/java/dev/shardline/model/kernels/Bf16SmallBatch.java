@@ -34,56 +34,77 @@ final class Bf16SmallBatch {
         }
     }
 
-    /** {@code out[t, r] = dot(w[r, :], x[t, :])} for rows [r0, r1) and all tokens; xd from {@link #deinterleave}. */
+    /** Weight rows per block: the block stays in L2 while every group of four tokens passes over it. */
+    private static final int ROW_BLOCK = 32;
+
+    /**
+     * {@code out[t, r] = dot(w[r, :], x[t, :])} for rows [r0, r1) and all tokens; xd from {@link #deinterleave}.
+     * Rows go in blocks, token groups inside a block: four tokens' activations stay in L1 while the block's rows
+     * stream past, and the block's weights come from memory once and from L2 for the other groups.
+     */
     static void rows(float[] xd, int tokens, MemorySegment seg, int k, int n, int r0, int r1, float[] out) {
-        long rowBytes = 2L * k;
-        int full = k / BLOCK * BLOCK;
-        for (int r = r0; r < r1; r++) {
-            long o = r * rowBytes;
+        for (int rb = r0; rb < r1; rb += ROW_BLOCK) {
+            int re = Math.min(r1, rb + ROW_BLOCK);
             int t = 0;
             for (; t + 4 <= tokens; t += 4) {
-                int b0 = t * k;
-                int b1 = b0 + k;
-                int b2 = b1 + k;
-                int b3 = b2 + k;
-                FloatVector a0 = FloatVector.zero(F);
-                FloatVector a1 = FloatVector.zero(F);
-                FloatVector a2 = FloatVector.zero(F);
-                FloatVector a3 = FloatVector.zero(F);
-                FloatVector e0 = FloatVector.zero(F);
-                FloatVector e1 = FloatVector.zero(F);
-                FloatVector e2 = FloatVector.zero(F);
-                FloatVector e3 = FloatVector.zero(F);
-                for (int i = 0; i < full; i += BLOCK) {
-                    IntVector w = IntVector.fromMemorySegment(I, seg, o + 2L * i, ByteOrder.LITTLE_ENDIAN);
-                    FloatVector we = w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                    FloatVector wo = w.and(0xffff0000).reinterpretAsFloats();
-                    a0 = we.fma(FloatVector.fromArray(F, xd, b0 + i), a0);
-                    e0 = wo.fma(FloatVector.fromArray(F, xd, b0 + i + L), e0);
-                    a1 = we.fma(FloatVector.fromArray(F, xd, b1 + i), a1);
-                    e1 = wo.fma(FloatVector.fromArray(F, xd, b1 + i + L), e1);
-                    a2 = we.fma(FloatVector.fromArray(F, xd, b2 + i), a2);
-                    e2 = wo.fma(FloatVector.fromArray(F, xd, b2 + i + L), e2);
-                    a3 = we.fma(FloatVector.fromArray(F, xd, b3 + i), a3);
-                    e3 = wo.fma(FloatVector.fromArray(F, xd, b3 + i + L), e3);
+                for (int r = rb; r < re; r++) {
+                    fourTokens(xd, t, seg, k, n, r, out);
                 }
-                out[t * n + r] = a0.add(e0).reduceLanes(VectorOperators.ADD) + tail(xd, b0, seg, o, full, k);
-                out[(t + 1) * n + r] = a1.add(e1).reduceLanes(VectorOperators.ADD) + tail(xd, b1, seg, o, full, k);
-                out[(t + 2) * n + r] = a2.add(e2).reduceLanes(VectorOperators.ADD) + tail(xd, b2, seg, o, full, k);
-                out[(t + 3) * n + r] = a3.add(e3).reduceLanes(VectorOperators.ADD) + tail(xd, b3, seg, o, full, k);
             }
             for (; t < tokens; t++) {
-                int b = t * k;
-                FloatVector a = FloatVector.zero(F);
-                FloatVector e = FloatVector.zero(F);
-                for (int i = 0; i < full; i += BLOCK) {
-                    IntVector w = IntVector.fromMemorySegment(I, seg, o + 2L * i, ByteOrder.LITTLE_ENDIAN);
-                    a = w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, b + i), a);
-                    e = w.and(0xffff0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, b + i + L), e);
+                for (int r = rb; r < re; r++) {
+                    oneToken(xd, t, seg, k, n, r, out);
                 }
-                out[t * n + r] = a.add(e).reduceLanes(VectorOperators.ADD) + tail(xd, b, seg, o, full, k);
             }
         }
+    }
+
+    private static void fourTokens(float[] xd, int t, MemorySegment seg, int k, int n, int r, float[] out) {
+        long o = r * 2L * k;
+        int full = k / BLOCK * BLOCK;
+        int b0 = t * k;
+        int b1 = b0 + k;
+        int b2 = b1 + k;
+        int b3 = b2 + k;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F);
+        FloatVector e0 = FloatVector.zero(F);
+        FloatVector e1 = FloatVector.zero(F);
+        FloatVector e2 = FloatVector.zero(F);
+        FloatVector e3 = FloatVector.zero(F);
+        for (int i = 0; i < full; i += BLOCK) {
+            IntVector w = IntVector.fromMemorySegment(I, seg, o + 2L * i, ByteOrder.LITTLE_ENDIAN);
+            FloatVector we = w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wo = w.and(0xffff0000).reinterpretAsFloats();
+            a0 = we.fma(FloatVector.fromArray(F, xd, b0 + i), a0);
+            e0 = wo.fma(FloatVector.fromArray(F, xd, b0 + i + L), e0);
+            a1 = we.fma(FloatVector.fromArray(F, xd, b1 + i), a1);
+            e1 = wo.fma(FloatVector.fromArray(F, xd, b1 + i + L), e1);
+            a2 = we.fma(FloatVector.fromArray(F, xd, b2 + i), a2);
+            e2 = wo.fma(FloatVector.fromArray(F, xd, b2 + i + L), e2);
+            a3 = we.fma(FloatVector.fromArray(F, xd, b3 + i), a3);
+            e3 = wo.fma(FloatVector.fromArray(F, xd, b3 + i + L), e3);
+        }
+        out[t * n + r] = a0.add(e0).reduceLanes(VectorOperators.ADD) + tail(xd, b0, seg, o, full, k);
+        out[(t + 1) * n + r] = a1.add(e1).reduceLanes(VectorOperators.ADD) + tail(xd, b1, seg, o, full, k);
+        out[(t + 2) * n + r] = a2.add(e2).reduceLanes(VectorOperators.ADD) + tail(xd, b2, seg, o, full, k);
+        out[(t + 3) * n + r] = a3.add(e3).reduceLanes(VectorOperators.ADD) + tail(xd, b3, seg, o, full, k);
+    }
+
+    private static void oneToken(float[] xd, int t, MemorySegment seg, int k, int n, int r, float[] out) {
+        long o = r * 2L * k;
+        int full = k / BLOCK * BLOCK;
+        int b = t * k;
+        FloatVector a = FloatVector.zero(F);
+        FloatVector e = FloatVector.zero(F);
+        for (int i = 0; i < full; i += BLOCK) {
+            IntVector w = IntVector.fromMemorySegment(I, seg, o + 2L * i, ByteOrder.LITTLE_ENDIAN);
+            a = w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, b + i), a);
+            e = w.and(0xffff0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, b + i + L), e);
+        }
+        out[t * n + r] = a.add(e).reduceLanes(VectorOperators.ADD) + tail(xd, b, seg, o, full, k);
     }
 
     /** Columns [full, k) in natural order, scalar. */
