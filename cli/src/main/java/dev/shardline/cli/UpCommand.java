@@ -61,7 +61,6 @@ final class UpCommand implements Callable<Integer> {
     }
 
     static long physicalMemory() {
-        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getTotalMemorySize() : 8L << 30;
+        return dev.shardline.worker.config.WorkerConfig.physicalMemory();
     }
 }

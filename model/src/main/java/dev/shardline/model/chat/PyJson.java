@@ -1,5 +1,7 @@
 package dev.shardline.model.chat;
 
+import dev.shardline.model.json.Json;
+
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.Map;
@@ -72,29 +74,12 @@ public final class PyJson {
         }
     }
 
-    /** Python's json string escaping with ensure_ascii=False: only '"', '\\' and control characters below 0x20. */
+    /**
+     * Python's json string escaping with ensure_ascii=False: only '"', '\\' and control characters below 0x20,
+     * which is exactly what {@link Json#quote} writes.
+     */
     static void quote(StringBuilder sb, String s) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                case '\b' -> sb.append("\\b");
-                case '\f' -> sb.append("\\f");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append("\\u00").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 15, 16));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        sb.append('"');
+        Json.quote(sb, s);
     }
 
     /**

@@ -69,7 +69,7 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
     }
 
     /** This machine's RAM: the default budget when a worker has the machine to itself. */
-    static long physicalMemory() {
+    public static long physicalMemory() {
         var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
         if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
             return sun.getTotalMemorySize();
