@@ -8,7 +8,6 @@ import picocli.CommandLine.Unmatched;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /** {@code ./shardline coordinator --model=DIR --workers=N ...}: the coordinator process. */
@@ -23,13 +22,8 @@ final class CoordinatorCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         CoordinatorConfig config = CoordinatorConfig.parse(System.getenv(), Flags.parse(args));
         CoordinatorProcess coordinator = CoordinatorProcess.start(config, line -> System.err.println(line));
-        CountDownLatch stop = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            coordinator.close();
-            stop.countDown();
-        }));
         coordinator.awaitCluster(TimeUnit.HOURS.toMillis(1));
-        stop.await();
+        Shutdown.awaitSignal(coordinator);
         return 0;
     }
 }

@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 /** {@code ./shardline up --model DIR --workers N [--port P]}: a coordinator and N worker processes on this machine. */
 @Command(name = "up", mixinStandardHelpOptions = true,
@@ -40,12 +39,7 @@ final class UpCommand implements Callable<Integer> {
         System.out.println("shardline cluster up: gRPC on " + cluster.address() + " (port " + cluster.port() + ")");
         System.out.println("try: ./shardline chat --server " + cluster.address() + " \"Hello\"");
         System.out.flush();
-        CountDownLatch stop = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            cluster.close();
-            stop.countDown();
-        }));
-        stop.await();
+        Shutdown.awaitSignal(cluster);
         return 0;
     }
 

@@ -8,7 +8,6 @@ import picocli.CommandLine.Unmatched;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 /** {@code ./shardline worker --coordinator=H:P --model=DIR ...}: one pipeline-stage process. */
 @Command(name = "worker", description = "Run a worker (pipeline stage). Keys: --coordinator, --model, --host, --port, "
@@ -21,12 +20,7 @@ final class WorkerCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         WorkerConfig config = WorkerConfig.parse(System.getenv(), Flags.parse(args));
         WorkerProcess worker = WorkerProcess.start(config, line -> System.err.println(line));
-        CountDownLatch stop = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            worker.close();
-            stop.countDown();
-        }));
-        stop.await();
+        Shutdown.awaitSignal(worker);
         return 0;
     }
 }

@@ -27,14 +27,19 @@ final class Bf16Matvec {
      * block b of 2L columns; the tail columns are copied as they are.
      */
     static void deinterleave(float[] x, int k, float[] xd) {
+        deinterleave(x, 0, k, xd);
+    }
+
+    /** As {@link #deinterleave(float[], int, float[])} for the k floats at {@code offset} in both arrays. */
+    static void deinterleave(float[] x, int offset, int k, float[] xd) {
         int full = k / BLOCK * BLOCK;
-        for (int b = 0; b < full; b += BLOCK) {
+        for (int b = offset; b < offset + full; b += BLOCK) {
             for (int i = 0; i < L; i++) {
                 xd[b + i] = x[b + 2 * i];
                 xd[b + L + i] = x[b + 2 * i + 1];
             }
         }
-        System.arraycopy(x, full, xd, full, k - full);
+        System.arraycopy(x, offset + full, xd, offset + full, k - full);
     }
 
     /** {@code out[r] = dot(w[r, :], x)} for rows [r0, r1) of the bf16 matrix in {@code seg}; xd from deinterleave. */

@@ -25,12 +25,8 @@ final class Bf16SmallBatch {
 
     /** Deinterleaves every token's row of x into xd (same layout as {@link Bf16Matvec#deinterleave}). */
     static void deinterleave(float[] x, int tokens, int k, float[] xd) {
-        float[] row = new float[k];
-        float[] rowD = new float[k];
         for (int t = 0; t < tokens; t++) {
-            System.arraycopy(x, t * k, row, 0, k);
-            Bf16Matvec.deinterleave(row, k, rowD);
-            System.arraycopy(rowD, 0, xd, t * k, k);
+            Bf16Matvec.deinterleave(x, t * k, k, xd);
         }
     }
 
