@@ -28,6 +28,8 @@ cudaError_t sl_malloc(void** ptr, size_t bytes);
 cudaError_t sl_free(void* ptr);
 cudaError_t sl_copy_to_device(void* dst, const void* host_src, size_t bytes);
 cudaError_t sl_copy_to_host(void* host_dst, const void* src, size_t bytes);
+cudaError_t sl_copy_device(void* dst, const void* src, size_t bytes);
+cudaError_t sl_memset_zero(void* dst, size_t bytes);
 cudaError_t sl_synchronize();
 
 // elementwise.cu (all activations f32, row-major)
@@ -36,6 +38,49 @@ cudaError_t sl_swiglu(const float* gate, const float* up, long long n, float* ou
 cudaError_t sl_add(float* acc, const float* x, long long n);
 cudaError_t sl_rope(float* x, int tokens, int heads, int head_dim, const float* cos, const float* sin);
 
-// matvec.cu: out[t, n] = sum_k x[t, k] * w[n, k] + bias[n]; w bf16 [N, K], bias f32 [N] or null
+// matvec.cu: out[t, n] = sum_k x[t, k] * w[n, k] + bias[n]; w bf16 [N, K], bias f32 [N] or null.
+// Decode path: tokens are taken MATVEC_MAX_TOKENS at a time and each weight is read once per group.
+static const int MATVEC_MAX_TOKENS = 16;
 cudaError_t sl_matvec_bf16(const float* x, int tokens, const __nv_bfloat16* w, const float* bias, int n, int k,
                            float* out);
+
+// gemm.cu: the same product on tensor cores (mma.sync m16n8k16 bf16, f32 accumulate) for prefill.
+// mode GEMM_PRECISE: x = hi + lo (both bf16), two MMAs per step; GEMM_FAST: x rounded to bf16 once.
+// Requires K % 16 == 0 and x 16-byte aligned; otherwise it falls back to sl_matvec_bf16 (correct, slower).
+enum { GEMM_PRECISE = 0, GEMM_FAST = 1 };
+cudaError_t sl_gemm_bf16(const float* x, int tokens, const __nv_bfloat16* w, const float* bias, int n, int k,
+                         float* out, int mode);
+
+// embedding.cu: out[t, :] = float(table[ids[t], :]); table bf16 [vocab, hidden]; ids device int [tokens].
+cudaError_t sl_embed_bf16(const __nv_bfloat16* table, const int* ids, int tokens, int hidden, float* out);
+
+// attention.cu. The batch is described by small device int arrays (uploaded once per step):
+//   row_seq[rows]   sequence index of each row      row_pos[rows]  its position
+//   seq_bt[seqs]    offset of the sequence's block table in block_tables
+// A row at position p attends to positions 0..p of its sequence (causal; earlier chunks are in the cache).
+// Cache layout: keys, values [num_blocks, block_size, kv_dim]; position p lives in block
+// block_tables[seq_bt[s] + p / block_size], slot p % block_size.
+struct AttnBatch {
+    const int* row_seq;
+    const int* row_pos;
+    const int* seq_bt;
+    const int* block_tables;
+    int rows;
+    int block_size;
+};
+cudaError_t sl_store_kv(const float* k, const float* v, AttnBatch b, int kv_dim, float* keys, float* values);
+// Splits along the sequence for a batch whose longest row attends to max_len positions; the workspace
+// (f32, for split partials) must hold sl_attention_workspace_floats(...) floats (0: none needed).
+int sl_attention_splits(int rows, int kv_heads, int max_len);
+long long sl_attention_workspace_floats(int rows, int q_heads, int kv_heads, int head_dim, int max_len);
+cudaError_t sl_attention(const float* q, float* out, AttnBatch b, int q_heads, int kv_heads, int head_dim,
+                         float scale, int max_len, const float* keys, const float* values, float* workspace);
+
+// sampling.cu: one logits row [vocab] per row. ids: device int [rows].
+static const int SAMPLE_MAX_TOP_K = 1024;
+cudaError_t sl_argmax(const float* logits, int rows, int vocab, int* ids);
+// temperature < 1e-5: argmax. Otherwise logits / T, top-k (1..SAMPLE_MAX_TOP_K, or <= 0 / >= vocab: all tokens),
+// top-p over what top-k kept (only with top-k in 1..SAMPLE_MAX_TOP_K; with all tokens top_p must be 1), then
+// the inverse CDF at u[r] in [0, 1). Everything device arrays of [rows].
+cudaError_t sl_sample(const float* logits, int rows, int vocab, const float* temperature, const int* top_k,
+                      const float* top_p, const double* u, int* ids);

@@ -39,3 +39,11 @@ cudaError_t sl_copy_to_host(void* host_dst, const void* src, size_t bytes) {
 cudaError_t sl_synchronize() {
     return cudaDeviceSynchronize();
 }
+
+cudaError_t sl_copy_device(void* dst, const void* src, size_t bytes) {
+    return cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice);
+}
+
+cudaError_t sl_memset_zero(void* dst, size_t bytes) {
+    return cudaMemset(dst, 0, bytes);
+}

@@ -89,6 +89,30 @@ JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_copyShortsToHos
     return array_copy_to_host(env, src, dst, offset, count, sizeof(jshort));
 }
 
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_copyIntsToDevice(
+        JNIEnv* env, jclass, jintArray src, jint offset, jlong dst, jint count) {
+    return array_copy_to_device(env, src, offset, dst, count, sizeof(jint));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_copyIntsToHost(
+        JNIEnv* env, jclass, jlong src, jintArray dst, jint offset, jint count) {
+    return array_copy_to_host(env, src, dst, offset, count, sizeof(jint));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_copyDoublesToDevice(
+        JNIEnv* env, jclass, jdoubleArray src, jint offset, jlong dst, jint count) {
+    return array_copy_to_device(env, src, offset, dst, count, sizeof(jdouble));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_copyDeviceToDevice(
+        JNIEnv*, jclass, jlong src, jlong dst, jlong bytes) {
+    return (jint) sl_copy_device(PTR(void, dst), PTR(const void, src), (size_t) bytes);
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_memsetZero(JNIEnv*, jclass, jlong ptr, jlong bytes) {
+    return (jint) sl_memset_zero(PTR(void, ptr), (size_t) bytes);
+}
+
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_copyAddressToDevice(
         JNIEnv*, jclass, jlong host, jlong dst, jlong bytes) {
     return (jint) sl_copy_to_device(PTR(void, dst), PTR(const void, host), (size_t) bytes);
@@ -122,6 +146,65 @@ JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_matvecBf16(
         JNIEnv*, jclass, jlong x, jint tokens, jlong w, jlong bias, jint n, jint k, jlong out) {
     return (jint) sl_matvec_bf16(PTR(const float, x), tokens, PTR(const __nv_bfloat16, w), PTR(const float, bias),
                                  n, k, PTR(float, out));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_gemmBf16(
+        JNIEnv*, jclass, jlong x, jint tokens, jlong w, jlong bias, jint n, jint k, jlong out, jint mode) {
+    return (jint) sl_gemm_bf16(PTR(const float, x), tokens, PTR(const __nv_bfloat16, w), PTR(const float, bias),
+                               n, k, PTR(float, out), mode);
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_embedBf16(
+        JNIEnv*, jclass, jlong table, jlong ids, jint tokens, jint hidden, jlong out) {
+    return (jint) sl_embed_bf16(PTR(const __nv_bfloat16, table), PTR(const int, ids), tokens, hidden,
+                                PTR(float, out));
+}
+
+static AttnBatch attn_batch(jint rows, jlong row_seq, jlong row_pos, jlong seq_bt, jlong block_tables,
+                            jint block_size) {
+    AttnBatch b;
+    b.row_seq = PTR(const int, row_seq);
+    b.row_pos = PTR(const int, row_pos);
+    b.seq_bt = PTR(const int, seq_bt);
+    b.block_tables = PTR(const int, block_tables);
+    b.rows = rows;
+    b.block_size = block_size;
+    return b;
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_storeKv(
+        JNIEnv*, jclass, jlong k, jlong v, jint rows, jint kv_dim, jlong row_seq, jlong row_pos, jlong seq_bt,
+        jlong block_tables, jint block_size, jlong keys, jlong values) {
+    return (jint) sl_store_kv(PTR(const float, k), PTR(const float, v),
+                              attn_batch(rows, row_seq, row_pos, seq_bt, block_tables, block_size), kv_dim,
+                              PTR(float, keys), PTR(float, values));
+}
+
+JNIEXPORT jlong JNICALL Java_dev_shardline_worker_cuda_CudaNative_attentionWorkspaceFloats(
+        JNIEnv*, jclass, jint rows, jint q_heads, jint kv_heads, jint head_dim, jint max_len) {
+    return (jlong) sl_attention_workspace_floats(rows, q_heads, kv_heads, head_dim, max_len);
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_attention(
+        JNIEnv*, jclass, jlong q, jlong out, jint rows, jint q_heads, jint kv_heads, jint head_dim, jfloat scale,
+        jint max_len, jlong row_seq, jlong row_pos, jlong seq_bt, jlong block_tables, jint block_size, jlong keys,
+        jlong values, jlong workspace) {
+    return (jint) sl_attention(PTR(const float, q), PTR(float, out),
+                               attn_batch(rows, row_seq, row_pos, seq_bt, block_tables, block_size), q_heads,
+                               kv_heads, head_dim, scale, max_len, PTR(const float, keys), PTR(const float, values),
+                               PTR(float, workspace));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_argmax(
+        JNIEnv*, jclass, jlong logits, jint rows, jint vocab, jlong ids) {
+    return (jint) sl_argmax(PTR(const float, logits), rows, vocab, PTR(int, ids));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_sample(
+        JNIEnv*, jclass, jlong logits, jint rows, jint vocab, jlong temperature, jlong top_k, jlong top_p, jlong u,
+        jlong ids) {
+    return (jint) sl_sample(PTR(const float, logits), rows, vocab, PTR(const float, temperature),
+                            PTR(const int, top_k), PTR(const float, top_p), PTR(const double, u), PTR(int, ids));
 }
 
 }  // extern "C"

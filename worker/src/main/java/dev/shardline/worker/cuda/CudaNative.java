@@ -101,6 +101,18 @@ final class CudaNative {
 
     static native int copyShortsToHost(long src, short[] dst, int dstOffset, int count);
 
+    static native int copyIntsToDevice(int[] src, int srcOffset, long dst, int count);
+
+    static native int copyIntsToHost(long src, int[] dst, int dstOffset, int count);
+
+    static native int copyDoublesToDevice(double[] src, int srcOffset, long dst, int count);
+
+    /** Device to device (cudaMemcpy, ordered with the kernels on the default stream). */
+    static native int copyDeviceToDevice(long src, long dst, long bytes);
+
+    /** cudaMemset(ptr, 0, bytes). */
+    static native int memsetZero(long ptr, long bytes);
+
     /** From native host memory (e.g. a MemorySegment's address) to the device. */
     static native int copyAddressToDevice(long hostAddress, long dst, long bytes);
 
@@ -121,4 +133,32 @@ final class CudaNative {
 
     /** out [tokens, n] = x [tokens, k] * w^T (w bf16 [n, k]) + bias (f32 [n], or 0 for none). */
     static native int matvecBf16(long x, int tokens, long w, long bias, int n, int k, long out);
+
+    /** out [tokens, n] on tensor cores (mode 0 PRECISE: x split into bf16 hi + lo; 1 FAST); K % 16 != 0 falls back. */
+    static native int gemmBf16(long x, int tokens, long w, long bias, int n, int k, long out, int mode);
+
+    /** out [tokens, hidden] (f32) = table bf16 [vocab, hidden] rows at ids (device int [tokens]). */
+    static native int embedBf16(long table, long ids, int tokens, int hidden, long out);
+
+    // Attention batches: device int arrays rowSeq [rows], rowPos [rows], seqBt [sequences] (offset of each
+    // sequence's block table in blockTables); the cache is [numBlocks, blockSize, kvDim] f32.
+
+    /** k, v [rows, kvDim] into the cache slots of each row's (sequence, position). */
+    static native int storeKv(long k, long v, int rows, int kvDim, long rowSeq, long rowPos, long seqBt,
+                              long blockTables, int blockSize, long keys, long values);
+
+    /** Floats of split-K workspace that {@link #attention} needs for this shape (0: none). */
+    static native long attentionWorkspaceFloats(int rows, int qHeads, int kvHeads, int headDim, int maxLength);
+
+    /** Causal GQA over the cache: q, out [rows, qHeads * headDim]; maxLength = the longest row's position + 1. */
+    static native int attention(long q, long out, int rows, int qHeads, int kvHeads, int headDim, float scale,
+                                int maxLength, long rowSeq, long rowPos, long seqBt, long blockTables, int blockSize,
+                                long keys, long values, long workspace);
+
+    /** ids (device int [rows]) = argmax of each logits row [vocab], lowest id on ties. */
+    static native int argmax(long logits, int rows, int vocab, long ids);
+
+    /** ids (device int [rows]) drawn per row; temperature, topP f32, topK int, u f64: device arrays [rows]. */
+    static native int sample(long logits, int rows, int vocab, long temperature, long topK, long topP, long u,
+                             long ids);
 }
