@@ -12,8 +12,8 @@ __device__ __forceinline__ float warp_sum(float v) {
 }
 
 // One block per token: out[t, i] = x[t, i] / sqrt(mean(x[t, :]^2) + eps) * weight[i].
-__global__ void rms_norm_kernel(const float* __restrict__ x, const float* __restrict__ weight, float eps, int dim,
-                                float* __restrict__ out) {
+__global__ void rms_norm_kernel(const float* x, const float* __restrict__ weight, float eps, int dim,
+                                float* out) {   // out may be x: no __restrict__
     __shared__ float partial[32];
     const float* row = x + (size_t) blockIdx.x * dim;
     float* dst = out + (size_t) blockIdx.x * dim;
@@ -40,9 +40,8 @@ __global__ void rms_norm_kernel(const float* __restrict__ x, const float* __rest
     }
 }
 
-// out[i] = silu(gate[i]) * up[i]
-__global__ void swiglu_kernel(const float* __restrict__ gate, const float* __restrict__ up, long long n,
-                              float* __restrict__ out) {
+// out[i] = silu(gate[i]) * up[i]; out may be gate (the forward pass writes in place), so no __restrict__.
+__global__ void swiglu_kernel(const float* gate, const float* up, long long n, float* out) {
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n;
          i += (long long) gridDim.x * blockDim.x) {
         float g = gate[i];

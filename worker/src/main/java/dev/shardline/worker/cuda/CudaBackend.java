@@ -1,7 +1,5 @@
 package dev.shardline.worker.cuda;
 
-import dev.shardline.model.kernels.Kernels;
-
 /**
  * Backend {@code cuda} as the worker (and {@code generate --backend cuda}) asks for it: a start-up error quoting
  * the driver when no GPU is usable, never a silent fallback to the CPU.
@@ -12,13 +10,13 @@ public final class CudaBackend {
     }
 
     /**
-     * Probes and fails with {@link CudaUnavailableException} when no GPU is usable. While the CUDA kernels are
-     * incomplete (issue 4) it also fails on a GPU machine, saying so.
+     * {@link CudaKernels} (PRECISE GEMM) on the current GPU; fails with {@link CudaUnavailableException}
+     * ({@code "backend cuda: no usable GPU: <driver message>"}) when no GPU is usable. {@code threads} is unused:
+     * the host side of the CUDA backend is one thread.
      */
-    public static Kernels create(int threads) {
-        CudaAvailability probe = requireUsable();
-        throw new CudaUnavailableException("backend cuda: the CUDA backend's kernels are not complete yet (issue 4); "
-                + "found " + probe.message() + "; use --backend cpu for now");
+    public static CudaKernels create(int threads) {
+        requireUsable();
+        return new CudaKernels();
     }
 
     /** Throws {@code "backend cuda: no usable GPU: <driver message>"} unless a GPU answered; returns the probe. */

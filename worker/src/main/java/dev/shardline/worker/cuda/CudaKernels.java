@@ -1,0 +1,377 @@
+package dev.shardline.worker.cuda;
+
+import dev.shardline.model.kernels.Activations;
+import dev.shardline.model.kernels.AttentionBatch;
+import dev.shardline.model.kernels.Kernels;
+import dev.shardline.model.kvcache.KvLayer;
+import dev.shardline.model.tensor.WeightTensor;
+import dev.shardline.model.weights.LayerWeights;
+import dev.shardline.model.weights.ModelWeights;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Set;
+import java.util.function.LongConsumer;
+
+/**
+ * Backend {@code cuda}: every {@link Kernels} op as a CUDA kernel on the current GPU, activations and KV cache in
+ * device memory ({@link DeviceActivations}), weights uploaded once and kept by tensor identity (matrices bf16,
+ * vectors f32). Calls are queued on the default stream; {@link #read} waits for them. Decode-sized matmuls
+ * (up to {@link #MATVEC_MAX_TOKENS} tokens) read each weight once for all tokens; larger ones run on tensor cores
+ * in {@link GemmMode#PRECISE} (default) or {@link GemmMode#FAST}. The last stage samples on the device with
+ * {@link #argmax} and {@link #sample}. Not thread-safe: one compute thread per instance.
+ */
+public final class CudaKernels implements Kernels {
+
+    /** How the prefill GEMM feeds f32 activations to the bf16 tensor cores. */
+    public enum GemmMode {
+        /** x = hi + lo, both bf16, two MMAs: about f32 accuracy (greedy tokens equal the f32 reference). */
+        PRECISE,
+        /** x rounded to bf16 once: twice the speed, about 3 significant digits. */
+        FAST
+    }
+
+    /** Matmuls of up to this many tokens use the weight-streaming matvec (the native MATVEC_MAX_TOKENS). */
+    public static final int MATVEC_MAX_TOKENS = 16;
+    /** Largest top-k sampled on the device; larger values must be sampled on the host. */
+    public static final int MAX_DEVICE_TOP_K = 1024;
+
+    private final GemmMode gemmMode;
+    private final DeviceWeights weights = new DeviceWeights();
+    private final DeviceBatch batch = new DeviceBatch();
+    private final Set<DeviceActivations.Memory> live = Collections.synchronizedSet(
+            Collections.newSetFromMap(new IdentityHashMap<>()));
+    private DeviceBuffer ints;        // token ids and sampled ids
+    private DeviceBuffer workspace;   // attention split partials
+    private DeviceBuffer params;      // sampling parameters
+    private boolean closed;
+
+    /** PRECISE GEMM. Loads the library; needs a usable GPU (see {@link CudaBackend#create}). */
+    public CudaKernels() {
+        this(GemmMode.PRECISE);
+    }
+
+    public CudaKernels(GemmMode gemmMode) {
+        CudaNative.ensureLoaded();
+        this.gemmMode = gemmMode;
+    }
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    public GemmMode gemmMode() {
+        return gemmMode;
+    }
+
+    // --- memory ---
+
+    @Override
+    public DeviceActivations allocate(long floats) {
+        if (floats < 0) throw new IllegalArgumentException("allocate: negative size " + floats);
+        open();
+        long ptr = 0;
+        if (floats > 0) {
+            long[] out = new long[1];
+            CudaException.check("cudaMalloc(" + floats + " floats)", CudaNative.malloc(4 * floats, out));
+            ptr = out[0];
+            int zero = CudaNative.memsetZero(ptr, 4 * floats);
+            if (zero != 0) {
+                CudaNative.free(ptr);
+                CudaException.check("cudaMemset(" + floats + " floats)", zero);
+            }
+        }
+        DeviceActivations.Memory memory = new DeviceActivations.Memory(ptr, this);
+        live.add(memory);
+        return new DeviceActivations(floats, memory);
+    }
+
+    void forget(DeviceActivations.Memory memory) {
+        live.remove(memory);
+    }
+
+    @Override
+    public void write(float[] src, int srcOffset, Activations dst, long dstOffset, int count) {
+        java.util.Objects.checkFromIndexSize(srcOffset, count, src.length);
+        long to = dev(dst).at(dstOffset, count, "write");
+        CudaException.check("write " + count + " floats to the device",
+                CudaNative.copyFloatsToDevice(src, srcOffset, to, count));
+    }
+
+    @Override
+    public void read(Activations src, long srcOffset, float[] dst, int dstOffset, int count) {
+        java.util.Objects.checkFromIndexSize(dstOffset, count, dst.length);
+        long from = dev(src).at(srcOffset, count, "read");
+        CudaException.check("read " + count + " floats from the device",
+                CudaNative.copyFloatsToHost(from, dst, dstOffset, count));
+    }
+
+    @Override
+    public void copy(Activations src, long srcOffset, Activations dst, long dstOffset, int count) {
+        long from = dev(src).at(srcOffset, count, "copy");
+        long to = dev(dst).at(dstOffset, count, "copy");
+        if (count > 0) {
+            CudaException.check("copy " + count + " floats on the device",
+                    CudaNative.copyDeviceToDevice(from, to, 4L * count));
+        }
+    }
+
+    /**
+     * Uploads every tensor of a stage now (rather than at first use), reporting cumulative bytes after each
+     * tensor; returns the device bytes the weights hold.
+     */
+    public long uploadAll(ModelWeights w, LongConsumer bytesDone) {
+        open();
+        List<WeightTensor> matrices = new ArrayList<>();
+        List<WeightTensor> vectors = new ArrayList<>();
+        if (w.embedding() != null) matrices.add(w.embedding());
+        for (LayerWeights l : w.layers()) {
+            matrices.addAll(List.of(l.qWeight(), l.kWeight(), l.vWeight(), l.oWeight(), l.gateWeight(),
+                    l.upWeight(), l.downWeight()));
+            vectors.addAll(List.of(l.inputNorm(), l.qBias(), l.kBias(), l.vBias(), l.postNorm()));
+        }
+        if (w.finalNorm() != null) vectors.add(w.finalNorm());
+        if (w.lmHead() != null) matrices.add(w.lmHead());
+        for (WeightTensor t : matrices) {
+            weights.matrix(t);
+            if (bytesDone != null) bytesDone.accept(weights.bytes());
+        }
+        for (WeightTensor t : vectors) {
+            weights.vector(t);
+            if (bytesDone != null) bytesDone.accept(weights.bytes());
+        }
+        return weights.bytes();
+    }
+
+    /** Device bytes held by uploaded weights. */
+    public long weightBytes() {
+        return weights.bytes();
+    }
+
+    // --- ops ---
+
+    @Override
+    public void embed(WeightTensor table, int[] ids, Activations out) {
+        int hidden = table.cols();
+        int vocab = table.rows();
+        for (int t = 0; t < ids.length; t++) {
+            if (ids[t] < 0 || ids[t] >= vocab) {
+                throw new IllegalArgumentException("embed: token id " + ids[t] + " at row " + t
+                        + " outside the vocabulary of " + vocab);
+            }
+        }
+        if (ids.length == 0) return;
+        long tableP = weights.matrix(table);
+        long outP = dev(out).at(0, (long) ids.length * hidden, "embed");
+        long idsP = ints(ids.length);
+        CudaException.check("upload " + ids.length + " token ids", CudaNative.copyIntsToDevice(ids, 0, idsP, ids.length));
+        CudaException.check("embed [" + vocab + ", " + hidden + "] x " + ids.length,
+                CudaNative.embedBf16(tableP, idsP, ids.length, hidden, outP));
+    }
+
+    @Override
+    public void rmsNorm(Activations x, WeightTensor weight, float eps, int tokens, Activations out) {
+        int dim = weight.rows();
+        long n = (long) tokens * dim;
+        CudaException.check("rmsNorm [" + tokens + ", " + dim + "]", CudaNative.rmsNorm(dev(x).at(0, n, "rmsNorm"),
+                weights.vector(weight), eps, tokens, dim, dev(out).at(0, n, "rmsNorm")));
+    }
+
+    @Override
+    public void matmul(Activations x, int tokens, WeightTensor w, WeightTensor bias, Activations out) {
+        int n = w.rows();
+        int k = w.cols();
+        if (bias != null && bias.elementCount() != n) {
+            throw new IllegalArgumentException("matmul: bias " + bias + " does not match " + w);
+        }
+        String op = "matmul [" + n + ", " + k + "] x " + tokens;
+        if (tokens < 0) throw new IllegalArgumentException(op + ": negative token count");
+        long xp = dev(x).at(0, (long) tokens * k, op);
+        long op_ = dev(out).at(0, (long) tokens * n, op);
+        long wp = weights.matrix(w);
+        long bp = weights.vector(bias);
+        int code = tokens <= MATVEC_MAX_TOKENS
+                ? CudaNative.matvecBf16(xp, tokens, wp, bp, n, k, op_)
+                : CudaNative.gemmBf16(xp, tokens, wp, bp, n, k, op_, gemmMode.ordinal());
+        CudaException.check(op, code);
+    }
+
+    @Override
+    public void rope(Activations x, int tokens, int heads, int headDim, Activations cos, Activations sin) {
+        long half = (long) tokens * (headDim / 2);
+        String op = "rope [" + tokens + ", " + heads + ", " + headDim + "]";
+        CudaException.check(op, CudaNative.rope(dev(x).at(0, (long) tokens * heads * headDim, op), tokens, heads,
+                headDim, dev(cos).at(0, half, op), dev(sin).at(0, half, op)));
+    }
+
+    @Override
+    public void storeKv(Activations k, Activations v, AttentionBatch b, KvLayer kv) {
+        batch.use(b, kv);
+        int rows = batch.rows();
+        int kvDim = kv.kvDim();
+        long cache = (long) kv.numBlocks() * kv.blockSize() * kvDim;
+        String op = "storeKv " + rows + " rows x " + kvDim;
+        CudaException.check(op, CudaNative.storeKv(dev(k).at(0, (long) rows * kvDim, op),
+                dev(v).at(0, (long) rows * kvDim, op), rows, kvDim, batch.rowSeq(), batch.rowPos(), batch.seqBt(),
+                batch.blockTables(), kv.blockSize(), dev(kv.keys()).at(0, cache, op),
+                dev(kv.values()).at(0, cache, op)));
+    }
+
+    @Override
+    public void attention(Activations q, Activations out, AttentionBatch b, KvLayer kv) {
+        if (kv.kvDim() != b.kvHeads() * b.headDim()) {
+            throw new IllegalArgumentException("KV layer width " + kv.kvDim() + " != kvHeads x headDim "
+                    + b.kvHeads() + " x " + b.headDim());
+        }
+        if (b.qHeads() % b.kvHeads() != 0) {
+            throw new IllegalArgumentException("qHeads " + b.qHeads() + " is not a multiple of kvHeads " + b.kvHeads());
+        }
+        batch.use(b, kv);
+        int rows = batch.rows();
+        if (rows == 0) return;
+        long qDim = (long) b.qHeads() * b.headDim();
+        long cache = (long) kv.numBlocks() * kv.blockSize() * kv.kvDim();
+        String op = "attention " + rows + " rows, heads " + b.qHeads() + "/" + b.kvHeads() + " x " + b.headDim()
+                + ", up to " + batch.maxLength() + " positions";
+        long need = CudaNative.attentionWorkspaceFloats(rows, b.qHeads(), b.kvHeads(), b.headDim(), batch.maxLength());
+        long ws = 0;
+        if (need > 0) {
+            if (workspace == null || workspace.ptr() == 0 || workspace.bytes() < 4 * need) {
+                workspace = replace(workspace, 4 * need + (4 * need >> 1));
+            }
+            ws = workspace.ptr();
+        }
+        CudaException.check(op, CudaNative.attention(dev(q).at(0, rows * qDim, op), dev(out).at(0, rows * qDim, op),
+                rows, b.qHeads(), b.kvHeads(), b.headDim(), b.scale(), batch.maxLength(), batch.rowSeq(),
+                batch.rowPos(), batch.seqBt(), batch.blockTables(), kv.blockSize(), dev(kv.keys()).at(0, cache, op),
+                dev(kv.values()).at(0, cache, op), ws));
+    }
+
+    @Override
+    public void swiglu(Activations gate, Activations up, int n, Activations out) {
+        CudaException.check("swiglu " + n, CudaNative.swiglu(dev(gate).at(0, n, "swiglu"), dev(up).at(0, n, "swiglu"),
+                n, dev(out).at(0, n, "swiglu")));
+    }
+
+    @Override
+    public void add(Activations acc, Activations x, int n) {
+        CudaException.check("add " + n, CudaNative.add(dev(acc).at(0, n, "add"), dev(x).at(0, n, "add"), n));
+    }
+
+    // --- sampling (last stage) ---
+
+    /** Greedy token of each logits row {@code [rows, vocab]}: the largest logit, lowest id on ties. */
+    public int[] argmax(Activations logits, int rows, int vocab) {
+        String op = "argmax " + rows + " x " + vocab;
+        long lp = dev(logits).at(0, (long) rows * vocab, op);
+        int[] ids = new int[rows];
+        if (rows == 0) return ids;
+        long idsP = ints(rows);
+        CudaException.check(op, CudaNative.argmax(lp, rows, vocab, idsP));
+        CudaException.check(op + " (read ids)", CudaNative.copyIntsToHost(idsP, ids, 0, rows));
+        return ids;
+    }
+
+    /**
+     * One token per logits row with {@code Sampler}'s semantics (temperature, top-k, top-p, inverse CDF at
+     * {@code u[r]} in [0, 1), drawn by the host's seeded generator). Temperature below 1e-5 is greedy. Supported
+     * on the device: top-k in 1..{@link #MAX_DEVICE_TOP_K}, or top-k off (<= 0 or >= vocab) with top-p 1; other
+     * rows, and any penalty or min-p, must be sampled on the host (IllegalArgumentException here).
+     */
+    public int[] sample(Activations logits, int rows, int vocab, float[] temperature, int[] topK, float[] topP,
+                        double[] u) {
+        String op = "sample " + rows + " x " + vocab;
+        long lp = dev(logits).at(0, (long) rows * vocab, op);
+        if (temperature.length < rows || topK.length < rows || topP.length < rows || u.length < rows) {
+            throw new IllegalArgumentException(op + ": parameter arrays shorter than " + rows + " rows");
+        }
+        for (int r = 0; r < rows; r++) {
+            if (temperature[r] < 1e-5f) continue;
+            boolean kOff = topK[r] <= 0 || topK[r] >= vocab;
+            if ((kOff && topP[r] < 1f) || (!kOff && topK[r] > MAX_DEVICE_TOP_K)) {
+                throw new IllegalArgumentException(op + ": row " + r + " (top_k " + topK[r] + ", top_p " + topP[r]
+                        + ") needs host sampling: the device does top_k <= " + MAX_DEVICE_TOP_K
+                        + ", or top_p = 1 without top_k");
+            }
+            if (!(u[r] >= 0 && u[r] < 1)) {
+                throw new IllegalArgumentException(op + ": row " + r + ": u " + u[r] + " outside [0, 1)");
+            }
+        }
+        int[] ids = new int[rows];
+        if (rows == 0) return ids;
+        long uOffset = (12L * rows + 7) & ~7L;       // f32 temperature | i32 topK | f32 topP | f64 u
+        long bytes = uOffset + 8L * rows;
+        if (params == null || params.ptr() == 0 || params.bytes() < bytes) params = replace(params, Math.max(bytes, 4096));
+        long p = params.ptr();
+        CudaException.check(op + " (upload params)", CudaNative.copyFloatsToDevice(temperature, 0, p, rows));
+        CudaException.check(op + " (upload params)", CudaNative.copyIntsToDevice(topK, 0, p + 4L * rows, rows));
+        CudaException.check(op + " (upload params)", CudaNative.copyFloatsToDevice(topP, 0, p + 8L * rows, rows));
+        CudaException.check(op + " (upload params)", CudaNative.copyDoublesToDevice(u, 0, p + uOffset, rows));
+        long idsP = ints(rows);
+        CudaException.check(op, CudaNative.sample(lp, rows, vocab, p, p + 4L * rows, p + 8L * rows, p + uOffset, idsP));
+        CudaException.check(op + " (read ids)", CudaNative.copyIntsToHost(idsP, ids, 0, rows));
+        return ids;
+    }
+
+    /** Waits for the queued kernels; surfaces asynchronous errors. */
+    public void synchronize() {
+        CudaException.check("cudaDeviceSynchronize", CudaNative.synchronize());
+    }
+
+    /** Frees the weights, scratch and every activation this instance allocated; idempotent. */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        List<DeviceActivations.Memory> all;
+        synchronized (live) {
+            all = new ArrayList<>(live);
+        }
+        RuntimeException first = null;
+        for (Runnable r : all) first = attempt(r, first);
+        first = attempt(weights::close, first);
+        first = attempt(batch::close, first);
+        for (DeviceBuffer b : Arrays.asList(ints, workspace, params)) {
+            if (b != null) first = attempt(b::close, first);
+        }
+        ints = workspace = params = null;
+        if (first != null) throw first;
+    }
+
+    // --- helpers ---
+
+    private static RuntimeException attempt(Runnable r, RuntimeException first) {
+        try {
+            r.run();
+        } catch (RuntimeException e) {
+            return first == null ? e : first;
+        }
+        return first;
+    }
+
+    private void open() {
+        if (closed) throw new IllegalStateException("cuda kernels are closed");
+    }
+
+    private static DeviceActivations dev(Activations a) {
+        if (a instanceof DeviceActivations d) return d;
+        throw new IllegalArgumentException("the cuda backend was given " + a.getClass().getSimpleName()
+                + " activations; allocate them with the same backend's Kernels.allocate");
+    }
+
+    /** The device int scratch, at least {@code count} ints. */
+    private long ints(int count) {
+        if (ints == null || ints.ptr() == 0 || ints.bytes() < 4L * count) ints = replace(ints, Math.max(4096, 8L * count));
+        return ints.ptr();
+    }
+
+    /** Frees {@code old} (callers test ptr() == 0 should the new allocation fail) and allocates {@code bytes}. */
+    private static DeviceBuffer replace(DeviceBuffer old, long bytes) {
+        if (old != null) old.close();
+        return DeviceBuffer.allocate(bytes);
+    }
+}

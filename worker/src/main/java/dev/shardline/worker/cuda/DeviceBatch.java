@@ -1,0 +1,128 @@
+package dev.shardline.worker.cuda;
+
+import dev.shardline.model.kernels.AttentionBatch;
+import dev.shardline.model.kernels.SequenceSlice;
+import dev.shardline.model.kvcache.KvLayer;
+
+/**
+ * One {@link AttentionBatch} as the attention kernels read it, uploaded once per step into one device int buffer:
+ * {@code rowSeq [rows] | rowPos [rows] | seqBt [sequences] | blockTables [sum of table lengths]}. The forward pass
+ * hands the same batch object to every layer, so the copy is kept for the last batch seen (by identity).
+ */
+final class DeviceBatch implements AutoCloseable {
+    private DeviceBuffer ints;        // grown, reused across steps
+    private AttentionBatch batch;     // the batch uploaded now (held, so identity cannot be reused)
+    private int rows;
+    private int maxLength;            // longest row's position + 1
+    private int validatedBlockSize;   // the KV geometry the tables were checked against
+    private int validatedBlocks;
+
+    /** Uploads {@code b} unless it is the batch uploaded last; checks its tables against {@code kv} once. */
+    void use(AttentionBatch b, KvLayer kv) {
+        if (b != batch) {
+            upload(b);
+        }
+        if (kv.blockSize() != validatedBlockSize || kv.numBlocks() != validatedBlocks) {
+            validate(b, kv);
+            validatedBlockSize = kv.blockSize();
+            validatedBlocks = kv.numBlocks();
+        }
+    }
+
+    private void upload(AttentionBatch b) {
+        batch = null;
+        validatedBlockSize = 0;
+        int n = b.totalRows();
+        int seqs = b.sequences().size();
+        long tables = 0;
+        for (SequenceSlice s : b.sequences()) tables += s.blockTable().length;
+        long total = 2L * n + seqs + tables;
+        if (total > Integer.MAX_VALUE / 4) {
+            throw new IllegalArgumentException("attention batch too large: " + total + " ints");
+        }
+        int[] host = new int[(int) total];
+        int max = 0;
+        int at = 2 * n + seqs;
+        for (int s = 0; s < seqs; s++) {
+            SequenceSlice seq = b.sequences().get(s);
+            if (seq.rowStart() < 0 || seq.rows() < 0 || seq.rowStart() + seq.rows() > n || seq.firstPosition() < 0) {
+                throw new IllegalArgumentException("attention batch: sequence " + s + " rows [" + seq.rowStart()
+                        + ", " + (seq.rowStart() + seq.rows()) + ") at position " + seq.firstPosition()
+                        + " outside the batch's " + n + " rows");
+            }
+            for (int i = 0; i < seq.rows(); i++) {
+                host[seq.rowStart() + i] = s;                     // rowSeq
+                host[n + seq.rowStart() + i] = seq.firstPosition() + i;   // rowPos
+            }
+            max = Math.max(max, seq.endPosition());
+            host[2 * n + s] = at - (2 * n + seqs);                // seqBt: offset from blockTables' start
+            System.arraycopy(seq.blockTable(), 0, host, at, seq.blockTable().length);
+            at += seq.blockTable().length;
+        }
+        if (ints == null || ints.bytes() < 4L * host.length) {
+            if (ints != null) ints.close();
+            ints = null;
+            ints = DeviceBuffer.allocate(Math.max(4096, 8L * host.length));
+        }
+        if (host.length > 0) {
+            CudaException.check("upload attention batch (" + host.length + " ints)",
+                    CudaNative.copyIntsToDevice(host, 0, ints.ptr(), host.length));
+        }
+        rows = n;
+        maxLength = max;
+        batch = b;
+    }
+
+    private static void validate(AttentionBatch b, KvLayer kv) {
+        for (SequenceSlice seq : b.sequences()) {
+            if (seq.rows() == 0) continue;
+            int needed = (seq.endPosition() - 1) / kv.blockSize() + 1;
+            if (seq.blockTable().length < needed) {
+                throw new IllegalArgumentException("attention batch: block table of " + seq.blockTable().length
+                        + " blocks cannot hold position " + (seq.endPosition() - 1) + " with block size "
+                        + kv.blockSize());
+            }
+            for (int i = 0; i < needed; i++) {
+                int block = seq.blockTable()[i];
+                if (block < 0 || block >= kv.numBlocks()) {
+                    throw new IllegalArgumentException("attention batch: block " + block + " outside the cache's "
+                            + kv.numBlocks() + " blocks");
+                }
+            }
+        }
+    }
+
+    int rows() {
+        return rows;
+    }
+
+    int maxLength() {
+        return maxLength;
+    }
+
+    long rowSeq() {
+        return ints.ptr();
+    }
+
+    long rowPos() {
+        return ints.ptr() + 4L * rows;
+    }
+
+    long seqBt() {
+        return ints.ptr() + 8L * rows;
+    }
+
+    long blockTables() {
+        return ints.ptr() + 4L * (2L * rows + batch.sequences().size());
+    }
+
+    @Override
+    public void close() {
+        batch = null;
+        if (ints != null) {
+            DeviceBuffer b = ints;
+            ints = null;
+            b.close();
+        }
+    }
+}

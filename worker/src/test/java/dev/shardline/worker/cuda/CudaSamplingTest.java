@@ -1,0 +1,104 @@
+package dev.shardline.worker.cuda;
+
+import dev.shardline.model.sampling.Sampler;
+import dev.shardline.model.sampling.SamplingParams;
+import dev.shardline.model.sampling.TokenHistory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+import java.util.SplittableRandom;
+
+import static dev.shardline.worker.cuda.GpuTestSupport.randoms;
+import static dev.shardline.worker.cuda.GpuTestSupport.upload;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * Device argmax and sampling give the host {@link Sampler}'s tokens: the same seed draws the same u (one
+ * {@code nextDouble()} of a {@code SplittableRandom}), so every backend must pick the same token. QwQ vocabulary
+ * (152064), temperatures and top-p values exact in float, top-k up to the device limit 1024, ties planted.
+ */
+@Tag("gpu")
+class CudaSamplingTest {
+    private static final int VOCAB = 152064;
+    private final Random random = new Random(11);
+    private CudaKernels cuda;
+
+    @BeforeEach
+    void open() {
+        GpuTestSupport.requireGpu();
+        cuda = CudaBackend.create(1);
+    }
+
+    @AfterEach
+    void close() {
+        if (cuda != null) cuda.close();
+    }
+
+    @Test
+    void argmaxTakesTheLowestIdOnTies() {
+        int rows = 3;
+        float[] logits = randoms(random, rows * VOCAB, 3f);
+        logits[VOCAB + 90000] = 50f;
+        logits[VOCAB + 1000] = 50f;                  // tie: 1000 wins
+        logits[2 * VOCAB + VOCAB - 1] = 60f;         // the last id
+        int[] expected = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            int best = 0;
+            for (int i = 1; i < VOCAB; i++) if (logits[r * VOCAB + i] > logits[r * VOCAB + best]) best = i;
+            expected[r] = best;
+        }
+        try (var l = upload(cuda, logits)) {
+            assertArrayEquals(expected, cuda.argmax(l, rows, VOCAB));
+        }
+        assertEquals(1000, expected[1]);
+        assertEquals(VOCAB - 1, expected[2]);
+    }
+
+    @Test
+    void sampleDrawsTheHostSamplersTokens() {
+        float[][] settings = {     // temperature, top_k, top_p
+                {0.5f, 40, 0.875f}, {1f, 1024, 1f}, {0.75f, 1, 1f}, {1.25f, 200, 0.5f}, {1f, 0, 1f}, {0f, 0, 1f},
+                {2f, 7, 0.75f}};
+        int rows = settings.length;
+        for (int trial = 0; trial < 20; trial++) {
+            float[] logits = randoms(random, rows * VOCAB, 4f);
+            for (int r = 0; r < rows; r++) {                             // a few strong candidates and a tie
+                for (int j = 0; j < 30; j++) logits[r * VOCAB + random.nextInt(VOCAB)] += 6f;
+                logits[r * VOCAB + 5] = logits[r * VOCAB + 6];
+            }
+            float[] temperature = new float[rows];
+            int[] topK = new int[rows];
+            float[] topP = new float[rows];
+            double[] u = new double[rows];
+            int[] expected = new int[rows];
+            for (int r = 0; r < rows; r++) {
+                temperature[r] = settings[r][0];
+                topK[r] = (int) settings[r][1];
+                topP[r] = settings[r][2];
+                long seed = 1000L * trial + r;
+                u[r] = new SplittableRandom(seed).nextDouble();
+                SamplingParams p = SamplingParams.defaults().withTemperature(temperature[r])
+                        .withTopK(topK[r] == 0 ? -1 : topK[r]).withTopP(topP[r]).withSeed(seed);
+                expected[r] = new Sampler(p).sample(logits, r * VOCAB, VOCAB, TokenHistory.ofPrompt(new int[0])).id();
+            }
+            try (var l = upload(cuda, logits)) {
+                assertArrayEquals(expected, cuda.sample(l, rows, VOCAB, temperature, topK, topP, u), "trial " + trial);
+            }
+        }
+    }
+
+    @Test
+    void settingsTheDeviceCannotSampleAreRefused() {
+        try (var l = cuda.allocate(VOCAB)) {
+            assertThrows(IllegalArgumentException.class, () -> cuda.sample(l, 1, VOCAB, new float[] {1f},
+                    new int[] {2000}, new float[] {1f}, new double[] {0.5}));
+            assertThrows(IllegalArgumentException.class, () -> cuda.sample(l, 1, VOCAB, new float[] {1f},
+                    new int[] {-1}, new float[] {0.9f}, new double[] {0.5}));
+        }
+    }
+}
