@@ -95,7 +95,7 @@ class SchedulerGreedyModelTest {
         }, StopPolicy.NONE);
         long[] ids = new long[prompts.length];
         for (int i = 0; i < prompts.length; i++) ids[i] = s.submit(Request.ofLength(prompts[i], MAX_TOKENS));
-        KvCache cache = new KvCache(CONFIG, LayerRange.whole(2), cfg.kvBlocks(), cfg.blockSize());
+        KvCache cache = KvCache.onHeap(CONFIG, LayerRange.whole(2), cfg.kvBlocks(), cfg.blockSize());
         ArrayDeque<MicroBatch> flying = new ArrayDeque<>();
         while (s.hasWork() || !flying.isEmpty()) {
             for (Optional<MicroBatch> mb = s.nextMicroBatch(); mb.isPresent(); mb = s.nextMicroBatch()) {

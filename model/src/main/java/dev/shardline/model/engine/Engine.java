@@ -18,7 +18,7 @@ import java.util.Set;
  * whole model. Each step takes every decoding sequence's next token and fills the rest of the token budget with
  * prefill chunks, in arrival order. One sequence is a batch of one. Not thread-safe: one caller drives it.
  */
-public final class Engine {
+public final class Engine implements AutoCloseable {
     private final Qwen2Forward forward;
     private final EngineOptions options;
     private final KvCache cache;
@@ -34,7 +34,8 @@ public final class Engine {
         }
         this.forward = forward;
         this.options = options;
-        this.cache = new KvCache(forward.config(), forward.weights().range(), options.kvBlocks(), options.blockSize());
+        this.cache = KvCache.allocate(forward.kernels(), forward.config(), forward.weights().range(), options.kvBlocks(),
+                options.blockSize());
         this.allocator = new BlockAllocator(options.kvBlocks());
     }
 
@@ -164,5 +165,11 @@ public final class Engine {
         s.blocks = 0;
         active.remove(s.id);
         done.put(s.id, s.result());
+    }
+
+    /** Frees the KV cache (device memory on a GPU backend); the forward pass and its kernels belong to the caller. */
+    @Override
+    public void close() {
+        cache.close();
     }
 }

@@ -103,6 +103,7 @@ public final class LocalModel implements AutoCloseable {
 
     @Override
     public void close() {
+        forward.close();
         forward.kernels().close();
         forward.weights().close();
     }

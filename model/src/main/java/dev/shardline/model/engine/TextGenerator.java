@@ -41,8 +41,10 @@ public final class TextGenerator {
             emit(text.push(token), out);
             return !text.stopped();
         };
-        Engine engine = new Engine(forward, EngineOptions.forContext(prompt.length + params.maxTokens(), 1));
-        GenerationResult g = engine.generate(prompt, params.maxTokens(), stopIds(params), next, listener);
+        GenerationResult g;
+        try (Engine engine = new Engine(forward, EngineOptions.forContext(prompt.length + params.maxTokens(), 1))) {
+            g = engine.generate(prompt, params.maxTokens(), stopIds(params), next, listener);
+        }
         emit(text.finish(), out);
         FinishReason reason = text.stopped() ? FinishReason.STOP : g.finishReason();
         return new TextResult(prompt.clone(), g.tokens(), text.text(), text.reasoning(), text.answer(), reason, g);

@@ -1,6 +1,7 @@
 package dev.shardline.model.forward;
 
 import dev.shardline.model.config.ModelConfig;
+import dev.shardline.model.kernels.Activations;
 import dev.shardline.model.kernels.AttentionBatch;
 import dev.shardline.model.kernels.Kernels;
 import dev.shardline.model.kernels.SequenceSlice;
@@ -24,7 +25,7 @@ public final class Qwen2Forward {
     private final ModelWeights weights;
     private final Kernels kernels;
     private final RopeFrequencies rope;
-    private Scratch scratch = new Scratch(0, null);
+    private Scratch scratch;   // null until the first step
 
     public Qwen2Forward(ModelWeights weights, Kernels kernels) {
         this.config = weights.config();
@@ -52,17 +53,16 @@ public final class Qwen2Forward {
     public ForwardResult forward(List<SequenceStep> steps, float[] hiddenIn, KvCache cache) {
         int rows = countRows(steps);
         int hidden = config.hiddenSize();
-        int qDim = config.numAttentionHeads() * config.headDim();
         float eps = (float) config.rmsNormEps();
         Scratch s = scratch(rows);
+        Activations x = s.x;                                                             // [rows, 5120]
 
-        float[] x = new float[rows * hidden];                                            // [rows, 5120]
         if (weights.range().embedding()) {
             kernels.embed(weights.embedding(), allTokens(steps, rows), x);
         } else {
-            System.arraycopy(hiddenIn, 0, x, 0, rows * hidden);
+            kernels.write(hiddenIn, 0, x, 0, rows * hidden);
         }
-        rope.table(allPositions(steps, rows), s.cos, s.sin);                            // [rows, 64] each
+        ropeTables(allPositions(steps, rows), s);                                        // [rows, 64] each
         AttentionBatch attention = attentionBatch(steps);
 
         for (LayerWeights layer : weights.layers()) {
@@ -86,15 +86,29 @@ public final class Qwen2Forward {
         }
 
         if (!weights.range().head()) {
-            return new ForwardResult(x, null, new int[0], config.vocabSize());
+            float[] out = new float[rows * hidden];                                      // to the next stage
+            kernels.read(x, 0, out, 0, rows * hidden);
+            return new ForwardResult(out, null, new int[0], config.vocabSize());
         }
         int[] logitSequences = sequencesWantingLogits(steps);
-        float[] last = lastRows(steps, x, logitSequences);                              // [k, 5120]
-        float[] normed = new float[last.length];
-        kernels.rmsNorm(last, weights.finalNorm(), eps, logitSequences.length, normed);
-        float[] logits = new float[logitSequences.length * config.vocabSize()];          // [k, 152064]
-        kernels.matmul(normed, logitSequences.length, weights.lmHead(), null, logits);
+        int k = logitSequences.length;
+        if (k == 0) {
+            return new ForwardResult(null, new float[0], logitSequences, config.vocabSize());
+        }
+        gatherLastRows(steps, x, logitSequences, s.xb);                                  // [k, 5120]
+        kernels.rmsNorm(s.xb, weights.finalNorm(), eps, k, s.x);                         // [k, 5120]
+        kernels.matmul(s.x, k, weights.lmHead(), null, s.logits(k));                     // [k, 152064]
+        float[] logits = new float[k * config.vocabSize()];
+        kernels.read(s.logits, 0, logits, 0, logits.length);
         return new ForwardResult(null, logits, logitSequences, config.vocabSize());
+    }
+
+    /** Releases the scratch buffers (device memory on a GPU backend); the kernels are closed by their owner. */
+    public void close() {
+        if (scratch != null) {
+            scratch.close();
+            scratch = null;
+        }
     }
 
     private AttentionBatch attentionBatch(List<SequenceStep> steps) {
@@ -141,7 +155,7 @@ public final class Qwen2Forward {
         return java.util.stream.IntStream.range(0, steps.size()).filter(i -> steps.get(i).wantLogits()).toArray();
     }
 
-    private float[] lastRows(List<SequenceStep> steps, float[] x, int[] which) {
+    private void gatherLastRows(List<SequenceStep> steps, Activations x, int[] which, Activations out) {
         int hidden = config.hiddenSize();
         int[] lastRow = new int[steps.size()];
         int row = 0;
@@ -149,42 +163,82 @@ public final class Qwen2Forward {
             row += steps.get(i).rows();
             lastRow[i] = row - 1;
         }
-        float[] out = new float[which.length * hidden];
         for (int j = 0; j < which.length; j++) {
-            System.arraycopy(x, lastRow[which[j]] * hidden, out, j * hidden, hidden);
+            kernels.copy(x, (long) lastRow[which[j]] * hidden, out, (long) j * hidden, hidden);
         }
-        return out;
+    }
+
+    private void ropeTables(int[] positions, Scratch s) {
+        int n = positions.length * (config.headDim() / 2);
+        if (s.hostCos.length < n) {
+            s.hostCos = new float[n];
+            s.hostSin = new float[n];
+        }
+        rope.table(positions, s.hostCos, s.hostSin);
+        kernels.write(s.hostCos, 0, s.cos, 0, n);
+        kernels.write(s.hostSin, 0, s.sin, 0, n);
     }
 
     private Scratch scratch(int rows) {
-        if (scratch.rows < rows) {
-            scratch = new Scratch(Math.max(rows, scratch.rows * 2), config);
+        if (scratch == null || scratch.rows < rows) {
+            int grown = scratch == null ? rows : Math.max(rows, scratch.rows * 2);
+            close();
+            scratch = new Scratch(grown, config, kernels);
         }
         return scratch;
     }
 
-    /** Work buffers reused across steps, grown to the largest batch seen. */
-    private static final class Scratch {
+    /** Work buffers in the backend's memory, reused across steps, grown to the largest batch seen. */
+    private static final class Scratch implements AutoCloseable {
         final int rows;
-        final float[] xb, q, k, v, attn, gate, up, cos, sin;
+        final Kernels kernels;
+        final Activations x, xb, q, k, v, attn, gate, up, cos, sin;
+        Activations logits;          // [k, vocab], grown on demand
+        int logitRows;
+        float[] hostCos = new float[0], hostSin = new float[0];
 
-        Scratch(int rows, ModelConfig c) {
+        Scratch(int rows, ModelConfig c, Kernels kernels) {
             this.rows = rows;
-            int n = c == null ? 0 : rows;
-            int hidden = c == null ? 0 : c.hiddenSize();
-            int qDim = c == null ? 0 : c.numAttentionHeads() * c.headDim();
-            int kvDim = c == null ? 0 : c.kvDim();
-            int inter = c == null ? 0 : c.intermediateSize();
-            int half = c == null ? 0 : c.headDim() / 2;
-            xb = new float[n * hidden];
-            q = new float[n * qDim];
-            k = new float[n * kvDim];
-            v = new float[n * kvDim];
-            attn = new float[n * qDim];
-            gate = new float[n * inter];
-            up = new float[n * inter];
-            cos = new float[n * half];
-            sin = new float[n * half];
+            this.kernels = kernels;
+            int n = rows;
+            int hidden = c.hiddenSize();
+            int qDim = c.numAttentionHeads() * c.headDim();
+            int kvDim = c.kvDim();
+            int inter = c.intermediateSize();
+            int half = c.headDim() / 2;
+            this.vocab = c.vocabSize();
+            x = alloc((long) n * hidden);
+            xb = alloc((long) n * hidden);
+            q = alloc((long) n * qDim);
+            k = alloc((long) n * kvDim);
+            v = alloc((long) n * kvDim);
+            attn = alloc((long) n * qDim);
+            gate = alloc((long) n * inter);
+            up = alloc((long) n * inter);
+            cos = alloc((long) n * half);
+            sin = alloc((long) n * half);
+        }
+
+        private final int vocab;
+
+        private Activations alloc(long floats) {
+            return kernels.allocate(floats);
+        }
+
+        Activations logits(int k) {
+            if (logitRows < k) {
+                if (logits != null) logits.close();
+                logits = alloc((long) k * vocab);
+                logitRows = k;
+            }
+            return logits;
+        }
+
+        @Override
+        public void close() {
+            for (Activations a : new Activations[] {x, xb, q, k, v, attn, gate, up, cos, sin, logits}) {
+                if (a != null) a.close();
+            }
         }
     }
 

@@ -62,8 +62,8 @@ final class CpuAttention {
         int headDim = batch.headDim();
         int qOff = row * batch.qHeads() * headDim + h * headDim;
         int kvOff = (h / batch.groupSize()) * headDim;
-        float[] keys = kv.keys();
-        float[] values = kv.values();
+        float[] keys = HostActivations.of(kv.keys());
+        float[] values = HostActivations.of(kv.values());
         int[] blockTable = seq.blockTable();
         float[] s = scores[worker];
         if (s == null || s.length < position + 1) {

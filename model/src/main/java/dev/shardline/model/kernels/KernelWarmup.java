@@ -16,7 +16,7 @@ final class KernelWarmup {
     private KernelWarmup() {
     }
 
-    static void run(Kernels kernels) {
+    static void run(HostKernels kernels) {
         int n = 64;
         int k = 512;
         try (Arena arena = Arena.ofShared()) {
@@ -39,7 +39,7 @@ final class KernelWarmup {
                 kernels.matmul(x, 24, bf16, null, out);   // the packed prefill path
             }
             int headDim = 8 * VectorOps.L; // the register path of CpuAttention (128 with AVX-512)
-            KvLayer kv = new KvLayer(4, 16, 2 * headDim);
+            KvLayer kv = KvLayer.allocate(kernels, 4, 16, 2 * headDim);
             float[] q = filled(3 * 4 * headDim);
             float[] kvRows = filled(3 * 2 * headDim);
             float[] cos = filled(3 * headDim / 2);

@@ -52,56 +52,82 @@ public final class ProfilingKernels implements Kernels {
     }
 
     @Override
-    public void embed(WeightTensor table, int[] ids, float[] out) {
+    public Activations allocate(long floats) {
+        return inner.allocate(floats);
+    }
+
+    @Override
+    public void write(float[] src, int srcOffset, Activations dst, long dstOffset, int count) {
+        long t = System.nanoTime();
+        inner.write(src, srcOffset, dst, dstOffset, count);
+        record("write", t, 0);
+    }
+
+    @Override
+    public void read(Activations src, long srcOffset, float[] dst, int dstOffset, int count) {
+        long t = System.nanoTime();
+        inner.read(src, srcOffset, dst, dstOffset, count);
+        record("read", t, 0);
+    }
+
+    @Override
+    public void copy(Activations src, long srcOffset, Activations dst, long dstOffset, int count) {
+        long t = System.nanoTime();
+        inner.copy(src, srcOffset, dst, dstOffset, count);
+        record("copy", t, 0);
+    }
+
+    @Override
+    public void embed(WeightTensor table, int[] ids, Activations out) {
         long t = System.nanoTime();
         inner.embed(table, ids, out);
         record("embed", t, 0);
     }
 
     @Override
-    public void rmsNorm(float[] x, WeightTensor weight, float eps, int tokens, float[] out) {
+    public void rmsNorm(Activations x, WeightTensor weight, float eps, int tokens, Activations out) {
         long t = System.nanoTime();
         inner.rmsNorm(x, weight, eps, tokens, out);
         record("rmsNorm", t, 0);
     }
 
     @Override
-    public void matmul(float[] x, int tokens, WeightTensor w, WeightTensor bias, float[] out) {
+    public void matmul(Activations x, int tokens, WeightTensor w, WeightTensor bias, Activations out) {
         long t = System.nanoTime();
         inner.matmul(x, tokens, w, bias, out);
         record("matmul " + Arrays.toString(w.shape()) + (tokens == 1 ? " x1" : " xN"), t, w.byteSize());
     }
 
     @Override
-    public void rope(float[] x, int tokens, int heads, int headDim, float[] cos, float[] sin) {
+    public void rope(Activations x, int tokens, int heads, int headDim, Activations cos, Activations sin) {
         long t = System.nanoTime();
         inner.rope(x, tokens, heads, headDim, cos, sin);
         record("rope", t, 0);
     }
 
     @Override
-    public void storeKv(float[] k, float[] v, AttentionBatch batch, KvLayer kv) {
+    public void storeKv(Activations k, Activations v, AttentionBatch batch, KvLayer kv) {
         long t = System.nanoTime();
         inner.storeKv(k, v, batch, kv);
         record("storeKv", t, 0);
     }
 
     @Override
-    public void attention(float[] q, float[] out, AttentionBatch batch, KvLayer kv) {
+    public void attention(Activations q, Activations out, AttentionBatch batch, KvLayer kv) {
         long t = System.nanoTime();
         inner.attention(q, out, batch, kv);
         record("attention", t, 0);
     }
 
     @Override
-    public void swiglu(float[] gate, float[] up, int n, float[] out) {
+    public void swiglu(Activations gate, Activations up, int n, Activations out) {
         long t = System.nanoTime();
         inner.swiglu(gate, up, n, out);
         record("swiglu", t, 0);
     }
 
     @Override
-    public void add(float[] acc, float[] x, int n) {
+    public void add(Activations acc, Activations x, int n) {
         long t = System.nanoTime();
         inner.add(acc, x, n);
         record("add", t, 0);

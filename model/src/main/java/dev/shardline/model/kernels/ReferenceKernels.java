@@ -7,7 +7,7 @@ import dev.shardline.model.tensor.WeightTensor;
  * The oracle: every operation written the plain way, one thread, double accumulation, no tricks.
  * It is never optimised; every fast backend is tested against it.
  */
-public final class ReferenceKernels implements Kernels {
+public final class ReferenceKernels extends HostKernels {
 
     @Override
     public String name() {
@@ -81,8 +81,8 @@ public final class ReferenceKernels implements Kernels {
                 int row = seq.rowStart() + i;
                 int slot = kv.offset(seq.blockTable(), seq.firstPosition() + i);
                 for (int j = 0; j < kvDim; j++) {
-                    kv.keys()[slot + j] = k[row * kvDim + j];
-                    kv.values()[slot + j] = v[row * kvDim + j];
+                    keys(kv)[slot + j] = k[row * kvDim + j];
+                    values(kv)[slot + j] = v[row * kvDim + j];
                 }
             }
         }
@@ -105,7 +105,7 @@ public final class ReferenceKernels implements Kernels {
                         int slot = kv.offset(seq.blockTable(), p) + kvHead * headDim;
                         double dot = 0;
                         for (int d = 0; d < headDim; d++) {
-                            dot += (double) q[row * qDim + h * headDim + d] * kv.keys()[slot + d];
+                            dot += (double) q[row * qDim + h * headDim + d] * keys(kv)[slot + d];
                         }
                         scores[p] = dot * batch.scale();
                         max = Math.max(max, scores[p]);
@@ -119,7 +119,7 @@ public final class ReferenceKernels implements Kernels {
                         double acc = 0;
                         for (int p = 0; p <= position; p++) {
                             int slot = kv.offset(seq.blockTable(), p) + kvHead * headDim;
-                            acc += scores[p] / sum * kv.values()[slot + d];
+                            acc += scores[p] / sum * values(kv)[slot + d];
                         }
                         out[row * qDim + h * headDim + d] = (float) acc;
                     }

@@ -17,7 +17,7 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>Not thread-safe: one forward pass calls it at a time. {@link #close()} stops the worker threads.
  */
-public final class VectorKernels implements Kernels {
+public final class VectorKernels extends HostKernels {
     /** Element-wise operations below this many floats run on the calling thread only. */
     private static final int PARALLEL_MIN = 1 << 16;
 
@@ -137,8 +137,8 @@ public final class VectorKernels implements Kernels {
             for (int i = 0; i < seq.rows(); i++) {
                 int row = seq.rowStart() + i;
                 int slot = kv.offset(seq.blockTable(), seq.firstPosition() + i);
-                System.arraycopy(k, row * kvDim, kv.keys(), slot, kvDim);
-                System.arraycopy(v, row * kvDim, kv.values(), slot, kvDim);
+                System.arraycopy(k, row * kvDim, keys(kv), slot, kvDim);
+                System.arraycopy(v, row * kvDim, values(kv), slot, kvDim);
             }
         }
     }

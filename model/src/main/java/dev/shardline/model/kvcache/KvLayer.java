@@ -1,29 +1,44 @@
 package dev.shardline.model.kvcache;
 
+import dev.shardline.model.kernels.Activations;
+import dev.shardline.model.kernels.Kernels;
+
 /**
  * The paged key/value storage of one decoder layer: {@code numBlocks} blocks of {@code blockSize} token slots,
- * each slot holding {@code kvDim} floats of keys (post-RoPE) and as many of values.
- * Position {@code p} of a sequence with block table {@code bt} lives in block {@code bt[p / blockSize]},
- * slot {@code p % blockSize}, at float offset {@link #offset(int, int)}.
+ * each slot holding {@code kvDim} floats of keys (post-RoPE) and as many of values, in memory of the backend that
+ * computes on it ({@link Kernels#allocate}). Position {@code p} of a sequence with block table {@code bt} lives in
+ * block {@code bt[p / blockSize]}, slot {@code p % blockSize}, at float offset {@link #offset(int[], int)}.
  */
-public final class KvLayer {
+public final class KvLayer implements AutoCloseable {
     private final int numBlocks;
     private final int blockSize;
     private final int kvDim;
-    private final float[] keys;    // [numBlocks, blockSize, kvDim]
-    private final float[] values;  // [numBlocks, blockSize, kvDim]
+    private final Activations keys;    // [numBlocks, blockSize, kvDim]
+    private final Activations values;  // [numBlocks, blockSize, kvDim]
 
-    public KvLayer(int numBlocks, int blockSize, int kvDim) {
+    public KvLayer(int numBlocks, int blockSize, int kvDim, Activations keys, Activations values) {
         long floats = (long) numBlocks * blockSize * kvDim;
-        if (floats > Integer.MAX_VALUE - 16) {
+        if (keys.length() < floats || values.length() < floats) {
             throw new IllegalArgumentException("KV layer of " + numBlocks + " blocks x " + blockSize + " x " + kvDim
-                    + " floats exceeds one Java array; use fewer blocks per process");
+                    + " needs " + floats + " floats for keys and values, got " + keys.length() + " and " + values.length());
         }
         this.numBlocks = numBlocks;
         this.blockSize = blockSize;
         this.kvDim = kvDim;
-        this.keys = new float[(int) floats];
-        this.values = new float[(int) floats];
+        this.keys = keys;
+        this.values = values;
+    }
+
+    /** A zeroed layer in {@code kernels}' memory. */
+    public static KvLayer allocate(Kernels kernels, int numBlocks, int blockSize, int kvDim) {
+        long floats = (long) numBlocks * blockSize * kvDim;
+        Activations k = kernels.allocate(floats);
+        try {
+            return new KvLayer(numBlocks, blockSize, kvDim, k, kernels.allocate(floats));
+        } catch (RuntimeException e) {
+            k.close();
+            throw e;
+        }
     }
 
     public int numBlocks() {
@@ -38,11 +53,11 @@ public final class KvLayer {
         return kvDim;
     }
 
-    public float[] keys() {
+    public Activations keys() {
         return keys;
     }
 
-    public float[] values() {
+    public Activations values() {
         return values;
     }
 
@@ -55,5 +70,11 @@ public final class KvLayer {
     /** Float offset of (block, slot). */
     public int offset(int block, int slot) {
         return (block * blockSize + slot) * kvDim;
+    }
+
+    @Override
+    public void close() {
+        keys.close();
+        values.close();
     }
 }

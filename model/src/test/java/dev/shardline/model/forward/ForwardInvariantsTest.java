@@ -56,7 +56,7 @@ class ForwardInvariantsTest {
             float[][] alonePrefill = new float[4][];
             for (int s = 0; s < 4; s++) {
                 Qwen2Forward f = new Qwen2Forward(whole, k);
-                KvCache cache = new KvCache(CONFIG, whole.range(), 16, BLOCK);
+                KvCache cache = KvCache.onHeap(CONFIG, whole.range(), 16, BLOCK);
                 int[] table = blocks(0, 8);
                 alonePrefill[s] = f.forward(List.of(SequenceStep.ofTokens(prompts[s], 0, table, true)), null, cache).logitsRow(0);
                 aloneDecode[s] = f.forward(List.of(SequenceStep.ofTokens(new int[]{5 + s}, prompts[s].length, table, true)), null, cache).logitsRow(0);
@@ -64,7 +64,7 @@ class ForwardInvariantsTest {
             // batched: sequences 0 and 1 are prefilled first; then one batch mixes their decode tokens with the
             // prefills of sequences 2 and 3, all on one shared cache with interleaved block tables.
             Qwen2Forward f = new Qwen2Forward(whole, k);
-            KvCache cache = new KvCache(CONFIG, whole.range(), 64, BLOCK);
+            KvCache cache = KvCache.onHeap(CONFIG, whole.range(), 64, BLOCK);
             int[][] tables = {blocks(0, 8), blocks(8, 8), blocks(16, 8), blocks(24, 8)};
             reverse(tables[1]);  // non-contiguous, descending block ids
             ForwardResult first = f.forward(List.of(
@@ -93,8 +93,8 @@ class ForwardInvariantsTest {
             Qwen2Forward f = new Qwen2Forward(whole, k);
             int[] table = blocks(0, 8);
             float[] once = f.forward(List.of(SequenceStep.ofTokens(prompt, 0, table, true)), null,
-                    new KvCache(CONFIG, whole.range(), 8, BLOCK)).logitsRow(0);
-            KvCache cache = new KvCache(CONFIG, whole.range(), 8, BLOCK);
+                    KvCache.onHeap(CONFIG, whole.range(), 8, BLOCK)).logitsRow(0);
+            KvCache cache = KvCache.onHeap(CONFIG, whole.range(), 8, BLOCK);
             ForwardResult last = null;
             for (int start = 0; start < prompt.length; start += 5) {
                 int[] chunk = java.util.Arrays.copyOfRange(prompt, start, Math.min(prompt.length, start + 5));
@@ -111,7 +111,7 @@ class ForwardInvariantsTest {
         int[] table = blocks(0, 4);
         try (Kernels k = backend.get()) {
             float[] single = new Qwen2Forward(whole, k).forward(List.of(SequenceStep.ofTokens(prompt, 0, table, true)),
-                    null, new KvCache(CONFIG, whole.range(), 4, BLOCK)).logitsRow(0);
+                    null, KvCache.onHeap(CONFIG, whole.range(), 4, BLOCK)).logitsRow(0);
             LayerRange[] split = {new LayerRange(0, 1, true, false), new LayerRange(1, 3, false, false), new LayerRange(3, 4, false, true)};
             float[] hidden = null;
             ForwardResult out = null;
@@ -121,7 +121,7 @@ class ForwardInvariantsTest {
                 opened.add(w);
                 int[] ids = range.embedding() ? prompt : null;
                 out = new Qwen2Forward(w, k).forward(List.of(new SequenceStep(ids, prompt.length, 0, table, true)), hidden,
-                        new KvCache(CONFIG, range, 4, BLOCK));
+                        KvCache.onHeap(CONFIG, range, 4, BLOCK));
                 hidden = out.hidden();
             }
             if (k instanceof ReferenceKernels) {

@@ -80,7 +80,7 @@ class WholeModelTest {
              ModelWeights copy = dev.shardline.model.weights.ResidentWeights.copyOf(
                      CheckpointLoader.load(dir, config, LayerRange.whole(config.numHiddenLayers()), null), null)) {
             float[] mapped = lastLogits(ref, prompt);
-            KvCache cache = new KvCache(config, copy.range(), 4, 16);
+            KvCache cache = KvCache.onHeap(config, copy.range(), 4, 16);
             float[] resident = new Qwen2Forward(copy, ref).forward(List.of(SequenceStep.ofTokens(prompt, 0, new int[]{0}, true)),
                     null, cache).logitsRow(0);
             assertArrayEquals(mapped, resident);
@@ -89,7 +89,7 @@ class WholeModelTest {
 
     private static float[] lastLogits(Kernels k, int[] prompt) {
         Qwen2Forward f = new Qwen2Forward(weights, k);
-        KvCache cache = new KvCache(weights.config(), weights.range(), 4, 16);
+        KvCache cache = KvCache.onHeap(weights.config(), weights.range(), 4, 16);
         return f.forward(List.of(SequenceStep.ofTokens(prompt, 0, new int[]{0, 1, 2, 3}, true)), null, cache).logitsRow(0);
     }
 

@@ -136,15 +136,15 @@ class VectorKernelsTest {
             int headDim = layout[2];
             int kvDim = kvHeads * headDim;
             int blockSize = 16;
-            KvLayer refKv = new KvLayer(48, blockSize, kvDim);
-            KvLayer cpuKv = new KvLayer(48, blockSize, kvDim);
+            KvLayer refKv = KvLayer.allocate(reference, 48, blockSize, kvDim);
+            KvLayer cpuKv = KvLayer.allocate(cpu, 48, blockSize, kvDim);
             // earlier steps' keys and values: the same random cache in both
-            float[] cachedK = TestTensors.floats(rnd, refKv.keys().length, 1);
-            float[] cachedV = TestTensors.floats(rnd, refKv.values().length, 1);
-            System.arraycopy(cachedK, 0, refKv.keys(), 0, cachedK.length);
-            System.arraycopy(cachedK, 0, cpuKv.keys(), 0, cachedK.length);
-            System.arraycopy(cachedV, 0, refKv.values(), 0, cachedV.length);
-            System.arraycopy(cachedV, 0, cpuKv.values(), 0, cachedV.length);
+            float[] cachedK = TestTensors.floats(rnd, HostActivations.of(refKv.keys()).length, 1);
+            float[] cachedV = TestTensors.floats(rnd, HostActivations.of(refKv.values()).length, 1);
+            System.arraycopy(cachedK, 0, HostActivations.of(refKv.keys()), 0, cachedK.length);
+            System.arraycopy(cachedK, 0, HostActivations.of(cpuKv.keys()), 0, cachedK.length);
+            System.arraycopy(cachedV, 0, HostActivations.of(refKv.values()), 0, cachedV.length);
+            System.arraycopy(cachedV, 0, HostActivations.of(cpuKv.values()), 0, cachedV.length);
 
             // (first position, rows): a continued prefill chunk, decode steps, a fresh prefill, position 0
             int[][] seqs = {{37, 5}, {70, 1}, {0, 9}, {0, 1}, {150, 1}};
@@ -171,8 +171,8 @@ class VectorKernelsTest {
             float[] v = TestTensors.floats(rnd, row * kvDim, 1);
             reference.storeKv(k, v, batch, refKv);
             cpu.storeKv(k, v, batch, cpuKv);
-            assertArrayEquals(refKv.keys(), cpuKv.keys(), "seed " + seed + " storeKv keys, " + what);
-            assertArrayEquals(refKv.values(), cpuKv.values(), "seed " + seed + " storeKv values, " + what);
+            assertArrayEquals(HostActivations.of(refKv.keys()), HostActivations.of(cpuKv.keys()), "seed " + seed + " storeKv keys, " + what);
+            assertArrayEquals(HostActivations.of(refKv.values()), HostActivations.of(cpuKv.values()), "seed " + seed + " storeKv values, " + what);
 
             float[] q = TestTensors.floats(rnd, row * qHeads * headDim, 2);
             float[] expected = new float[q.length];
@@ -185,7 +185,7 @@ class VectorKernelsTest {
 
     @Test
     void attentionRejectsMismatchedKvWidth() {
-        KvLayer kv = new KvLayer(4, 16, 64);
+        KvLayer kv = KvLayer.allocate(cpu, 4, 16, 64);
         AttentionBatch batch = new AttentionBatch(List.of(new SequenceSlice(0, 1, 0, new int[] {0})), 4, 2, 16, 1f);
         assertThrows(IllegalArgumentException.class, () -> cpu.attention(new float[64], new float[64], batch, kv));
     }

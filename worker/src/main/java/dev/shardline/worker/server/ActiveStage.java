@@ -65,7 +65,7 @@ final class ActiveStage implements AutoCloseable {
             if (kernels instanceof VectorKernels vector) {
                 vector.warmUp();
             }
-            KvCache cache = new KvCache(plan.config(), plan.range(), a.getKvBlocks(), a.getBlockSize());
+            KvCache cache = KvCache.allocate(kernels, plan.config(), plan.range(), a.getKvBlocks(), a.getBlockSize());
             StageExecutor executor = new StageExecutor(new Qwen2Forward(weights, kernels), cache, plan.vocabLimit());
             long warm = System.nanoTime();
             executor.warmUp();
@@ -121,6 +121,7 @@ final class ActiveStage implements AutoCloseable {
 
     @Override
     public void close() {
+        executor.close();
         release(weights, kernels, next, results);
     }
 

@@ -17,7 +17,7 @@ import java.util.Map;
  * embeds token ids, the others take the previous stage's hidden states; the last samples each sequence that asked
  * for logits, so only token ids leave it. One thread drives it (micro-batches run in arrival order).
  */
-public final class StageExecutor {
+public final class StageExecutor implements AutoCloseable {
     private final Qwen2Forward forward;
     private final KvCache cache;
     private final int vocabLimit;
@@ -114,5 +114,12 @@ public final class StageExecutor {
     /** Sequences with sampling state here (0 on stages other than the last). */
     public int trackedSequences() {
         return sampling.size();
+    }
+
+    /** Frees the KV cache and the forward pass's scratch (device memory on a GPU backend). */
+    @Override
+    public void close() {
+        forward.close();
+        cache.close();
     }
 }

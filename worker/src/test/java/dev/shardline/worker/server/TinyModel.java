@@ -40,7 +40,7 @@ final class TinyModel {
         ModelWeights w = CheckpointLoader.load(dir, CONFIG, LayerRange.whole(3), null);
         opened.add(w);
         LayerRange range = LayerRange.whole(3);
-        return new StageExecutor(new Qwen2Forward(w, new ReferenceKernels()), new KvCache(CONFIG, range, kvBlocks,
+        return new StageExecutor(new Qwen2Forward(w, new ReferenceKernels()), KvCache.onHeap(CONFIG, range, kvBlocks,
                 blockSize), vocabLimit);
     }
 }

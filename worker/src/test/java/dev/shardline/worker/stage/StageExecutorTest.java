@@ -42,7 +42,7 @@ class StageExecutorTest {
     static StageExecutor stage(LayerRange range) {
         ModelWeights w = CheckpointLoader.load(dir, CONFIG, range, null);
         opened.add(w);
-        return new StageExecutor(new Qwen2Forward(w, new ReferenceKernels()), new KvCache(CONFIG, range, 8, 4), 500);
+        return new StageExecutor(new Qwen2Forward(w, new ReferenceKernels()), KvCache.onHeap(CONFIG, range, 8, 4), 500);
     }
 
     static List<Integer> generate(List<StageExecutor> stages, int[] prompt, SamplingParams params, int n) {
