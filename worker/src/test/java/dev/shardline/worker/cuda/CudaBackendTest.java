@@ -15,21 +15,23 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Backend cuda is a start-up error quoting the driver when no GPU is usable; never a silent CPU fallback. */
+/** Backend cuda is CudaKernels on a GPU and a start-up error quoting the driver without one; never a silent CPU fallback. */
 class CudaBackendTest {
 
     @Test
-    void backendCudaFailsWithTheDriversMessage() {
+    void backendCudaIsTheGpuKernelsOrFailsWithTheDriversMessage() {
         CudaAvailability probe = CudaRuntime.probe();
-        CudaUnavailableException e = assertThrows(CudaUnavailableException.class, () -> CudaBackend.create(2));
-        assertTrue(e.getMessage().contains(probe.message()), e.getMessage());
         if (probe.usable()) {
-            assertTrue(e.getMessage().contains("not complete yet (issue 4)"), e.getMessage());
-        } else {
-            assertTrue(e.getMessage().startsWith("backend cuda: no usable GPU: "), e.getMessage());
-            assertEquals(e.getMessage(), assertThrows(CudaUnavailableException.class,
-                    CudaBackend::requireUsable).getMessage());
+            try (CudaKernels kernels = CudaBackend.create(2)) {
+                assertEquals("cuda", kernels.name());
+                assertEquals(CudaKernels.GemmMode.PRECISE, kernels.gemmMode());
+            }
+            return;
         }
+        CudaUnavailableException e = assertThrows(CudaUnavailableException.class, () -> CudaBackend.create(2));
+        assertEquals("backend cuda: no usable GPU: " + probe.message(), e.getMessage());
+        assertEquals(e.getMessage(), assertThrows(CudaUnavailableException.class,
+                CudaBackend::requireUsable).getMessage());
     }
 
     @Test
