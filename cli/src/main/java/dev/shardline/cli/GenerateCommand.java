@@ -101,15 +101,22 @@ final class GenerateCommand implements Callable<Integer> {
         return System.out;
     }
 
+    /** cuda: the GPU backend (fails at start with the driver's message where none is usable), weights uploaded. */
+    private LocalModel openModel(int threadCount) {
+        var progress = json ? null : Progress.toStderr();
+        if (backend.equalsIgnoreCase("cuda")) {
+            var kernels = dev.shardline.worker.cuda.CudaBackend.create(threadCount);
+            return LocalModel.open(this.model, kernels, dev.shardline.model.weights.ResidentWeights.Mode.MMAP, progress);
+        }
+        return LocalModel.open(this.model, backend, threadCount,
+                dev.shardline.model.weights.ResidentWeights.Mode.parse(weights), progress);
+    }
+
     private int local() {
         PrintStream out = System.out;
         long loadStart = System.nanoTime();
         int threadCount = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-        if (backend.equalsIgnoreCase("cuda")) {
-            dev.shardline.worker.cuda.CudaBackend.create(threadCount);   // fails at start with the driver's message
-        }
-        try (LocalModel model = LocalModel.open(this.model, backend, threadCount,
-                dev.shardline.model.weights.ResidentWeights.Mode.parse(weights), json ? null : Progress.toStderr())) {
+        try (LocalModel model = openModel(threadCount)) {
             long loadNanos = System.nanoTime() - loadStart;
             boolean chatMode = input.chat != null;
             int[] prompt = promptTokens(model);

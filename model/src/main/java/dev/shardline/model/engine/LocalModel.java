@@ -51,11 +51,19 @@ public final class LocalModel implements AutoCloseable {
     /** As {@link #open(Path, String, int, Consumer)}, choosing how the weights are held. */
     public static LocalModel open(Path dir, String backend, int threads, ResidentWeights.Mode weightsMode,
                                   Consumer<LoadProgress> progress) {
-        ModelDirectory files = ModelDirectory.of(dir);
-        ModelConfig config = files.readConfig();
-        GenerationDefaults defaults = GenerationDefaults.read(files.generationConfigJson());
-        Kernels kernels = Backends.create(backend, threads);
+        return open(dir, Backends.create(backend, threads), weightsMode, progress);
+    }
+
+    /**
+     * Opens {@code dir} on the given kernels (a GPU backend from the worker module, for instance), which this model
+     * then owns and closes; the weights are prepared on the backend before the first step (a GPU uploads them).
+     */
+    public static LocalModel open(Path dir, Kernels kernels, ResidentWeights.Mode weightsMode,
+                                  Consumer<LoadProgress> progress) {
         try {
+            ModelDirectory files = ModelDirectory.of(dir);
+            ModelConfig config = files.readConfig();
+            GenerationDefaults defaults = GenerationDefaults.read(files.generationConfigJson());
             Tokenizer tokenizer = Tokenizer.load(files.tokenizerJson());
             ModelWeights weights = CheckpointLoader.load(dir, config, LayerRange.whole(config.numHiddenLayers()), progress);
             if (weightsMode == ResidentWeights.Mode.COPY) {
@@ -64,6 +72,10 @@ public final class LocalModel implements AutoCloseable {
             if (kernels instanceof VectorKernels cpu) {
                 cpu.warmUp();  // compiles the vector loops before the first request, ~2 s
             }
+            int layers = config.numHiddenLayers();
+            long total = weights.bytesPerDecodedToken() + (weights.embedding() == null ? 0 : weights.embedding().byteSize());
+            kernels.prepare(weights, progress == null ? null
+                    : bytes -> progress.accept(new LoadProgress(layers, layers, bytes, total, "upload to " + kernels.name())));
             return new LocalModel(config, tokenizer, defaults, new Qwen2Forward(weights, kernels));
         } catch (RuntimeException e) {
             kernels.close();

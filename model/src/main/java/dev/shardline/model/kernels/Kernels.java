@@ -2,6 +2,9 @@ package dev.shardline.model.kernels;
 
 import dev.shardline.model.kvcache.KvLayer;
 import dev.shardline.model.tensor.WeightTensor;
+import dev.shardline.model.weights.ModelWeights;
+
+import java.util.function.LongConsumer;
 
 /**
  * The operations of a Qwen2 decoder, written once in {@code Qwen2Forward} against this interface.
@@ -71,6 +74,13 @@ public interface Kernels extends AutoCloseable {
 
     /** {@code acc[i] += x[i]} for {@code i < n}. */
     void add(Activations acc, Activations x, int n);
+
+    /**
+     * Makes the weights ready before the first step: a GPU backend uploads them (reporting cumulative bytes to
+     * {@code bytesDone}, which may be null); host backends read them in place and do nothing.
+     */
+    default void prepare(ModelWeights weights, LongConsumer bytesDone) {
+    }
 
     /** Releases threads or device memory; the default has nothing to release. */
     @Override

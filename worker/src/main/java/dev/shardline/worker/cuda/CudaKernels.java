@@ -125,6 +125,13 @@ public final class CudaKernels implements Kernels {
      * tensor; returns the device bytes the weights hold.
      */
     public long uploadAll(ModelWeights w, LongConsumer bytesDone) {
+        prepare(w, bytesDone);
+        return weights.bytes();
+    }
+
+    /** Uploads every tensor of {@code w} now; see {@link #uploadAll}. */
+    @Override
+    public void prepare(ModelWeights w, LongConsumer bytesDone) {
         open();
         List<WeightTensor> matrices = new ArrayList<>();
         List<WeightTensor> vectors = new ArrayList<>();
@@ -141,10 +148,10 @@ public final class CudaKernels implements Kernels {
             if (bytesDone != null) bytesDone.accept(weights.bytes());
         }
         for (WeightTensor t : vectors) {
+            if (t == null) continue;   // a checkpoint without q/k/v biases
             weights.vector(t);
             if (bytesDone != null) bytesDone.accept(weights.bytes());
         }
-        return weights.bytes();
     }
 
     /** Device bytes held by uploaded weights. */

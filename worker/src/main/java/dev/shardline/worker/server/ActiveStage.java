@@ -57,7 +57,7 @@ final class ActiveStage implements AutoCloseable {
         LayerAssignment a = plan.assignment();
         try {
             weights = CheckpointLoader.load(plan.dir(), plan.config(), plan.range(), progress);
-            if (cfg.weights().equals("copy")) {
+            if (cfg.weights().equals("copy") && !cfg.backend().equals("cuda")) {   // a GPU uploads from the mapping
                 weights = ResidentWeights.copyOf(weights, log);
             }
             kernels = cfg.backend().equals("cuda") ? CudaBackend.create(cfg.threadsOrDefault())
@@ -65,6 +65,7 @@ final class ActiveStage implements AutoCloseable {
             if (kernels instanceof VectorKernels vector) {
                 vector.warmUp();
             }
+            prepare(kernels, weights, log);
             KvCache cache = KvCache.allocate(kernels, plan.config(), plan.range(), a.getKvBlocks(), a.getBlockSize());
             StageExecutor executor = new StageExecutor(new Qwen2Forward(weights, kernels), cache, plan.vocabLimit());
             long warm = System.nanoTime();
@@ -90,6 +91,21 @@ final class ActiveStage implements AutoCloseable {
             release(weights, kernels, next, results);
             throw new AssignException(Status.Code.FAILED_PRECONDITION, "loading " + plan.range() + " from "
                     + plan.dir() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Moves the weights to the backend before the first step (a GPU uploads them), logging progress. */
+    private static void prepare(Kernels kernels, ModelWeights weights, Consumer<String> log) {
+        long[] last = {System.nanoTime()};
+        long start = last[0];
+        kernels.prepare(weights, bytes -> {
+            if (System.nanoTime() - last[0] > 1_000_000_000L) {
+                last[0] = System.nanoTime();
+                log.accept(String.format("uploading weights to %s: %.2f GB", kernels.name(), bytes / 1e9));
+            }
+        });
+        if (!kernels.name().equals("cpu") && !kernels.name().equals("reference")) {
+            log.accept(String.format("weights on %s after %.1f s", kernels.name(), (System.nanoTime() - start) / 1e9));
         }
     }
 
