@@ -146,7 +146,7 @@ public final class Cluster implements AutoCloseable {
     }
 
     static ManagedChannel channel(String address, int maxMessageBytes) {
-        return NettyChannelBuilder.forTarget(address).usePlaintext()
+        return NettyChannelBuilder.forTarget(address).usePlaintext().directExecutor()   // ack callbacks are a few lines
                 .maxInboundMessageSize(maxMessageBytes + (1 << 20)).build();
     }
 

@@ -44,8 +44,26 @@ public final class CoordinatorProcess implements AutoCloseable {
         this.inference = new InferenceService(model, registry);
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
                 .maxInboundMessageSize(config.maxMessageBytes() + (1 << 20))
+                .callExecutor(resultsOnTransportThread())
                 .addService(inference).addService(controlPlane).addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance()).build();
+    }
+
+    /**
+     * The last stages' result streams run their handlers (hand the sampled tokens to the pipeline, a few
+     * microseconds under its lock) on the transport thread, one thread hand-off less per token; every other call
+     * keeps gRPC's default executor.
+     */
+    private static io.grpc.ServerCallExecutorSupplier resultsOnTransportThread() {
+        java.util.concurrent.Executor direct = Runnable::run;
+        String results = dev.shardline.proto.stage.v1.ControlPlaneGrpc.getReportResultsMethod().getFullMethodName();
+        return new io.grpc.ServerCallExecutorSupplier() {
+            @Override
+            public <ReqT, RespT> java.util.concurrent.Executor getExecutor(io.grpc.ServerCall<ReqT, RespT> call,
+                                                                          io.grpc.Metadata headers) {
+                return call.getMethodDescriptor().getFullMethodName().equals(results) ? direct : null;
+            }
+        };
     }
 
     /** Loads the tokenizer and config (no weights) and binds the port. */

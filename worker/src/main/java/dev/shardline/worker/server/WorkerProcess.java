@@ -82,6 +82,7 @@ public final class WorkerProcess implements AutoCloseable {
         try {
             server = NettyServerBuilder.forAddress(new InetSocketAddress(cfg.host(), cfg.port()))
                     .maxInboundMessageSize(AssignmentPlan.INBOUND_LIMIT)
+                    .callExecutor(Channels.activationsOnTransportThread())
                     .addService(service)
                     .build()
                     .start();
