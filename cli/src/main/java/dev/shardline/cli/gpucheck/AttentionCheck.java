@@ -3,6 +3,7 @@ package dev.shardline.cli.gpucheck;
 import dev.shardline.model.config.ModelConfig;
 import dev.shardline.model.kernels.Activations;
 import dev.shardline.model.kernels.AttentionBatch;
+import dev.shardline.model.kernels.HostActivations;
 import dev.shardline.model.kernels.Kernels;
 import dev.shardline.model.kernels.SequenceSlice;
 import dev.shardline.model.kvcache.KvLayer;
@@ -57,10 +58,10 @@ final class AttentionCheck {
 
             float[] got = new float[BLOCKS * BLOCK_SIZE * kvDim];
             c.backend.read(kvBackend.keys(), 0, got, 0, got.length);
-            double ek = OpChecks.compare(got, dev.shardline.model.kernels.HostActivations.of(kvRef.keys()));
+            double ek = ErrorMetric.of(got, HostActivations.of(kvRef.keys()));
             c.backend.read(kvBackend.values(), 0, got, 0, got.length);
-            double ev = OpChecks.compare(got, dev.shardline.model.kernels.HostActivations.of(kvRef.values()));
-            new OpChecks(c).result("storeKv", "cache [" + BLOCKS + "," + BLOCK_SIZE + "," + kvDim + "] x2",
+            double ev = ErrorMetric.of(got, HostActivations.of(kvRef.values()));
+            c.result("storeKv", "cache [" + BLOCKS + "," + BLOCK_SIZE + "," + kvDim + "] x2",
                     "whole cache", Math.max(ek, ev), OpChecks.EXACT);
         } catch (Throwable e) {
             c.report.error("storeKv/attention", e);
@@ -127,7 +128,7 @@ final class AttentionCheck {
             for (int j = 0; j < refRows.size(); j++) {
                 for (int i = 0; i < qDim; i++) e.add(got[refRows.get(j) * qDim + i], ref[j * qDim + i]);
             }
-            new OpChecks(c).result(op, shape + ", " + config.numAttentionHeads() + "/" + config.numKeyValueHeads()
+            c.result(op, shape + ", " + config.numAttentionHeads() + "/" + config.numKeyValueHeads()
                     + " heads", refRows.size() + " of " + rows + " rows", e.value(), OpChecks.DECODE);
         } catch (Throwable e) {
             c.report.error(op, e);

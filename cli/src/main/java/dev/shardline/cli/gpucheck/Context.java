@@ -36,6 +36,12 @@ final class Context {
         return tensors;
     }
 
+    /** Records one compared op: PASS when {@code error <= bound}, else FAIL. */
+    void result(String op, String shape, String compared, double error, double bound) {
+        report.row(error <= bound ? Report.Status.PASS : Report.Status.FAIL, op, shape, compared,
+                ErrorMetric.format(error), ErrorMetric.format(bound));
+    }
+
     /** Whether the backend under test is a GPU (the timings then use GPU-sized buffers). */
     boolean gpu() {
         return backend.name().equals("cuda");

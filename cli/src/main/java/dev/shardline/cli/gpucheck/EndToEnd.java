@@ -15,7 +15,6 @@ import dev.shardline.model.weights.LayerRange;
 import dev.shardline.model.weights.ModelWeights;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -127,12 +126,13 @@ final class EndToEnd {
         return a.length == b.length ? -1 : n;
     }
 
-    private static void delete(Path dir) {
+    /** Removes the temporary demo models; a failure to do so is only logged (the checks are what matter). */
+    private void delete(Path dir) {
         if (dir == null) return;
         try (Stream<Path> files = Files.walk(dir)) {
             for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot delete " + dir, e);
+        } catch (IOException | RuntimeException e) {
+            c.log.println("   (could not delete " + dir + ": " + e.getMessage() + ")");
         }
     }
 }

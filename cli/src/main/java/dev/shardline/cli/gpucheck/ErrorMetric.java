@@ -29,4 +29,18 @@ final class ErrorMetric {
         if (maxRef == 0) return maxDiff == 0 ? 0 : Double.POSITIVE_INFINITY;
         return maxDiff / maxRef;
     }
+
+    /** {@code max|got - ref| / max|ref|} over the first {@code ref.length} elements. */
+    static double of(float[] got, float[] ref) {
+        ErrorMetric e = new ErrorMetric();
+        for (int i = 0; i < ref.length; i++) e.add(got[i], ref[i]);
+        return e.value();
+    }
+
+    /** "3.1e-07", "0" or "inf". */
+    static String format(double v) {
+        if (v == 0) return "0";
+        if (Double.isInfinite(v)) return "inf";
+        return String.format(java.util.Locale.ROOT, "%.1e", v);
+    }
 }

@@ -6,6 +6,7 @@ import dev.shardline.model.kernels.VectorKernels;
 import dev.shardline.worker.cuda.CudaAvailability;
 import dev.shardline.worker.cuda.CudaBackend;
 import dev.shardline.worker.cuda.CudaRuntime;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -53,6 +54,19 @@ public final class GpuCheckCommand implements Callable<Integer> {
     @Option(names = "--time-limit", defaultValue = "290", paramLabel = "SECONDS",
             description = "print the partial report and exit 3 after this long (0: no limit)")
     long timeLimit;
+
+    /**
+     * Runs gpu-check alone, without the other subcommands' classes: on a lent GPU the classpath then needs only the
+     * cli classes and the model, worker and picocli jars ({@code java -cp ... dev.shardline.cli.gpucheck.GpuCheckCommand}).
+     */
+    public static void main(String[] args) {
+        CommandLine cl = new CommandLine(new GpuCheckCommand());
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            commandLine.getErr().println("error: " + Report.describe(ex));
+            return GpuCheck.NO_BACKEND;
+        });
+        System.exit(cl.execute(args));
+    }
 
     @Override
     public Integer call() {

@@ -1,12 +1,10 @@
 package dev.shardline.cli.gpucheck;
 
-import dev.shardline.cli.gpucheck.Report.Status;
 import dev.shardline.model.kernels.Activations;
 import dev.shardline.model.kernels.Kernels;
 import dev.shardline.model.rope.RopeFrequencies;
 import dev.shardline.model.tensor.WeightTensor;
 
-import java.util.Locale;
 
 /**
  * Section 2: each op of the backend against {@link dev.shardline.model.kernels.ReferenceKernels} on fresh random
@@ -70,10 +68,6 @@ final class OpChecks {
         }
     }
 
-    /** Records one compared op; PASS when {@code error <= bound}. */
-    void result(String op, String shape, String compared, double error, double bound) {
-        c.report.row(error <= bound ? Status.PASS : Status.FAIL, op, shape, compared, fmt(error), fmt(bound));
-    }
 
     private void dataMovement() {
         int n = 10_000;
@@ -86,7 +80,7 @@ final class OpChecks {
         }
         ErrorMetric e = new ErrorMetric();
         for (int i = 0; i < n; i++) e.add(got[i], src[i]);
-        result("write/copy/read", "[" + n + "] at offsets 17, 101", "all", e.value(), EXACT);
+        c.result("write/copy/read", "[" + n + "] at offsets 17, 101", "all", e.value(), EXACT);
     }
 
     private void embed() {
@@ -101,7 +95,7 @@ final class OpChecks {
         }
         float[] ref = new float[got.length];
         c.reference.embed(table, ids, ref);
-        result("embed", "8 ids of [" + table.rows() + "," + hidden + "]", "all", compare(got, ref), ELEMENTWISE);
+        c.result("embed", "8 ids of [" + table.rows() + "," + hidden + "]", "all", ErrorMetric.of(got, ref), ELEMENTWISE);
     }
 
     private void rmsNorm() {
@@ -118,7 +112,7 @@ final class OpChecks {
             }
             float[] ref = new float[x.length];
             c.reference.rmsNorm(x, weight, eps, tokens, ref);
-            result("rmsNorm", "[" + tokens + "," + hidden + "]", "all", compare(got, ref), ELEMENTWISE);
+            c.result("rmsNorm", "[" + tokens + "," + hidden + "]", "all", ErrorMetric.of(got, ref), ELEMENTWISE);
         }
     }
 
@@ -147,7 +141,7 @@ final class OpChecks {
                 }
             }
             String compared = rows.length + " rows x " + (toks.length == tokens ? "all" : toks.length) + " tok";
-            result(label, shape, compared, e.value(), bound);
+            c.result(label, shape, compared, e.value(), bound);
         });
     }
 
@@ -171,8 +165,8 @@ final class OpChecks {
         }
         float[] ref = x.clone();
         c.reference.rope(ref, tokens, heads, headDim, cos, sin);
-        result(op + " (YaRN)", "[" + tokens + "," + heads + "," + headDim + "] pos 0..131071", "all",
-                compare(got, ref), ELEMENTWISE);
+        c.result(op + " (YaRN)", "[" + tokens + "," + heads + "," + headDim + "] pos 0..131071", "all",
+                ErrorMetric.of(got, ref), ELEMENTWISE);
     }
 
     private void swiglu() {
@@ -188,7 +182,7 @@ final class OpChecks {
         }
         float[] ref = new float[n];
         c.reference.swiglu(gate, up, n, ref);
-        result("swiglu (in place)", "[512," + c.shapes.intermediate() + "]", "all", compare(got, ref), ELEMENTWISE);
+        c.result("swiglu (in place)", "[512," + c.shapes.intermediate() + "]", "all", ErrorMetric.of(got, ref), ELEMENTWISE);
     }
 
     private void add() {
@@ -204,18 +198,7 @@ final class OpChecks {
         }
         float[] ref = acc.clone();
         c.reference.add(ref, x, n);
-        result("add", "[512," + c.shapes.hidden() + "]", "all", compare(got, ref), ELEMENTWISE);
+        c.result("add", "[512," + c.shapes.hidden() + "]", "all", ErrorMetric.of(got, ref), ELEMENTWISE);
     }
 
-    static double compare(float[] got, float[] ref) {
-        ErrorMetric e = new ErrorMetric();
-        for (int i = 0; i < ref.length; i++) e.add(got[i], ref[i]);
-        return e.value();
-    }
-
-    static String fmt(double v) {
-        if (v == 0) return "0";
-        if (Double.isInfinite(v)) return "inf";
-        return String.format(Locale.ROOT, "%.1e", v);
-    }
 }
