@@ -21,7 +21,7 @@ import java.util.function.Supplier;
  * bandwidth and PyTorch. Prints a markdown report (and writes it to {@code --out}); exit code 0 only when every
  * check passed.
  */
-@Command(name = "gpu-check", mixinStandardHelpOptions = true,
+@Command(name = "gpu-check", mixinStandardHelpOptions = true, version = "shardline 0.1.0",
         description = "Check a backend against the reference at QwQ shapes and time it (one unattended run on a GPU).")
 public final class GpuCheckCommand implements Callable<Integer> {
     @Option(names = "--backend", defaultValue = "cuda", paramLabel = "cuda|cpu|reference",

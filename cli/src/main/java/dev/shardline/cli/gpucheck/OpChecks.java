@@ -5,6 +5,7 @@ import dev.shardline.model.kernels.Kernels;
 import dev.shardline.model.rope.RopeFrequencies;
 import dev.shardline.model.tensor.WeightTensor;
 
+import java.util.List;
 
 /**
  * Section 2: each op of the backend against {@link dev.shardline.model.kernels.ReferenceKernels} on fresh random
@@ -33,25 +34,7 @@ final class OpChecks {
         check("write/copy/read", this::dataMovement);
         check("embed", this::embed);
         check("rmsNorm", this::rmsNorm);
-        LayerTensors w = c.tensors();
-        String h = String.valueOf(c.shapes.hidden());
-        String kv = String.valueOf(c.shapes.kvDim());
-        String in = String.valueOf(c.shapes.intermediate());
-        Object[][] mats = {
-                {"q", w.q(), w.qBias(), "[" + h + "," + h + "]+bias"},
-                {"k", w.k(), w.kBias(), "[" + kv + "," + h + "]+bias"},
-                {"v", w.v(), w.vBias(), "[" + kv + "," + h + "]+bias"},
-                {"o", w.o(), null, "[" + h + "," + h + "]"},
-                {"gate", w.gate(), null, "[" + in + "," + h + "]"},
-                {"up", w.up(), null, "[" + in + "," + h + "]"},
-                {"down", w.down(), null, "[" + h + "," + in + "]"}};
-        for (Object[] m : mats) {
-            for (int t : c.shapes.decodeTokens()) matmulCheck((String) m[0], (WeightTensor) m[1], (WeightTensor) m[2], (String) m[3], t, DECODE);
-            for (int t : c.shapes.prefillTokens()) matmulCheck((String) m[0], (WeightTensor) m[1], (WeightTensor) m[2], (String) m[3], t, PREFILL);
-        }
-        String head = "[" + c.shapes.vocab() + "," + h + "]";
-        matmulCheck("lm_head", w.lmHead(), null, head, 1, DECODE);
-        matmulCheck("lm_head", w.lmHead(), null, head, 4, DECODE);
+        check("matmul", this::matmuls);
         check("rope q", () -> rope("rope q", c.shapes.config().numAttentionHeads()));
         check("rope k", () -> rope("rope k", c.shapes.config().numKeyValueHeads()));
         new AttentionCheck(c).run();
@@ -68,6 +51,32 @@ final class OpChecks {
         }
     }
 
+    /** A weight matrix to check, with its bias (or null) and its shape as printed. */
+    private record Matrix(String name, WeightTensor weight, WeightTensor bias, String shape) {
+    }
+
+    /** Every weight shape of a layer at decode and prefill token counts, then lm_head at T = 1 and 4. */
+    private void matmuls() {
+        LayerTensors w = c.tensors();
+        String h = String.valueOf(c.shapes.hidden());
+        String kv = String.valueOf(c.shapes.kvDim());
+        String in = String.valueOf(c.shapes.intermediate());
+        List<Matrix> layer = List.of(
+                new Matrix("q", w.q(), w.qBias(), "[" + h + "," + h + "]+bias"),
+                new Matrix("k", w.k(), w.kBias(), "[" + kv + "," + h + "]+bias"),
+                new Matrix("v", w.v(), w.vBias(), "[" + kv + "," + h + "]+bias"),
+                new Matrix("o", w.o(), null, "[" + h + "," + h + "]"),
+                new Matrix("gate", w.gate(), null, "[" + in + "," + h + "]"),
+                new Matrix("up", w.up(), null, "[" + in + "," + h + "]"),
+                new Matrix("down", w.down(), null, "[" + h + "," + in + "]"));
+        for (Matrix m : layer) {
+            for (int t : c.shapes.decodeTokens()) matmulCheck(m, t, DECODE);
+            for (int t : c.shapes.prefillTokens()) matmulCheck(m, t, PREFILL);
+        }
+        Matrix head = new Matrix("lm_head", w.lmHead(), null, "[" + c.shapes.vocab() + "," + h + "]");
+        matmulCheck(head, 1, DECODE);
+        matmulCheck(head, 4, DECODE);
+    }
 
     private void dataMovement() {
         int n = 10_000;
@@ -116,8 +125,11 @@ final class OpChecks {
         }
     }
 
-    private void matmulCheck(String name, WeightTensor w, WeightTensor bias, String shape, int tokens, double bound) {
-        String label = "matmul " + name + " T=" + tokens;
+    /** x [tokens, K] random; the backend computes all of out [tokens, N], the reference a subset (see class doc). */
+    private void matmulCheck(Matrix m, int tokens, double bound) {
+        WeightTensor w = m.weight();
+        WeightTensor bias = m.bias();
+        String label = "matmul " + m.name() + " T=" + tokens;
         check(label, () -> {
             int n = w.rows();
             int k = w.cols();
@@ -141,7 +153,7 @@ final class OpChecks {
                 }
             }
             String compared = rows.length + " rows x " + (toks.length == tokens ? "all" : toks.length) + " tok";
-            c.result(label, shape, compared, e.value(), bound);
+            c.result(label, m.shape(), compared, e.value(), bound);
         });
     }
 
