@@ -123,9 +123,9 @@ final class Timing {
             vs = torch.message();
             status = Status.NOT_RUN;
         }
-        prefillText = String.format(Locale.ROOT, "%.1f TFLOP/s", tflops)
+        prefillText = tflops(tflops)
                 + (torch.measured() ? String.format(Locale.ROOT, " = %.2f x PyTorch", prefillOverTorch) : "");
-        c.report.row(status, "prefill matmul", shape, ms(t), String.format(Locale.ROOT, "%.1f TFLOP/s", tflops), vs,
+        c.report.row(status, "prefill matmul", shape, ms(t), tflops(tflops), vs,
                 ">= 0.3 x PyTorch");
     }
 
@@ -171,7 +171,7 @@ final class Timing {
             double flops = 2.0 * chunk * matrixElements(layer)
                     + 4.0 * config.numAttentionHeads() * config.headDim() * chunk * (chunk + 1) / 2.0;
             c.report.row(Status.INFO, "layer prefill chunk", chunk + " tokens from position 0", ms(tPrefill),
-                    String.format(Locale.ROOT, "%.1f TFLOP/s, %.0f tokens/s", flops / tPrefill / 1e12, chunk / tPrefill),
+                    tflops(flops / tPrefill / 1e12) + String.format(Locale.ROOT, ", %.0f tokens/s", chunk / tPrefill),
                     "matmuls + causal attention FLOPs", "");
         } finally {
             forward.close();
@@ -193,6 +193,10 @@ final class Timing {
     /** MET or MISSED; NOT RUN when the value could not be computed (its yardstick failed). */
     static Status met(double value, boolean ok) {
         return Double.isNaN(value) ? Status.NOT_RUN : ok ? Status.MET : Status.MISSED;
+    }
+
+    static String tflops(double t) {
+        return String.format(Locale.ROOT, t >= 10 ? "%.0f TFLOP/s" : t >= 1 ? "%.1f TFLOP/s" : "%.3f TFLOP/s", t);
     }
 
     static String ms(double seconds) {
