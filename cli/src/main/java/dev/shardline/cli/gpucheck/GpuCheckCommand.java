@@ -84,7 +84,11 @@ public final class GpuCheckCommand implements Callable<Integer> {
     static Supplier<Kernels> factory(String name, int threads) {
         return switch (name) {
             case "cuda" -> () -> CudaBackend.create(threads);
-            case "cpu" -> () -> new VectorKernels(threads);
+            case "cpu" -> () -> {
+                VectorKernels cpu = new VectorKernels(threads);
+                cpu.warmUp();   // timings of compiled vector code, not of the interpreter
+                return cpu;
+            };
             default -> ReferenceKernels::new;
         };
     }
