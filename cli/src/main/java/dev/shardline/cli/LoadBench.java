@@ -57,7 +57,7 @@ final class LoadBench {
         System.out.println(LoadRun.header());
         Map<String, LoadRun> byKey = new LinkedHashMap<>();
         try (LocalModel m = LocalModel.open(model.model, "cpu", threads, null)) {
-            SingleProcessLoad.run(m, prompts(2, 99), 8, "warm-up");
+            SingleProcessLoad.run(m, prompts(4, 99), 16, "warm-up");
             for (int c : concurrency) {
                 LoadRun r = report(SingleProcessLoad.run(m, prompts(c, c), genTokens, "1 process, " + threads + " thr"));
                 byKey.put("p" + c, r);
@@ -85,12 +85,13 @@ final class LoadBench {
 
     private static LoadRun report(LoadRun r) {
         System.out.println(r.row());
+        if (!r.decodeBreakdown().isEmpty()) System.out.println("    " + r.decodeBreakdown());
         System.out.flush();
         return r;
     }
 
     private void warmUp(ClusterClient client) throws Exception {
-        ClusterLoad.run(client, null, 0, prompts(2, 99), 8, "warm-up");
+        ClusterLoad.run(client, null, 0, prompts(4, 99), 16, "warm-up");   // as the single process
     }
 
     private void ratios(Map<String, LoadRun> r) {

@@ -27,6 +27,7 @@ public final class ClusterLoad {
         int c = prompts.length;
         SamplingParams greedy = SamplingParams.newBuilder().setTemperature(0).setMaxTokens(genTokens).setIgnoreEos(true).build();
         double[] computeBefore = compute(stats, stages);
+        PipelineStats.DecodeTotals decodeBefore = stats == null ? null : stats.decodeTotals();
         long bytesBefore = bytesSent(client);
         ExecutorService pool = Executors.newFixedThreadPool(c);
         long start = System.nanoTime();
@@ -53,7 +54,8 @@ public final class ClusterLoad {
             double[] busy = new double[stages];
             for (int i = 0; i < stages; i++) busy[i] = (computeAfter[i] - computeBefore[i]) / (seconds * 1e3);
             return new LoadRun(setup, c, total, seconds, LoadRun.toArray(ttft), LoadRun.toArray(itl), busy,
-                    bytesSent(client) - bytesBefore);
+                    bytesSent(client) - bytesBefore,
+                    stats == null ? "" : stats.decodeTotals().minus(decodeBefore).describe());
         } finally {
             pool.shutdownNow();
         }

@@ -5,10 +5,17 @@ import java.util.List;
 
 /**
  * The figures of one benchmark run at one concurrency: throughput, time to first token and inter-token latency
- * percentiles, each stage's busy fraction and the activation bytes that crossed between stages.
+ * percentiles, each stage's busy fraction and the activation bytes that crossed between stages; for a local
+ * cluster also where a decode step's time went (stage compute vs everything else: hops, queues, coordinator).
  */
 public record LoadRun(String setup, int concurrency, int generatedTokens, double seconds, double[] ttftMillis,
-                      double[] itlMillis, double[] stageBusy, long bytesBetweenStages) {
+                      double[] itlMillis, double[] stageBusy, long bytesBetweenStages, String decodeBreakdown) {
+
+    /** A run without a pipeline breakdown (single process, remote server). */
+    public LoadRun(String setup, int concurrency, int generatedTokens, double seconds, double[] ttftMillis,
+                   double[] itlMillis, double[] stageBusy, long bytesBetweenStages) {
+        this(setup, concurrency, generatedTokens, seconds, ttftMillis, itlMillis, stageBusy, bytesBetweenStages, "");
+    }
 
     public double throughput() {
         return generatedTokens / seconds;

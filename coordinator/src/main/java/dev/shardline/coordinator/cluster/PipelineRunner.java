@@ -126,7 +126,7 @@ public final class PipelineRunner implements AutoCloseable {
                     sent.put(mb.stepId(), mb);
                     header = header(mb);
                 }
-                stats.sent(mb.stepId(), mb.totalRows());
+                stats.sent(mb.stepId(), mb.totalRows(), mb.totalRows() == mb.entries().size());
                 stage0.send(StageMessage.newBuilder().setHeader(header).build());
             }
         } catch (InterruptedException e) {

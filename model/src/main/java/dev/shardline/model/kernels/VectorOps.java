@@ -34,8 +34,10 @@ final class VectorOps {
     /** L bf16 values at {@code byteOffset}, widened: sign-extend to int, shift left 16, reinterpret. */
     static FloatVector bf16(MemorySegment seg, long byteOffset) {
         ShortVector s = ShortVector.fromMemorySegment(S, seg, byteOffset, ByteOrder.LITTLE_ENDIAN);
-        IntVector i = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
-        return i.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        // reinterpretShape on the Vector<Integer> that convertShape returns: C2 keeps this intrinsic; the
+        // IntVector cast + reinterpretAsFloats form fell back to the allocating Java path in some JIT states
+        // (JFR: AbstractVector.convert0 under PackedMatmul.pack, a quarter of a cluster benchmark's samples)
+        return (FloatVector) s.convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretShape(F, 0);
     }
 
     /** L f32 values at {@code byteOffset}. */
