@@ -19,6 +19,14 @@ import java.util.SplittableRandom;
  * one run, then the ratios the pipeline issue asks for.
  */
 final class LoadBench {
+    /**
+     * Generated tokens per request of the unmeasured warm-up (4 requests) each setup gets before its rows: about
+     * 250 steps, so the JIT has compiled the per-step control path (scheduling, gRPC, codecs) as well as the
+     * kernels. With 16 tokens, a worker's per-step overhead measured 2-3x its steady state (tiny model, 1 stage:
+     * 4-5 ms per step against 1.6 ms after ~400 steps).
+     */
+    private static final int WARM_UP_TOKENS = 64;
+
     private final ModelOptions model;
     private final String server;
     private final int[] workers;
@@ -57,7 +65,7 @@ final class LoadBench {
         System.out.println(LoadRun.header());
         Map<String, LoadRun> byKey = new LinkedHashMap<>();
         try (LocalModel m = LocalModel.open(model.model, "cpu", threads, null)) {
-            SingleProcessLoad.run(m, prompts(4, 99), 16, "warm-up");
+            SingleProcessLoad.run(m, prompts(4, 99), WARM_UP_TOKENS, "warm-up");
             for (int c : concurrency) {
                 LoadRun r = report(SingleProcessLoad.run(m, prompts(c, c), genTokens, "1 process, " + threads + " thr"));
                 byKey.put("p" + c, r);
@@ -91,7 +99,7 @@ final class LoadBench {
     }
 
     private void warmUp(ClusterClient client) throws Exception {
-        ClusterLoad.run(client, null, 0, prompts(4, 99), 16, "warm-up");   // as the single process
+        ClusterLoad.run(client, null, 0, prompts(4, 99), WARM_UP_TOKENS, "warm-up");   // as the single process
     }
 
     private void ratios(Map<String, LoadRun> r) {
