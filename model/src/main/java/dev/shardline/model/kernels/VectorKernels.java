@@ -80,9 +80,11 @@ public final class VectorKernels extends HostKernels {
         float inv = (float) (1.0 / Math.sqrt(sumSquares / dim + eps));
         MemorySegment seg = weight.data();
         int i = 0;
-        if (weight.dtype() == DType.BF16) {
+        if (weight.dtype() == DType.BF16 && x != out) {
+            VectorOps.widen(weight, 0, dim, out, base);                  // the weights, then scaled in place
             for (; i < dv; i += L) {
-                FloatVector.fromArray(F, x, base + i).mul(inv).mul(VectorOps.bf16(seg, 2L * i)).intoArray(out, base + i);
+                FloatVector.fromArray(F, x, base + i).mul(inv).mul(FloatVector.fromArray(F, out, base + i))
+                        .intoArray(out, base + i);
             }
         } else if (weight.dtype() == DType.F32) {
             for (; i < dv; i += L) {
