@@ -5,9 +5,6 @@ import dev.shardline.model.kernels.Kernels;
 import dev.shardline.model.kernels.ReferenceKernels;
 import dev.shardline.model.kernels.SequenceSlice;
 import dev.shardline.model.kvcache.KvLayer;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -28,22 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  * (14/2 x 64) and QwQ (40/8 x 128) head layouts. Bounds (max-norm, relative): the cache after storeKv is exact,
  * attention 1e-5 (f32 online softmax vs the double reference).
  */
-@Tag("gpu")
-class CudaAttentionTest {
+class CudaAttentionTest extends GpuTest {
     private static final Kernels REF = new ReferenceKernels();
     private final Random random = new Random(7);
-    private CudaKernels cuda;
-
-    @BeforeEach
-    void open() {
-        GpuTestSupport.requireGpu();
-        cuda = CudaBackend.create(1);
-    }
-
-    @AfterEach
-    void close() {
-        if (cuda != null) cuda.close();
-    }
 
     @Test
     void tinyHeadsPrefillAfterEarlierChunksAndDecodeInOneBatch() {

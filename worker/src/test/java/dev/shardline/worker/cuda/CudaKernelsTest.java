@@ -4,10 +4,7 @@ import dev.shardline.model.kernels.Kernels;
 import dev.shardline.model.kernels.ReferenceKernels;
 import dev.shardline.model.tensor.DType;
 import dev.shardline.model.tensor.WeightTensor;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
@@ -31,27 +28,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * elementwise ops, 1e-5 for RMSNorm and RoPE (rsqrtf, sin/cos products), 1e-4 for the f32-accumulating matvec,
  * 2e-3 for the PRECISE GEMM and 2e-2 for FAST. Skipped, with the driver's reason, where no GPU is usable.
  */
-@Tag("gpu")
-class CudaKernelsTest {
+class CudaKernelsTest extends GpuTest {
     private static final Kernels REF = new ReferenceKernels();
     private final Random random = new Random(42);
-    private CudaKernels cuda;
-
     @BeforeAll
     static void sayWhyWhenSkipped() {
         CudaAvailability probe = CudaRuntime.probe();
         if (!probe.usable()) System.out.println("CudaKernelsTest SKIPPED: no usable GPU: " + probe.message());
-    }
-
-    @BeforeEach
-    void open() {
-        GpuTestSupport.requireGpu();
-        cuda = CudaBackend.create(1);
-    }
-
-    @AfterEach
-    void close() {
-        if (cuda != null) cuda.close();
     }
 
     @Test

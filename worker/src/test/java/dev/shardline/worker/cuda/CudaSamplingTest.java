@@ -3,9 +3,6 @@ package dev.shardline.worker.cuda;
 import dev.shardline.model.sampling.Sampler;
 import dev.shardline.model.sampling.SamplingParams;
 import dev.shardline.model.sampling.TokenHistory;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -22,22 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  * {@code nextDouble()} of a {@code SplittableRandom}), so every backend must pick the same token. QwQ vocabulary
  * (152064), temperatures and top-p values exact in float, top-k up to the device limit 1024, ties planted.
  */
-@Tag("gpu")
-class CudaSamplingTest {
+class CudaSamplingTest extends GpuTest {
     private static final int VOCAB = 152064;
     private final Random random = new Random(11);
-    private CudaKernels cuda;
-
-    @BeforeEach
-    void open() {
-        GpuTestSupport.requireGpu();
-        cuda = CudaBackend.create(1);
-    }
-
-    @AfterEach
-    void close() {
-        if (cuda != null) cuda.close();
-    }
 
     @Test
     void argmaxTakesTheLowestIdOnTies() {
