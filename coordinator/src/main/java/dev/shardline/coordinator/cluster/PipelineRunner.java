@@ -25,9 +25,12 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * Drives one pipeline: its {@link Scheduler} decides each micro-batch, a sender thread streams them to stage 0 as
- * long as the stage's credit allows (at most one micro-batch in flight per stage), and the last stage's results
- * come back through {@link #onStepResult}. Every scheduler call happens under this runner's lock.
+ * Drives one pipeline: its {@link Scheduler} decides each micro-batch and the runner sends it to stage 0 as long as
+ * the stage's credit allows (at most one micro-batch in flight per stage); the last stage's results come back
+ * through {@link #onStepResult}. Sending is event-driven: whatever makes work or credit available (a result, a
+ * request, a cancellation, a returned credit) sends the next micro-batches at once on its own thread, so a decode
+ * step goes out without waking another thread; a pump thread re-checks every 50 ms as a safety net. Every scheduler
+ * call happens under this runner's lock; sends are serialised, in order, by {@code sendLock}.
  */
 public final class PipelineRunner implements AutoCloseable {
     private final int pipelineId;
@@ -42,6 +45,7 @@ public final class PipelineRunner implements AutoCloseable {
     private final Map<Long, MicroBatch> sent = new HashMap<>();
     private final PipelineStats stats;
     private final Thread sender;
+    private final Object sendLock = new Object();
     private volatile boolean closed;
     private volatile String failure;
 
@@ -54,11 +58,13 @@ public final class PipelineRunner implements AutoCloseable {
         this.log = log;
         this.stats = new PipelineStats(stageCount);
         this.scheduler = new Scheduler(config, new Listener(), (seq, token) -> stopRequested.getOrDefault(seq, false));
-        this.sender = Thread.ofPlatform().name("pipeline-" + pipelineId + "-sender").daemon().unstarted(this::sendLoop);
+        this.sender = Thread.ofPlatform().name("pipeline-" + pipelineId + "-pump").daemon().unstarted(this::sendLoop);
     }
 
     public void start() {
+        stage0.onCredit(this::pump);
         sender.start();
+        pump();
     }
 
     public int pipelineId() {
@@ -75,22 +81,25 @@ public final class PipelineRunner implements AutoCloseable {
 
     /** Queues a request; its tokens and end go to {@code sink}. Throws InvalidRequestException for bad requests. */
     public long submit(Request request, SamplerParams params, SequenceSink sink) {
+        long id;
         synchronized (this) {
             if (failure != null) {
                 throw new IllegalStateException("pipeline " + pipelineId + " is down: " + failure);
             }
-            long id = scheduler.submit(request);
+            id = scheduler.submit(request);
             sinks.put(id, sink);
             sampling.put(id, params.toBuilder().setPromptTokens(request.promptTokens().length).build());
-            notifyAll();
-            return id;
         }
+        pump();
+        return id;
     }
 
     /** Cancels a sequence (client went away or deadline passed); its KV blocks are freed on every stage. */
-    public synchronized void cancel(long sequenceId) {
-        scheduler.cancel(sequenceId);
-        notifyAll();
+    public void cancel(long sequenceId) {
+        synchronized (this) {
+            scheduler.cancel(sequenceId);
+        }
+        pump();
     }
 
     /** Sequences running or waiting: the load used to choose a pipeline. */
@@ -107,19 +116,19 @@ public final class PipelineRunner implements AutoCloseable {
     public record Snapshot(int running, int waiting, int inFlight, int blocksUsed, int blocksTotal, long preemptions) {
     }
 
-    private void sendLoop() {
-        try {
-            while (!closed) {
-                stage0.awaitCredit();                      // blocks until stage 0 can take another micro-batch
+    /**
+     * Sends micro-batches while stage 0 has credit and the scheduler has one, in order, without waiting. Called
+     * with no runner lock held (the lock order is sendLock, then this runner).
+     */
+    private void pump() {
+        synchronized (sendLock) {
+            while (!closed && failure == null && stage0.tryCredit()) {
                 MicroBatch mb;
                 MicroBatchHeader header;
                 synchronized (this) {
                     Optional<MicroBatch> next = scheduler.nextMicroBatch();
-                    while (!closed && failure == null && next.isEmpty()) {
-                        wait(100);
-                        next = scheduler.nextMicroBatch();
-                    }
-                    if (closed || failure != null) {
+                    if (next.isEmpty()) {
+                        stage0.returnCredit();
                         return;
                     }
                     mb = next.get();
@@ -127,12 +136,27 @@ public final class PipelineRunner implements AutoCloseable {
                     header = header(mb);
                 }
                 stats.sent(mb.stepId(), mb.totalRows(), mb.totalRows() == mb.entries().size());
-                stage0.send(StageMessage.newBuilder().setHeader(header).build());
+                try {
+                    stage0.send(StageMessage.newBuilder().setHeader(header).build());
+                } catch (RuntimeException e) {
+                    fail("sending to stage 0 failed: " + e.getMessage());
+                    return;
+                }
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
-            fail("sending to stage 0 failed: " + e.getMessage());
+        }
+    }
+
+    /** The safety net: every path that frees work or credit pumps by itself; this re-checks every 50 ms. */
+    private void sendLoop() {
+        while (!closed && failure == null) {
+            pump();
+            synchronized (this) {
+                try {
+                    wait(50);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
         }
     }
 
@@ -176,8 +200,8 @@ public final class PipelineRunner implements AutoCloseable {
                 }
                 scheduler.onResult(r.getStepId(), results);
             }
-            notifyAll();
         }
+        pump();                                          // the next step goes out on this (transport) thread
     }
 
     private final Map<Long, String> errors = new HashMap<>();

@@ -11,12 +11,14 @@ import java.util.function.Consumer;
 
 /**
  * The coordinator's end of the {@code Stage.Forward} stream to stage 0, with the stage's credits: the stage grants
- * an initial credit and returns one with each ack, and {@link #awaitCredit()} blocks while none is left.
+ * an initial credit and returns one with each ack; {@link #tryCredit()} takes one without waiting and
+ * {@link #onCredit} is told when one comes back.
  */
 public final class StageLink implements AutoCloseable {
     private final Semaphore credit = new Semaphore(0);
     private final StreamObserver<StageMessage> out;
     private final Consumer<String> onBroken;
+    private volatile Runnable onCredit = () -> { };
     private volatile boolean closed;
 
     public StageLink(ManagedChannel channel, Consumer<String> onBroken) {
@@ -32,6 +34,7 @@ public final class StageLink implements AutoCloseable {
                 } else {
                     credit.release();
                 }
+                onCredit.run();
             }
 
             @Override
@@ -48,8 +51,19 @@ public final class StageLink implements AutoCloseable {
         });
     }
 
-    public void awaitCredit() throws InterruptedException {
-        credit.acquire();
+    /** Takes one credit if stage 0 has one, without waiting. */
+    public boolean tryCredit() {
+        return credit.tryAcquire();
+    }
+
+    /** Gives back a credit taken by {@link #tryCredit} that was not used. */
+    public void returnCredit() {
+        credit.release();
+    }
+
+    /** Runs (on the transport thread, without waiting) each time stage 0 returns a credit. */
+    public void onCredit(Runnable r) {
+        onCredit = r;
     }
 
     public synchronized void send(StageMessage m) {
