@@ -5,9 +5,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -22,29 +19,14 @@ class CommandsTest {
     static Path tmp;
     static Path model;
 
-    record Run(int code, String out, String err) {
-    }
-
-    static synchronized Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int code = Main.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @BeforeAll
     static void createTinyModel() {
         model = tmp.resolve("tiny");
-        Run r = run("model", "create", "--preset", "tiny", "--out", model.toString(), "--shards", "2");
+        CliRun r = run("model", "create", "--preset", "tiny", "--out", model.toString(), "--shards", "2");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("RANDOM"), "the command says the weights are random: " + r.err());
         assertTrue(Files.exists(model.resolve("model.safetensors.index.json")));
@@ -53,10 +35,10 @@ class CommandsTest {
 
     @Test
     void tokenizePrintsIds() {
-        Run r = run("tokenize", "--model", model.toString(), "Hello world");
+        CliRun r = run("tokenize", "--model", model.toString(), "Hello world");
         assertEquals(0, r.code(), r.err());
         assertEquals("9707 1879", r.out().trim());
-        Run j = run("tokenize", "--model", model.toString(), "--json", "<think>\n");
+        CliRun j = run("tokenize", "--model", model.toString(), "--json", "<think>\n");
         assertEquals(List.of(151667L, 198L), ((Map<?, ?>) Json.parse(j.out())).get("ids"));
     }
 
@@ -64,8 +46,8 @@ class CommandsTest {
     void generateJsonIsReproducibleAndComplete() {
         String[] args = {"generate", "--model", model.toString(), "--prompt", "Hello", "--max-tokens", "6",
                 "--seed", "7", "--json", "--ignore-eos"};
-        Run a = run(args);
-        Run b = run(args);
+        CliRun a = run(args);
+        CliRun b = run(args);
         assertEquals(0, a.code(), a.err());
         Map<?, ?> ja = (Map<?, ?>) Json.parse(a.out());
         Map<?, ?> jb = (Map<?, ?>) Json.parse(b.out());
@@ -79,9 +61,9 @@ class CommandsTest {
 
     @Test
     void greedyOnBothBackendsGivesTheSameTokens() {
-        Run cpu = run("generate", "--model", model.toString(), "--token-ids", "1,2,3", "--max-tokens", "8",
+        CliRun cpu = run("generate", "--model", model.toString(), "--token-ids", "1,2,3", "--max-tokens", "8",
                 "--temperature", "0", "--ignore-eos", "--json", "--backend", "cpu");
-        Run ref = run("generate", "--model", model.toString(), "--token-ids", "1,2,3", "--max-tokens", "8",
+        CliRun ref = run("generate", "--model", model.toString(), "--token-ids", "1,2,3", "--max-tokens", "8",
                 "--temperature", "0", "--ignore-eos", "--json", "--backend", "reference");
         assertEquals(0, cpu.code(), cpu.err());
         assertEquals(((Map<?, ?>) Json.parse(ref.out())).get("generated_token_ids"),
@@ -90,7 +72,7 @@ class CommandsTest {
 
     @Test
     void chatStreamsReasoningThenAnswerHeadings() {
-        Run r = run("generate", "--model", model.toString(), "--chat", "Hi", "--max-tokens", "12", "--seed", "1");
+        CliRun r = run("generate", "--model", model.toString(), "--chat", "Hi", "--max-tokens", "12", "--seed", "1");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith("--- reasoning ---\n"), r.out());
         assertTrue(r.err().contains("decode"), r.err());
@@ -98,7 +80,7 @@ class CommandsTest {
 
     @Test
     void benchReportsEfficiency() {
-        Run r = run("bench", "--model", model.toString(), "--prompt-tokens", "16", "--gen-tokens", "4", "--threads", "1", "--json");
+        CliRun r = run("bench", "--model", model.toString(), "--prompt-tokens", "16", "--gen-tokens", "4", "--threads", "1", "--json");
         assertEquals(0, r.code(), r.err());
         Map<?, ?> m = (Map<?, ?>) Json.parse(r.out());
         assertTrue(((Number) m.get("read_bandwidth_gbps_before")).doubleValue() > 0.1);
@@ -108,23 +90,23 @@ class CommandsTest {
 
     @Test
     void badInputGivesAClearErrorAndExitCode2() {
-        Run missing = run("generate", "--model", tmp.resolve("nope").toString(), "--prompt", "x");
+        CliRun missing = run("generate", "--model", tmp.resolve("nope").toString(), "--prompt", "x");
         assertEquals(2, missing.code());
         assertTrue(missing.err().contains("nope") && missing.err().contains("does not exist"), missing.err());
 
-        Run cuda = run("generate", "--model", model.toString(), "--prompt", "x", "--backend", "cuda");
+        CliRun cuda = run("generate", "--model", model.toString(), "--prompt", "x", "--backend", "cuda");
         assertEquals(2, cuda.code());
         assertTrue(cuda.err().contains("backend cuda: no usable GPU"), cuda.err());
 
-        Run topP = run("generate", "--model", model.toString(), "--prompt", "x", "--top-p", "1.5");
+        CliRun topP = run("generate", "--model", model.toString(), "--prompt", "x", "--top-p", "1.5");
         assertEquals(2, topP.code());
         assertTrue(topP.err().contains("top_p"), topP.err());
 
-        Run preset = run("model", "create", "--preset", "huge", "--out", tmp.resolve("x").toString());
+        CliRun preset = run("model", "create", "--preset", "huge", "--out", tmp.resolve("x").toString());
         assertEquals(2, preset.code());
         assertTrue(preset.err().contains("huge"), preset.err());
 
-        Run badId = run("generate", "--model", model.toString(), "--token-ids", "1,999999");
+        CliRun badId = run("generate", "--model", model.toString(), "--token-ids", "1,999999");
         assertEquals(2, badId.code());
         assertTrue(badId.err().contains("999999"), badId.err());
     }

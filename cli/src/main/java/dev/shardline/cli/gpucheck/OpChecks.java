@@ -62,13 +62,13 @@ final class OpChecks {
         String kv = String.valueOf(c.shapes.kvDim());
         String in = String.valueOf(c.shapes.intermediate());
         List<Matrix> layer = List.of(
-                new Matrix("q", w.q(), w.qBias(), "[" + h + "," + h + "]+bias"),
-                new Matrix("k", w.k(), w.kBias(), "[" + kv + "," + h + "]+bias"),
-                new Matrix("v", w.v(), w.vBias(), "[" + kv + "," + h + "]+bias"),
-                new Matrix("o", w.o(), null, "[" + h + "," + h + "]"),
-                new Matrix("gate", w.gate(), null, "[" + in + "," + h + "]"),
-                new Matrix("up", w.up(), null, "[" + in + "," + h + "]"),
-                new Matrix("down", w.down(), null, "[" + h + "," + in + "]"));
+                new Matrix("q", w.layer().qWeight(), w.layer().qBias(), "[" + h + "," + h + "]+bias"),
+                new Matrix("k", w.layer().kWeight(), w.layer().kBias(), "[" + kv + "," + h + "]+bias"),
+                new Matrix("v", w.layer().vWeight(), w.layer().vBias(), "[" + kv + "," + h + "]+bias"),
+                new Matrix("o", w.layer().oWeight(), null, "[" + h + "," + h + "]"),
+                new Matrix("gate", w.layer().gateWeight(), null, "[" + in + "," + h + "]"),
+                new Matrix("up", w.layer().upWeight(), null, "[" + in + "," + h + "]"),
+                new Matrix("down", w.layer().downWeight(), null, "[" + h + "," + in + "]"));
         for (Matrix m : layer) {
             for (int t : c.shapes.decodeTokens()) matmulCheck(m, t, DECODE);
             for (int t : c.shapes.prefillTokens()) matmulCheck(m, t, PREFILL);
@@ -108,7 +108,7 @@ final class OpChecks {
     }
 
     private void rmsNorm() {
-        WeightTensor weight = c.tensors().inputNorm();
+        WeightTensor weight = c.tensors().layer().inputNorm();
         int hidden = weight.rows();
         float eps = (float) c.shapes.config().rmsNormEps();
         for (int tokens : new int[]{1, 512}) {

@@ -50,12 +50,12 @@ final class Timing {
                 "measurement", "shape", "time", "rate", "vs yardstick", "goal", "status");
         step("copy bandwidth", this::copy);
         LayerTensors w = c.tensors();
-        step("decode matvec gate", () -> matvec("gate", w.gate(), 1, true));
-        step("decode matvec gate T=8", () -> matvec("gate", w.gate(), 8, false));
-        step("decode matvec down", () -> matvec("down", w.down(), 1, false));
+        step("decode matvec gate", () -> matvec("gate", w.layer().gateWeight(), 1, true));
+        step("decode matvec gate T=8", () -> matvec("gate", w.layer().gateWeight(), 8, false));
+        step("decode matvec down", () -> matvec("down", w.layer().downWeight(), 1, false));
         step("decode matvec lm_head", () -> matvec("lm_head", w.lmHead(), 1, false));
-        step("prefill matmul", () -> prefill(w.gate()));
-        step("layer", () -> layer(w.layer(0)));
+        step("prefill matmul", () -> prefill(w.layer().gateWeight()));
+        step("layer", () -> layer(w.layer()));
     }
 
     private void step(String what, Runnable body) {

@@ -1,6 +1,6 @@
 package dev.shardline.cli.gpucheck;
 
-import dev.shardline.cli.Main;
+import dev.shardline.cli.CliRun;
 import dev.shardline.model.kernels.AttentionBatch;
 import dev.shardline.model.kernels.HostKernels;
 import dev.shardline.model.kernels.VectorKernels;
@@ -28,23 +28,8 @@ class GpuCheckTest {
     @TempDir
     Path tmp;
 
-    record Run(int code, String out, String err) {
-    }
-
-    static synchronized Run main(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int code = Main.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    static CliRun main(String... args) {
+        return CliRun.of(args);
     }
 
     /** The status cell of the first table row whose first cell is {@code first}. */
@@ -57,7 +42,7 @@ class GpuCheckTest {
     @Test
     void cpuBackendPassesEveryCheckOfEverySection() throws Exception {
         Path report = tmp.resolve("reports/gpu-check.md");
-        Run r = main("gpu-check", "--backend", "cpu", "--shapes", "small", "--threads", "2", "--out", report.toString());
+        CliRun r = main("gpu-check", "--backend", "cpu", "--shapes", "small", "--threads", "2", "--out", report.toString());
         assertEquals(0, r.code(), r.out() + r.err());
         String md = Files.readString(report);
         assertEquals(r.out(), md, "--out holds the printed report");
@@ -154,7 +139,7 @@ class GpuCheckTest {
     @Test
     void cudaWithoutAGpuSaysSoAndExitsNonZero() {
         assumeFalse(CudaRuntime.probe().usable(), "a GPU is present");
-        Run r = main("gpu-check", "--backend", "cuda", "--shapes", "small");
+        CliRun r = main("gpu-check", "--backend", "cuda", "--shapes", "small");
         assertEquals(GpuCheck.NO_BACKEND, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("backend cuda: no usable GPU"), r.out());
         assertEquals("ERROR", status(r.out(), "backend cuda"));
@@ -162,10 +147,10 @@ class GpuCheckTest {
 
     @Test
     void badOptionsAreRejected() {
-        Run r = main("gpu-check", "--backend", "tpu");
+        CliRun r = main("gpu-check", "--backend", "tpu");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--backend must be cuda, cpu or reference"), r.err());
-        Run s = main("gpu-check", "--backend", "cpu", "--shapes", "huge");
+        CliRun s = main("gpu-check", "--backend", "cpu", "--shapes", "huge");
         assertEquals(2, s.code());
         assertTrue(s.err().contains("--shapes must be qwq or small"), s.err());
     }
