@@ -48,6 +48,11 @@ final class BenchCommand implements Callable<Integer> {
             description = "with --local/--server: concurrent generations")
     int[] concurrency;
 
+    @Option(names = "--rounds", defaultValue = "1", paramLabel = "R",
+            description = "with --local: measure every setup R times, interleaved (for each concurrency the process, then "
+                    + "each cluster, all kept up), and print each round's ratios and their median")
+    int rounds;
+
     @Option(names = "--prompt-tokens", defaultValue = "512", paramLabel = "N")
     int promptTokens;
 
@@ -72,7 +77,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (local || server != null) {
-            return new LoadBench(modelOptions, server, workers, workerThreads, concurrency, promptTokens, genTokens).run();
+            return new LoadBench(modelOptions, server, workers, workerThreads, concurrency, promptTokens, genTokens, rounds).run();
         }
         if (modelOptions.model == null) {
             throw new IllegalArgumentException("--model DIR is required (or --server HOST:PORT)");

@@ -2,6 +2,7 @@ package dev.shardline.cli;
 
 import dev.shardline.cli.bench.ClusterLoad;
 import dev.shardline.cli.bench.LoadRun;
+import dev.shardline.cli.bench.Ratios;
 import dev.shardline.cli.bench.SingleProcessLoad;
 import dev.shardline.cli.client.ClusterClient;
 import dev.shardline.cli.cluster.LocalCluster;
@@ -16,7 +17,9 @@ import java.util.SplittableRandom;
 /**
  * {@code bench --local} and {@code bench --server}: C concurrent generations (random prompts, greedy, EOS ignored)
  * against the single-process engine and local clusters of 1..N workers with the same total threads, measured in
- * one run, then the ratios the pipeline issue asks for.
+ * one run, then the ratios the pipeline issue asks for. With several rounds every setup stays up and the rows
+ * alternate (for each concurrency: the process, then each cluster), so that this machine's drift from minute to
+ * minute moves all setups of a round alike; each round's ratios are printed, then their median.
  */
 final class LoadBench {
     /**
@@ -34,9 +37,10 @@ final class LoadBench {
     private final int[] concurrency;
     private final int promptTokens;
     private final int genTokens;
+    private final int rounds;
 
     LoadBench(ModelOptions model, String server, int[] workers, int workerThreads, int[] concurrency, int promptTokens,
-              int genTokens) {
+              int genTokens, int rounds) {
         this.model = model;
         this.server = server;
         this.workers = workers;
@@ -44,14 +48,17 @@ final class LoadBench {
         this.concurrency = concurrency;
         this.promptTokens = promptTokens;
         this.genTokens = genTokens;
+        if (rounds < 1) {
+            throw new IllegalArgumentException("--rounds must be >= 1, got " + rounds);
+        }
+        this.rounds = rounds;
     }
 
     int run() throws Exception {
-        List<LoadRun> runs = new ArrayList<>();
         if (server != null) {
             try (ClusterClient client = new ClusterClient(server)) {
                 warmUp(client);
-                for (int c : concurrency) runs.add(report(ClusterLoad.run(client, null, 0, prompts(c, 1), genTokens, "server " + server)));
+                for (int c : concurrency) report(ClusterLoad.run(client, null, 0, prompts(c, 1), genTokens, "server " + server));
             }
             return 0;
         }
@@ -61,34 +68,61 @@ final class LoadBench {
         int threads = model.threadsOrDefault();
         System.out.println("prompt " + promptTokens + " tokens, " + genTokens + " generated per request, " + threads
                 + " threads for the single process, " + (workerThreads > 0 ? workerThreads + " per worker"
-                : threads + " in total per cluster"));
-        System.out.println(LoadRun.header());
-        Map<String, LoadRun> byKey = new LinkedHashMap<>();
+                : threads + " in total per cluster") + (rounds > 1 ? ", " + rounds + " interleaved rounds" : ""));
+        List<Setup> clusters = new ArrayList<>();
         try (LocalModel m = LocalModel.open(model.model, "cpu", threads, null)) {
+            for (int w : workers) {
+                clusters.add(Setup.start(model, w, workerThreads > 0 ? workerThreads : Math.max(1, threads / w)));
+            }
             SingleProcessLoad.run(m, prompts(4, 99), WARM_UP_TOKENS, "warm-up");
-            for (int c : concurrency) {
-                LoadRun r = report(SingleProcessLoad.run(m, prompts(c, c), genTokens, "1 process, " + threads + " thr"));
-                byKey.put("p" + c, r);
-                runs.add(r);
-            }
-        }
-        for (int w : workers) {
-            int perWorker = workerThreads > 0 ? workerThreads : Math.max(1, threads / w);
-            Map<String, String> flags = Map.of("replicas", "1", "activation-dtype", "bf16", "max-kv-blocks", "4096");
-            try (LocalCluster cluster = LocalCluster.start(model.model, w, 0, perWorker,
-                    UpCommand.physicalMemory() / w, flags, true, line -> { });
-                 ClusterClient client = new ClusterClient(cluster.address())) {
-                warmUp(client);
+            for (Setup s : clusters) warmUp(s.client);
+            List<Ratios> perRound = new ArrayList<>();
+            for (int round = 1; round <= rounds; round++) {
+                if (rounds > 1) System.out.println("\nround " + round + " of " + rounds);
+                System.out.println(LoadRun.header());
+                Map<String, LoadRun> byKey = new LinkedHashMap<>();
                 for (int c : concurrency) {
-                    LoadRun r = report(ClusterLoad.run(client, cluster.cluster().pipelines().getFirst().stats(), w,
-                            prompts(c, c), genTokens, w + " worker(s) x " + perWorker + " thr"));
-                    byKey.put("w" + w + "c" + c, r);
-                    runs.add(r);
+                    byKey.put("p" + c, report(SingleProcessLoad.run(m, prompts(c, c), genTokens, "1 process, " + threads + " thr")));
+                    for (Setup s : clusters) {
+                        byKey.put("w" + s.workers + "c" + c, report(ClusterLoad.run(s.client,
+                                s.cluster.cluster().pipelines().getFirst().stats(), s.workers, prompts(c, c), genTokens,
+                                s.workers + " worker(s) x " + s.threadsPerWorker + " thr")));
+                    }
                 }
+                Ratios r = Ratios.of(byKey);
+                System.out.println();
+                System.out.print(r.describe());
+                perRound.add(r);
+            }
+            if (perRound.size() > 1) {
+                System.out.println("\nmedian of " + perRound.size() + " rounds:");
+                System.out.print(Ratios.median(perRound).describe());
+            }
+        } finally {
+            for (Setup s : clusters) s.close();
+        }
+        return 0;
+    }
+
+    /** A local cluster kept up for the whole run, with its client: rounds alternate between the setups. */
+    private record Setup(int workers, int threadsPerWorker, LocalCluster cluster, ClusterClient client) implements AutoCloseable {
+        static Setup start(ModelOptions model, int workers, int threadsPerWorker) throws Exception {
+            Map<String, String> flags = Map.of("replicas", "1", "activation-dtype", "bf16", "max-kv-blocks", "4096");
+            LocalCluster cluster = LocalCluster.start(model.model, workers, 0, threadsPerWorker,
+                    UpCommand.physicalMemory() / workers, flags, true, line -> { });
+            try {
+                return new Setup(workers, threadsPerWorker, cluster, new ClusterClient(cluster.address()));
+            } catch (RuntimeException e) {
+                cluster.close();
+                throw e;
             }
         }
-        ratios(byKey);
-        return 0;
+
+        @Override
+        public void close() {
+            client.close();
+            cluster.close();
+        }
     }
 
     private static LoadRun report(LoadRun r) {
@@ -100,32 +134,6 @@ final class LoadBench {
 
     private void warmUp(ClusterClient client) throws Exception {
         ClusterLoad.run(client, null, 0, prompts(4, 99), WARM_UP_TOKENS, "warm-up");   // as the single process
-    }
-
-    private void ratios(Map<String, LoadRun> r) {
-        System.out.println();
-        LoadRun p1 = r.get("p1");
-        LoadRun w2c1 = r.get("w2c1");
-        LoadRun p16 = r.get("p16");
-        LoadRun w2c16 = r.get("w2c16");
-        LoadRun w1c1 = r.get("w1c1");
-        LoadRun w1c16 = r.get("w1c16");
-        if (p1 != null && w2c1 != null) {
-            System.out.printf("2-stage pipeline at C=1 vs one process: decode %.2fx (ITL p50 %.1f vs %.1f ms; goal: lose at most 10%%)%n",
-                    p1.itl(50) / w2c1.itl(50), w2c1.itl(50), p1.itl(50));
-        }
-        if (p16 != null && w2c16 != null) {
-            System.out.printf("2-stage pipeline at C=16 vs one process: throughput %.2fx (goal >= 0.9x)%n", w2c16.throughput() / p16.throughput());
-        }
-        if (w2c1 != null && w2c16 != null) {
-            System.out.printf("2-stage pipeline C=16 vs C=1: throughput %.1fx (goal >= 5x)%n", w2c16.throughput() / w2c1.throughput());
-        }
-        if (w1c1 != null && w1c16 != null) {
-            System.out.printf("1 worker C=16 vs C=1: throughput %.1fx%n", w1c16.throughput() / w1c1.throughput());
-        }
-        if (p1 != null && p16 != null) {
-            System.out.printf("one process C=16 vs C=1: throughput %.1fx%n", p16.throughput() / p1.throughput());
-        }
     }
 
     /** c prompts of promptTokens random ids, from seed. */

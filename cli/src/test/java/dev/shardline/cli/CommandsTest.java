@@ -79,6 +79,22 @@ class CommandsTest {
     }
 
     @Test
+    void benchLocalInterleavesRoundsOverWorkerProcessesAndPrintsTheMedianRatios() {
+        CliRun r = run("bench", "--local", "--model", model.toString(), "--workers", "1,2", "--concurrency", "1,16",
+                "--rounds", "2", "--prompt-tokens", "4", "--gen-tokens", "3", "--threads", "2");
+        assertEquals(0, r.code(), r.err() + r.out());
+        String out = r.out();
+        assertTrue(out.contains("round 1 of 2") && out.contains("round 2 of 2"), out);
+        for (String setup : List.of("1 process, 2 thr", "1 worker(s) x 2 thr", "2 worker(s) x 1 thr")) {
+            assertEquals(4, out.lines().filter(l -> l.startsWith(setup)).count(), setup + " once per C and round:\n" + out);
+        }
+        assertTrue(out.contains("decode step"), "clusters break their decode step down:\n" + out);
+        String median = out.substring(out.indexOf("median of 2 rounds:"));
+        assertTrue(median.contains("2-stage pipeline at C=1 vs one process") && median.contains("(goal >= 5x)"), median);
+        assertEquals(2, run("bench", "--local", "--model", model.toString(), "--rounds", "0").code(), "--rounds 0 is refused");
+    }
+
+    @Test
     void benchReportsEfficiency() {
         CliRun r = run("bench", "--model", model.toString(), "--prompt-tokens", "16", "--gen-tokens", "4", "--threads", "1", "--json");
         assertEquals(0, r.code(), r.err());

@@ -19,6 +19,7 @@ public final class PipelineStats {
         this.queueMs = new double[stages];
         this.sendWaitMs = new double[stages];
         this.decodeComputeMs = new double[stages];
+        this.decodeQueueMs = new double[stages];
     }
 
     private final java.util.Map<Long, Long> sentAt = new java.util.HashMap<>();
@@ -27,6 +28,7 @@ public final class PipelineStats {
     private long decodeCompleted;
     private double decodeRoundTripMs;
     private final double[] decodeComputeMs;
+    private final double[] decodeQueueMs;
 
     /** {@code decodeOnly}: every entry of the step is one decode token (no prefill chunk). */
     synchronized void sent(long stepId, int batchRows, boolean decodeOnly) {
@@ -50,29 +52,37 @@ public final class PipelineStats {
                 computeMs[t.getStageIndex()] += t.getComputeMs();
                 queueMs[t.getStageIndex()] += t.getQueueMs();
                 sendWaitMs[t.getStageIndex()] += t.getSendWaitMs();
-                if (decode) decodeComputeMs[t.getStageIndex()] += t.getComputeMs();
+                if (decode) {
+                    decodeComputeMs[t.getStageIndex()] += t.getComputeMs();
+                    decodeQueueMs[t.getStageIndex()] += t.getQueueMs();
+                }
             }
         }
     }
 
     /** Totals over the decode-only steps so far; the difference of two snapshots describes the steps between. */
     public synchronized DecodeTotals decodeTotals() {
-        return new DecodeTotals(decodeCompleted, decodeRoundTripMs, decodeComputeMs.clone());
+        return new DecodeTotals(decodeCompleted, decodeRoundTripMs, decodeComputeMs.clone(), decodeQueueMs.clone());
     }
 
     /**
-     * Decode-only steps: how many, their summed round trip (coordinator send to result back) and each stage's
-     * summed compute. Round trip minus compute is what the hops, queues and the coordinator cost.
+     * Decode-only steps: how many, their summed round trip (coordinator send to result back), each stage's summed
+     * compute and the summed time micro-batches waited in the stages' inboxes behind another one. Round trip minus
+     * compute is what the hops, queues and the coordinator cost.
      */
-    public record DecodeTotals(long steps, double roundTripMs, double[] computeMs) {
+    public record DecodeTotals(long steps, double roundTripMs, double[] computeMs, double[] queueMs) {
 
         public DecodeTotals minus(DecodeTotals earlier) {
             double[] c = computeMs.clone();
-            for (int i = 0; i < c.length; i++) c[i] -= earlier.computeMs[i];
-            return new DecodeTotals(steps - earlier.steps, roundTripMs - earlier.roundTripMs, c);
+            double[] q = queueMs.clone();
+            for (int i = 0; i < c.length; i++) {
+                c[i] -= earlier.computeMs[i];
+                q[i] -= earlier.queueMs[i];
+            }
+            return new DecodeTotals(steps - earlier.steps, roundTripMs - earlier.roundTripMs, c, q);
         }
 
-        /** "decode step 35.6 ms = compute 14.2 + 16.1 + other 5.3 (64 steps)", means per step. */
+        /** "decode step 35.6 ms = compute 14.2 + 16.1 + other 5.3, of which queued 0.1 + 0.2 (64 steps)", per step. */
         public String describe() {
             if (steps == 0) return "no decode-only steps";
             double n = steps;
@@ -82,7 +92,11 @@ public final class PipelineStats {
                 sb.append(i == 0 ? "" : " + ").append(String.format("%.1f", computeMs[i] / n));
                 compute += computeMs[i];
             }
-            return sb.append(String.format(" + other %.1f (%d steps)", (roundTripMs - compute) / n, steps)).toString();
+            sb.append(String.format(" + other %.1f, of which queued in the stages ", (roundTripMs - compute) / n));
+            for (int i = 0; i < queueMs.length; i++) {
+                sb.append(i == 0 ? "" : " + ").append(String.format("%.1f", queueMs[i] / n));
+            }
+            return sb.append(String.format(" (%d steps)", steps)).toString();
         }
     }
 
