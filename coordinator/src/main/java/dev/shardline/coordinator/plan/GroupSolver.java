@@ -13,6 +13,8 @@ import java.util.TreeSet;
  * cover every layer: a binary search over the finitely many stage times, each check O(workers^3); then (2)
  * among the first/last choices feasible at that T, deals the layers out greedily to maximise the smallest
  * stage KV capacity (the pipeline's capacity), keeping fewer stages on ties. Middle workers keep the given order.
+ * Step (2) may use T x (1 + slack): a plan up to that much slower by the cost model that holds more KV (which also
+ * evens out the layer counts, and with them prefill time) wins over the exact optimum.
  */
 final class GroupSolver {
     static final int FIRST = 0;
@@ -27,9 +29,11 @@ final class GroupSolver {
     private final CostModel cm;
     private final int layers;
     private final int stageLimit;
+    private final double slack;
 
-    GroupSolver(CostModel cm, int maxStagesPerPipeline) {
+    GroupSolver(CostModel cm, int maxStagesPerPipeline, double slack) {
         this.cm = cm;
+        this.slack = slack;
         this.layers = cm.layers();
         this.stageLimit = maxStagesPerPipeline > 0 ? Math.min(maxStagesPerPipeline, layers) : layers;
     }
@@ -142,10 +146,11 @@ final class GroupSolver {
 
     /** The best pipeline over (a subset of) these workers, or null when they cannot hold the model. */
     Solution solve(List<WorkerOffer> ws) {
-        double t = minBottleneck(ws);
-        if (Double.isNaN(t)) {
+        double optimum = minBottleneck(ws);
+        if (Double.isNaN(optimum)) {
             return null;
         }
+        double t = optimum * (1 + slack);
         int k = ws.size();
         int[][] caps = caps(ws, t);
         Solution best = null;

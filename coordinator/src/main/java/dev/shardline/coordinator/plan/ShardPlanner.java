@@ -40,7 +40,7 @@ public final class ShardPlanner {
             }
         }
         CostModel cm = CostModel.of(config, weightBytesPerElement, options);
-        GroupSolver solver = new GroupSolver(cm, options.maxStagesPerPipeline());
+        GroupSolver solver = new GroupSolver(cm, options.maxStagesPerPipeline(), options.timeSlack());
         Grouping grouping = new Grouping(cm, solver);
         List<List<WorkerOffer>> groups = null;
         if (options.replicas() > 1) {

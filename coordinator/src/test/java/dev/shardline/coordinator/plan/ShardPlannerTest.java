@@ -33,6 +33,23 @@ class ShardPlannerTest {
     }
 
     @Test
+    void withinTheTimeSlackThePlannerTakesTheSplitWithMoreKvHeadroom() {
+        ModelConfig small = dev.shardline.model.demo.DemoPreset.SMALL.config();
+        List<WorkerOffer> two = List.of(new WorkerOffer("a", 12 * GB), new WorkerOffer("b", 12 * GB));
+        PlanOptions one = PlanOptions.defaults().withReplicas(1);
+        PipelinePlan exact = ShardPlanner.plan(small, 2, two, one.withTimeSlack(0)).pipelines().getFirst();
+        PipelinePlan slack = ShardPlanner.plan(small, 2, two, one).pipelines().getFirst();
+        assertEquals(List.of(17, 7), exact.stages().stream().map(st -> st.range().count()).toList(), "the decode optimum");
+        assertEquals(List.of(16, 8), slack.stages().stream().map(st -> st.range().count()).toList(),
+                "0.6% slower by the cost model, more KV room, fewer layers on the prefill bottleneck");
+        assertTrue(slack.bottleneckCost() > exact.bottleneckCost());
+        assertTrue(slack.bottleneckCost() <= exact.bottleneckCost() * (1 + PlanOptions.DEFAULT_TIME_SLACK));
+        assertTrue(slack.kvCapacityTokens() > exact.kvCapacityTokens(), slack.kvCapacityTokens() + " vs " + exact.kvCapacityTokens());
+        assertThrows(IllegalArgumentException.class, () -> PlanOptions.defaults().withTimeSlack(-0.1));
+        assertThrows(IllegalArgumentException.class, () -> PlanOptions.defaults().withTimeSlack(Double.NaN));
+    }
+
+    @Test
     void unevenBudgetsAndSpeedsGiveUnevenSplits() {
         ModelConfig qwq = Shapes.qwq(64);
         ShardPlan byMemory = ShardPlanner.plan(qwq, 2, List.of(new WorkerOffer("small", 20 * GB),
