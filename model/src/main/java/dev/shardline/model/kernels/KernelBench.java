@@ -9,11 +9,14 @@ import java.util.SplittableRandom;
 
 /**
  * Measures {@link VectorKernels#matmul} on random bf16 weights: read bandwidth (weight bytes / time) for one
- * token and GFLOP/s ({@code 2 * tokens * N * K / time}) for many, best of several runs. For one token the weights
- * are replicated until they span at least {@link #STREAM_BYTES} and the runs rotate through the copies, so the
- * numbers come from memory, not from the last-level cache, as in a real decode step.
+ * token and GFLOP/s ({@code 2 * tokens * N * K / time}) for many, best of several runs. For decode (up to
+ * {@link Bf16SmallBatch#MAX_TOKENS} tokens) the weights are replicated until they span at least
+ * {@link #STREAM_BYTES} and the runs rotate through the copies, so the numbers come from memory, not from the
+ * last-level cache, as in a real decode step; prefill shapes reuse one copy.
  *
- * <p>{@code java ... KernelBench [threads]} prints the default table; {@link #measure} is for the CLI's bench.
+ * <p>{@code java --add-modules jdk.incubator.vector -cp model/target/classes dev.shardline.model.kernels.KernelBench
+ * [threads] [tokens,...]} prints the default table (up to 2 threads; 1, 8, 16 and 64 tokens; the shapes of
+ * {@code small} and QwQ-32B); {@link #measure} is for the CLI's bench.
  */
 public final class KernelBench {
     /** Weights streamed per one-token measurement, so the cache cannot hold them. */
@@ -35,7 +38,7 @@ public final class KernelBench {
     /** Best of {@code runs} timed calls (after warm-up) of a {@code [tokens, k] x [n, k]^T} bf16 matmul. */
     public static Result measure(int n, int k, int tokens, int threads, int runs) {
         long bytes = 2L * n * k;
-        int copies = tokens == 1 ? (int) Math.max(1, (STREAM_BYTES + bytes - 1) / bytes) : 1;
+        int copies = tokens <= Bf16SmallBatch.MAX_TOKENS ? (int) Math.max(1, (STREAM_BYTES + bytes - 1) / bytes) : 1;
         SplittableRandom rnd = new SplittableRandom(42);
         try (Arena arena = Arena.ofShared(); VectorKernels cpu = new VectorKernels(threads)) {
             WeightTensor[] weights = new WeightTensor[copies];
@@ -68,14 +71,17 @@ public final class KernelBench {
         }
     }
 
-    /** Prints the default table for 1..threads threads (default 2). */
+    /** Prints the default table for 1..threads threads (default 2) and the given token counts. */
     public static void main(String[] args) {
         int maxThreads = args.length > 0 ? Integer.parseInt(args[0]) : 2;
-        int[][] shapes = {{4864, 896}, {5120, 5120}, {27648, 5120}};
+        int[] tokenCounts = args.length > 1
+                ? java.util.Arrays.stream(args[1].split(",")).mapToInt(Integer::parseInt).toArray()
+                : new int[] {1, 8, 16, 64};
+        int[][] shapes = {{4864, 896}, {896, 4864}, {151936, 896}, {5120, 5120}, {27648, 5120}};
         for (int[] shape : shapes) {
-            for (int tokens : new int[] {1, 64}) {
+            for (int tokens : tokenCounts) {
                 for (int threads = 1; threads <= maxThreads; threads++) {
-                    System.out.println(measure(shape[0], shape[1], tokens, threads, tokens == 1 ? 10 : 3));
+                    System.out.println(measure(shape[0], shape[1], tokens, threads, tokens <= Bf16SmallBatch.MAX_TOKENS ? 10 : 3));
                 }
             }
         }
