@@ -22,7 +22,6 @@ final class CoordinatorCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         CoordinatorConfig config = CoordinatorConfig.parse(System.getenv(), Flags.parse(args));
         CoordinatorProcess coordinator = CoordinatorProcess.start(config, line -> System.err.println(line));
-        coordinator.awaitCluster(TimeUnit.HOURS.toMillis(1));
         Shutdown.awaitSignal(coordinator);
         return 0;
     }

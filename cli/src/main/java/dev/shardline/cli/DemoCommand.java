@@ -12,6 +12,7 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 
@@ -49,7 +50,8 @@ final class DemoCommand implements Callable<Integer> {
         try (LocalCluster cluster = UpCommand.startLocal(modelDir, workers, 0, 0, "bf16", 1, quietLog());
              ClusterClient client = new ClusterClient(cluster.address())) {
             say(String.format("cluster ready in %.1f s on %s; shard plan:", (System.nanoTime() - start) / 1e9, cluster.address()));
-            System.out.print(cluster.cluster().plan().describe());
+            cluster.cluster().status().pipelines().forEach(p -> System.out.print(
+                    new dev.shardline.coordinator.plan.ShardPlan(List.of(p.plan()), List.of()).describe()));
             say("user: " + message);
             GenerateCommand.StreamPrinter printer = new GenerateCommand.StreamPrinter(System.out, true);
             SamplingParams params = SamplingParams.newBuilder().setMaxTokens(maxTokens).setSeed(1234).build();

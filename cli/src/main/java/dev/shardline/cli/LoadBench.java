@@ -85,7 +85,7 @@ final class LoadBench {
                     byKey.put("p" + c, report(SingleProcessLoad.run(m, prompts(c, c), genTokens, "1 process, " + threads + " thr")));
                     for (Setup s : clusters) {
                         byKey.put("w" + s.workers + "c" + c, report(ClusterLoad.run(s.client,
-                                s.cluster.cluster().pipelines().getFirst().stats(), s.workers, prompts(c, c), genTokens,
+                                s.cluster.cluster().status().pipelines().getFirst().runner().stats(), s.workers, prompts(c, c), genTokens,
                                 s.workers + " worker(s) x " + s.threadsPerWorker + " thr")));
                     }
                 }
@@ -107,7 +107,7 @@ final class LoadBench {
     /** A local cluster kept up for the whole run, with its client: rounds alternate between the setups. */
     private record Setup(int workers, int threadsPerWorker, LocalCluster cluster, ClusterClient client) implements AutoCloseable {
         static Setup start(ModelOptions model, int workers, int threadsPerWorker) throws Exception {
-            Map<String, String> flags = Map.of("replicas", "1", "activation-dtype", "bf16", "max-kv-blocks", "4096");
+            Map<String, String> flags = Map.of("pipelines", "1", "activation-dtype", "bf16", "max-kv-blocks", "4096");
             LocalCluster cluster = LocalCluster.start(model.model, workers, 0, threadsPerWorker,
                     UpCommand.physicalMemory() / workers, flags, true, line -> { });
             try {

@@ -28,13 +28,14 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--activation-dtype", defaultValue = "bf16", paramLabel = "bf16|f32")
     String activationDtype;
 
-    @Option(names = "--replicas", defaultValue = "1", paramLabel = "R",
-            description = "pipelines to form: 1 (default) puts every worker in one pipeline; 0 lets the planner decide")
-    int replicas;
+    @Option(names = "--pipelines", defaultValue = "1", paramLabel = "P",
+            description = "pipelines to aim for: 1 (default) puts every worker in one pipeline; 0 forms as many as the "
+                    + "workers can hold; changeable later with ./shardline scale")
+    int pipelines;
 
     @Override
     public Integer call() throws InterruptedException {
-        LocalCluster cluster = startLocal(model, workers, port, threadsPerWorker, activationDtype, replicas,
+        LocalCluster cluster = startLocal(model, workers, port, threadsPerWorker, activationDtype, pipelines,
                 line -> System.err.println(line));
         System.out.println("shardline cluster up: gRPC on " + cluster.address() + " (port " + cluster.port() + ")");
         System.out.println("try: ./shardline chat --server " + cluster.address() + " \"Hello\"");
@@ -43,14 +44,14 @@ final class UpCommand implements Callable<Integer> {
         return 0;
     }
 
-    static LocalCluster startLocal(Path model, int workers, int port, int threadsPerWorker, String dtype, int replicas,
+    static LocalCluster startLocal(Path model, int workers, int port, int threadsPerWorker, String dtype, int pipelines,
                                    java.util.function.Consumer<String> log) throws InterruptedException {
         int cores = Runtime.getRuntime().availableProcessors();
         int threads = threadsPerWorker > 0 ? threadsPerWorker : Math.max(1, cores / workers);
         long budget = physicalMemory() / Math.max(1, workers);
         Map<String, String> flags = new LinkedHashMap<>();
         flags.put("activation-dtype", dtype);
-        flags.put("replicas", Integer.toString(replicas));
+        flags.put("pipelines", Integer.toString(pipelines));
         return LocalCluster.start(model, workers, port, threads, budget, flags, true, log);
     }
 

@@ -47,7 +47,7 @@ class ClusterApiTest {
     @BeforeAll
     static void start() throws InterruptedException {
         cluster = LocalCluster.start(TestModels.get(DemoPreset.TINY), 2, 0, 1, 4L << 30,
-                Map.of("replicas", "1", "max-kv-blocks", "400", "kv-reserve-tokens", "64"), false, line -> { });
+                Map.of("pipelines", "1", "max-kv-blocks", "400", "kv-reserve-tokens", "64"), false, line -> { });
         channel = NettyChannelBuilder.forTarget(cluster.address()).usePlaintext().build();
         api = InferenceGrpc.newBlockingStub(channel);
     }

@@ -77,11 +77,11 @@ class ClusterGoldenTest {
         int[][] prompts = prompts(151643);
         List<List<Integer>> expected = alone(dir, prompts);
         SamplingParams greedy = SamplingParams.newBuilder().setTemperature(0).setMaxTokens(NEW_TOKENS).setIgnoreEos(true).build();
-        Map<String, String> flags = Map.of("activation-dtype", "f32", "replicas", "1", "max-kv-blocks", "128",
+        Map<String, String> flags = Map.of("activation-dtype", "f32", "pipelines", "1", "max-kv-blocks", "128",
                 "kv-reserve-tokens", "64");
         try (LocalCluster cluster = LocalCluster.start(dir, stages, 0, 1, 4L << 30, flags, false, line -> { });
              ClusterClient client = new ClusterClient(cluster.address())) {
-            assertEquals(stages, cluster.cluster().plan().pipelines().getFirst().stages().size(), cluster.cluster().plan().describe());
+            assertEquals(stages, cluster.cluster().status().pipelines().getFirst().stages().size());
             // one sequence alone
             assertEquals(expected.get(3), client.generate(ClusterClient.tokens(prompts[3], greedy), null).tokenIds());
             // eight at once: they share micro-batches (batched == alone)

@@ -1,7 +1,5 @@
 package dev.shardline.coordinator.cluster;
 
-import dev.shardline.proto.stage.v1.StageTiming;
-
 import java.util.List;
 
 /** Per-pipeline counters: steps and rows sent, and per-stage compute time from the results' timings. */
@@ -38,7 +36,7 @@ public final class PipelineStats {
         if (decodeOnly) decodeSteps.add(stepId);
     }
 
-    synchronized void completed(long stepId, List<StageTiming> timings) {
+    synchronized void completed(long stepId, List<StageTime> timings) {
         completed++;
         Long sentNanos = sentAt.remove(stepId);
         boolean decode = decodeSteps.remove(stepId) && sentNanos != null;
@@ -47,14 +45,14 @@ public final class PipelineStats {
             decodeCompleted++;
             decodeRoundTripMs += (System.nanoTime() - sentNanos) / 1e6;
         }
-        for (StageTiming t : timings) {
-            if (t.getStageIndex() >= 0 && t.getStageIndex() < computeMs.length) {
-                computeMs[t.getStageIndex()] += t.getComputeMs();
-                queueMs[t.getStageIndex()] += t.getQueueMs();
-                sendWaitMs[t.getStageIndex()] += t.getSendWaitMs();
+        for (StageTime t : timings) {
+            if (t.stageIndex() >= 0 && t.stageIndex() < computeMs.length) {
+                computeMs[t.stageIndex()] += t.computeMs();
+                queueMs[t.stageIndex()] += t.queueMs();
+                sendWaitMs[t.stageIndex()] += t.sendWaitMs();
                 if (decode) {
-                    decodeComputeMs[t.getStageIndex()] += t.getComputeMs();
-                    decodeQueueMs[t.getStageIndex()] += t.getQueueMs();
+                    decodeComputeMs[t.stageIndex()] += t.computeMs();
+                    decodeQueueMs[t.stageIndex()] += t.queueMs();
                 }
             }
         }

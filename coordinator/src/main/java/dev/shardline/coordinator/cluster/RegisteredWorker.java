@@ -1,50 +1,41 @@
 package dev.shardline.coordinator.cluster;
 
-import dev.shardline.proto.stage.v1.HeartbeatRequest;
-import dev.shardline.proto.stage.v1.RegisterRequest;
-
-/** A worker as the coordinator knows it: what it offered at registration and when it was last heard from. */
+/**
+ * A worker as the coordinator knows it: what it offered at registration, when it was last heard from, and what the
+ * cluster made of it (its pipeline, the layers it holds, whether it is leaving). Mutated only under the
+ * {@link WorkerRegistry}'s lock.
+ */
 public final class RegisteredWorker {
-    private final RegisterRequest offer;
-    private volatile long lastHeardNanos = System.nanoTime();
-    private volatile HeartbeatRequest lastHeartbeat;
-    private volatile boolean lost;
+    WorkerRecord record;
+    long lastHeardNanos;
+    WorkerBeat lastBeat;
+    boolean lost;
+    int pipelineId = -1;         // the pipeline it serves in, -1 = pool
+    long assignedEpoch;          // that pipeline's epoch, 0 = none
+    HeldAssignment held;         // layers it holds loaded (kept while in the pool)
+    long assignableAtNanos;      // after a failed assignment it rests until then
+    String leaving;              // why it is to leave the cluster, or null
+    boolean exit;                // its process is told to stop (WORKER_COMMAND_DRAIN)
+    long weightLoads;
 
-    RegisteredWorker(RegisterRequest offer) {
-        this.offer = offer;
+    RegisteredWorker(WorkerRecord record, long now) {
+        this.record = record;
+        this.lastHeardNanos = now;
+        this.held = record.held();
+        this.weightLoads = record.weightLoads();
     }
 
-    public String id() {
-        return offer.getWorkerId();
+    /** An immutable copy for status pages and decisions. */
+    Snapshot snapshot(long now) {
+        return new Snapshot(record, (now - lastHeardNanos) / 1_000_000, lastBeat, lost, pipelineId, held,
+                now >= assignableAtNanos, leaving, weightLoads);
     }
 
-    public String address() {
-        return offer.getAddress();
-    }
-
-    public RegisterRequest offer() {
-        return offer;
-    }
-
-    public long lastHeardAgeMillis() {
-        return (System.nanoTime() - lastHeardNanos) / 1_000_000;
-    }
-
-    public HeartbeatRequest lastHeartbeat() {
-        return lastHeartbeat;
-    }
-
-    public boolean lost() {
-        return lost;
-    }
-
-    void heard(HeartbeatRequest hb) {
-        lastHeardNanos = System.nanoTime();
-        lastHeartbeat = hb;
-        lost = false;
-    }
-
-    void markLost() {
-        lost = true;
+    /** A worker at one moment. */
+    public record Snapshot(WorkerRecord record, long lastHeardAgeMillis, WorkerBeat lastBeat, boolean lost,
+                           int pipelineId, HeldAssignment held, boolean assignable, String leaving, long weightLoads) {
+        public String id() {
+            return record.id();
+        }
     }
 }

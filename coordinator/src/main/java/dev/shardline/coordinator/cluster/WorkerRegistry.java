@@ -1,91 +1,159 @@
 package dev.shardline.coordinator.cluster;
 
-import dev.shardline.proto.stage.v1.HeartbeatRequest;
-import dev.shardline.proto.stage.v1.RegisterRequest;
-
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 /**
- * The workers that registered, in registration order. Registration checks the model fingerprint against the
- * coordinator's so a worker with other weights never joins a pipeline.
+ * The workers that registered, in registration order, and what the cluster made of them. Registration checks the
+ * model fingerprint (a worker with other weights never joins) and refuses a second live worker with an id already
+ * in use from another address. Heartbeats are answered from the state here: a worker holding an assignment the
+ * cluster no longer gives it is told to release it, a worker that is to leave is told to stop.
  */
 public final class WorkerRegistry {
     private final String modelFingerprint;
+    private final LongSupplier clock;
+    private final long timeoutNanos;
     private final Map<String, RegisteredWorker> workers = new LinkedHashMap<>();
-    private final List<Consumer<RegisteredWorker>> joinListeners = new ArrayList<>();
 
-    public WorkerRegistry(String modelFingerprint) {
+    public WorkerRegistry(String modelFingerprint, long timeoutMillis, LongSupplier clock) {
         this.modelFingerprint = modelFingerprint;
+        this.timeoutNanos = timeoutMillis * 1_000_000L;
+        this.clock = clock;
     }
 
     /** Null when accepted, else the reason it was refused. */
-    public synchronized String register(RegisterRequest r) {
-        if (r.getWorkerId().isBlank() || r.getAddress().isBlank()) {
+    public synchronized String register(WorkerRecord r) {
+        if (r.id() == null || r.id().isBlank() || r.address() == null || r.address().isBlank()) {
             return "worker_id and address are required";
         }
-        if (!modelFingerprint.isEmpty() && !r.getModelFingerprint().equals(modelFingerprint)) {
-            return "model fingerprint " + r.getModelFingerprint() + " does not match the coordinator's " + modelFingerprint
+        if (!modelFingerprint.isEmpty() && !r.modelFingerprint().equals(modelFingerprint)) {
+            return "model fingerprint " + r.modelFingerprint() + " does not match the coordinator's " + modelFingerprint
                     + ": the worker sees a different checkpoint";
         }
-        if (r.getMemoryBudgetBytes() <= 0) {
+        if (r.memoryBudgetBytes() <= 0) {
             return "memory_budget_bytes must be > 0";
         }
-        RegisteredWorker w = new RegisteredWorker(r);
-        workers.put(r.getWorkerId(), w);
-        notifyAll();
-        joinListeners.forEach(l -> l.accept(w));
+        long now = clock.getAsLong();
+        RegisteredWorker old = workers.get(r.id());
+        if (old != null && !old.lost && !old.record.address().equals(r.address()) && now - old.lastHeardNanos < timeoutNanos) {
+            return "worker id " + r.id() + " is already registered from " + old.record.address()
+                    + " and alive; give every worker its own --worker-id";
+        }
+        RegisteredWorker w = new RegisteredWorker(r, now);
+        if (old != null && old.pipelineId >= 0) {
+            w.pipelineId = -2;    // it was in a pipeline and came back as a new process: that pipeline must fail
+        }
+        workers.put(r.id(), w);
         return null;
     }
 
-    public synchronized boolean heartbeat(HeartbeatRequest hb) {
-        RegisteredWorker w = workers.get(hb.getWorkerId());
+    /** Records a heartbeat; empty when the worker is unknown (it must register again). */
+    public synchronized Optional<WorkerCommand> heartbeat(WorkerBeat beat) {
+        RegisteredWorker w = workers.get(beat.workerId());
         if (w == null) {
-            return false;
+            return Optional.empty();
         }
-        w.heard(hb);
-        return true;
-    }
-
-    public synchronized void onJoin(Consumer<RegisteredWorker> listener) {
-        joinListeners.add(listener);
-    }
-
-    public synchronized List<RegisteredWorker> all() {
-        return List.copyOf(workers.values());
-    }
-
-    public synchronized Optional<RegisteredWorker> get(String id) {
-        return Optional.ofNullable(workers.get(id));
-    }
-
-    /** Waits until at least {@code n} workers registered, or throws after the timeout. */
-    public synchronized List<RegisteredWorker> awaitWorkers(int n, long timeoutMillis) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + timeoutMillis;
-        while (workers.size() < n) {
-            long left = deadline - System.currentTimeMillis();
-            if (left <= 0) {
-                throw new IllegalStateException("only " + workers.size() + " of " + n + " workers registered within "
-                        + timeoutMillis / 1000 + " s");
-            }
-            wait(left);
+        w.lastHeardNanos = clock.getAsLong();
+        w.lastBeat = beat;
+        w.lost = false;
+        w.weightLoads = Math.max(w.weightLoads, beat.weightLoads());
+        if (w.exit) {
+            return Optional.of(WorkerCommand.drain(w.leaving == null ? "leaving the cluster" : w.leaving));
         }
-        return List.copyOf(workers.values()).subList(0, n);
+        if (beat.epoch() != 0 && beat.epoch() != w.assignedEpoch) {
+            return Optional.of(WorkerCommand.release(beat.epoch(), "the coordinator does not run pipeline "
+                    + beat.pipelineId() + " of epoch " + Long.toHexString(beat.epoch()) + " with this worker"));
+        }
+        return Optional.of(WorkerCommand.NONE);
     }
 
-    /** Marks workers silent for longer than the timeout as lost and returns the newly lost ones. */
-    public synchronized List<RegisteredWorker> sweep(long timeoutMillis) {
-        List<RegisteredWorker> newlyLost = new ArrayList<>();
+    /** Marks workers silent for longer than the timeout as lost; returns the ids newly lost. */
+    public synchronized List<String> sweep() {
+        long now = clock.getAsLong();
+        List<String> newlyLost = new ArrayList<>();
         for (RegisteredWorker w : workers.values()) {
-            if (!w.lost() && w.lastHeardAgeMillis() > timeoutMillis) {
-                w.markLost();
-                newlyLost.add(w);
+            if (!w.lost && now - w.lastHeardNanos > timeoutNanos) {
+                w.lost = true;
+                newlyLost.add(w.record.id());
             }
         }
         return newlyLost;
+    }
+
+    /** Forgets a worker that left (its process stopped after a drain). */
+    public synchronized void remove(String id) {
+        workers.remove(id);
+    }
+
+    /** The worker now belongs to a pipeline (epoch > 0), or to the pool (pipelineId -1, epoch 0). */
+    public synchronized void placed(String id, int pipelineId, long epoch) {
+        RegisteredWorker w = workers.get(id);
+        if (w == null) return;
+        w.pipelineId = pipelineId;
+        w.assignedEpoch = epoch;
+    }
+
+    /** The worker finished loading these layers. */
+    public synchronized void loaded(String id, HeldAssignment held, boolean reload) {
+        RegisteredWorker w = workers.get(id);
+        if (w == null) return;
+        w.held = held;
+        if (reload) w.weightLoads++;
+    }
+
+    /** An assignment of the worker failed: it rests before it is tried again, and holds nothing known. */
+    public synchronized void assignFailed(String id, long restMillis) {
+        RegisteredWorker w = workers.get(id);
+        if (w == null) return;
+        w.held = null;
+        w.assignableAtNanos = clock.getAsLong() + restMillis * 1_000_000L;
+    }
+
+    /** The worker is to leave the cluster; once its pipeline is drained it is told to stop. */
+    public synchronized void leaving(String id, String reason) {
+        RegisteredWorker w = workers.get(id);
+        if (w != null && w.leaving == null) w.leaving = reason;
+    }
+
+    /** From now on its heartbeats are answered with WORKER_COMMAND_DRAIN: finish and stop. */
+    public synchronized void exit(String id) {
+        RegisteredWorker w = workers.get(id);
+        if (w != null) w.exit = true;
+    }
+
+    /** A worker whose process came back as a new registration while the cluster had it in a pipeline. */
+    public synchronized boolean reRegisteredFromPipeline(String id) {
+        RegisteredWorker w = workers.get(id);
+        if (w != null && w.pipelineId == -2) {
+            w.pipelineId = -1;
+            return true;
+        }
+        return false;
+    }
+
+    public synchronized Optional<RegisteredWorker.Snapshot> get(String id) {
+        RegisteredWorker w = workers.get(id);
+        return w == null ? Optional.empty() : Optional.of(w.snapshot(clock.getAsLong()));
+    }
+
+    public synchronized Optional<WorkerRecord> record(String id) {
+        RegisteredWorker w = workers.get(id);
+        return w == null ? Optional.empty() : Optional.of(w.record);
+    }
+
+    /** Every worker, in registration order. */
+    public synchronized List<RegisteredWorker.Snapshot> all() {
+        long now = clock.getAsLong();
+        List<RegisteredWorker.Snapshot> out = new ArrayList<>();
+        for (RegisteredWorker w : workers.values()) out.add(w.snapshot(now));
+        return out;
+    }
+
+    public synchronized int size() {
+        return workers.size();
     }
 }

@@ -14,9 +14,12 @@ import java.util.Set;
  *
  * @param host               address to listen on
  * @param port               gRPC port for clients and workers (0 picks a free one)
+ * @param advertiseHost      host workers use to reach the coordinator (default: host; this machine's address when
+ *                           host is a wildcard)
  * @param model              checkpoint directory (tokenizer, config; workers map the weights)
  * @param modelId            the name clients use in requests (default: the directory name)
- * @param workers            workers to wait for before planning
+ * @param workers            the first pipelines form once this many workers registered (or after startupWaitMs)
+ * @param pipelines          pipelines to aim for (0 = as many as the workers allow); changeable at run time
  * @param blockSize          tokens per KV block
  * @param tokenBudget        rows per micro-batch (decode tokens + prefill chunk tokens)
  * @param maxRunning         sequences holding KV blocks at once, per pipeline
@@ -26,20 +29,37 @@ import java.util.Set;
  * @param workerTimeoutMs    a worker silent this long is lost
  * @param kvReserveTokens    KV tokens every stage must be able to hold for a plan to be accepted
  * @param maxKvBlocks        cap on KV blocks per pipeline (0 = the default cap of 1024 blocks)
- * @param replicas           pipelines to form (0 = as many as the workers allow; 1 = every worker in one pipeline)
+ * @param startupWaitMs      how long the first plan waits for {@code workers} before it forms what it can
+ * @param queueTimeoutMs     how long a request waits for a pipeline that can serve it before it fails UNAVAILABLE
+ * @param drainTimeoutMs     how long running sequences get to finish on a draining pipeline before they migrate
+ * @param canaryIntervalMs   an idle pipeline sends a one-token canary this often (readiness)
+ * @param readinessWindowMs  ready while a pipeline completed a micro-batch this recently
+ * @param assignRestMs       a worker whose assignment failed rests this long before it is used again
+ * @param maxWaiting         requests waiting (not admitted) at most; more are refused as overloaded
+ * @param sinkBufferTokens   tokens a consumer may fall behind before its request is cancelled
+ * @param adminToken         bearer token required by the Admin service ("" = none)
+ * @param testHooks          accept forced token ids in requests (tests only)
  */
-public record CoordinatorConfig(String host, int port, Path model, String modelId, int workers, int blockSize,
-                                int tokenBudget, int maxRunning, String activationDtype, int maxMessageBytes,
-                                int heartbeatMs, int workerTimeoutMs, long kvReserveTokens, int maxKvBlocks,
-                                int replicas) {
+public record CoordinatorConfig(String host, int port, String advertiseHost, Path model, String modelId, int workers,
+                                int pipelines, int blockSize, int tokenBudget, int maxRunning, String activationDtype,
+                                int maxMessageBytes, int heartbeatMs, int workerTimeoutMs, long kvReserveTokens,
+                                int maxKvBlocks, long startupWaitMs, long queueTimeoutMs, long drainTimeoutMs,
+                                long canaryIntervalMs, long readinessWindowMs, long assignRestMs, int maxWaiting,
+                                int sinkBufferTokens, String adminToken, boolean testHooks) {
 
-    public static final Set<String> KEYS = Set.of("host", "port", "model", "model-id", "workers", "block-size",
-            "token-budget", "max-running", "activation-dtype", "max-message-bytes", "heartbeat-ms",
-            "worker-timeout-ms", "kv-reserve-tokens", "max-kv-blocks", "replicas");
+    /** Default cap on KV blocks per pipeline when the config sets none (16 tokens each: 16k tokens). */
+    public static final int DEFAULT_MAX_KV_BLOCKS = 1024;
+
+    public static final Set<String> KEYS = Set.of("host", "port", "advertise-host", "model", "model-id", "workers",
+            "pipelines", "block-size", "token-budget", "max-running", "activation-dtype", "max-message-bytes",
+            "heartbeat-ms", "worker-timeout-ms", "kv-reserve-tokens", "max-kv-blocks", "startup-wait-ms",
+            "queue-timeout-ms", "drain-timeout-ms", "canary-interval-ms", "readiness-window-ms", "assign-rest-ms",
+            "max-waiting", "sink-buffer-tokens", "admin-token", "test-hooks");
 
     public CoordinatorConfig {
         range("port", port, 0, 65535);
         range("workers", workers, 1, 1024);
+        range("pipelines", pipelines, 0, 1024);
         range("block-size", blockSize, 1, 4096);
         range("token-budget", tokenBudget, 1, 1 << 20);
         range("max-running", maxRunning, 1, 1 << 16);
@@ -47,7 +67,14 @@ public record CoordinatorConfig(String host, int port, Path model, String modelI
         range("heartbeat-ms", heartbeatMs, 10, 600_000);
         range("worker-timeout-ms", workerTimeoutMs, heartbeatMs, 3_600_000);
         range("max-kv-blocks", maxKvBlocks, 0, Integer.MAX_VALUE);
-        range("replicas", replicas, 0, 1024);
+        range("startup-wait-ms", startupWaitMs, 0, 86_400_000L);
+        range("queue-timeout-ms", queueTimeoutMs, 0, 86_400_000L);
+        range("drain-timeout-ms", drainTimeoutMs, 0, 86_400_000L);
+        range("canary-interval-ms", canaryIntervalMs, 50, 3_600_000L);
+        range("readiness-window-ms", readinessWindowMs, canaryIntervalMs, 3_600_000L);
+        range("assign-rest-ms", assignRestMs, 0, 3_600_000L);
+        range("max-waiting", maxWaiting, 1, 1 << 24);
+        range("sink-buffer-tokens", sinkBufferTokens, 1, 1 << 24);
         if (!activationDtype.equals("bf16") && !activationDtype.equals("f32")) {
             throw new ConfigKeyException("activation-dtype", "must be bf16 or f32, got " + activationDtype);
         }
@@ -63,12 +90,19 @@ public record CoordinatorConfig(String host, int port, Path model, String modelI
         Path model = Path.of(ConfigKeys.require(v, "model"));
         String id = v.getOrDefault("model-id", model.toAbsolutePath().normalize().getFileName() == null ? "model"
                 : model.toAbsolutePath().normalize().getFileName().toString());
+        String host = v.getOrDefault("host", "127.0.0.1");
+        String testHooks = v.getOrDefault("test-hooks", "false");
+        if (!testHooks.equals("true") && !testHooks.equals("false")) {
+            throw new ConfigKeyException("test-hooks", "must be true or false, got " + testHooks);
+        }
         return new CoordinatorConfig(
-                v.getOrDefault("host", "127.0.0.1"),
+                host,
                 ConfigKeys.intValue(v, "port", 0),
+                v.getOrDefault("advertise-host", ""),
                 model,
                 id,
                 ConfigKeys.intValue(v, "workers", 1),
+                ConfigKeys.intValue(v, "pipelines", 0),
                 ConfigKeys.intValue(v, "block-size", 16),
                 ConfigKeys.intValue(v, "token-budget", 512),
                 ConfigKeys.intValue(v, "max-running", 64),
@@ -78,7 +112,26 @@ public record CoordinatorConfig(String host, int port, Path model, String modelI
                 ConfigKeys.intValue(v, "worker-timeout-ms", 5000),
                 ConfigKeys.intValue(v, "kv-reserve-tokens", 2048),
                 ConfigKeys.intValue(v, "max-kv-blocks", 0),
-                ConfigKeys.intValue(v, "replicas", 0));
+                ConfigKeys.intValue(v, "startup-wait-ms", 60_000),
+                ConfigKeys.intValue(v, "queue-timeout-ms", 30_000),
+                ConfigKeys.intValue(v, "drain-timeout-ms", 60_000),
+                ConfigKeys.intValue(v, "canary-interval-ms", 2_000),
+                ConfigKeys.intValue(v, "readiness-window-ms", 10_000),
+                ConfigKeys.intValue(v, "assign-rest-ms", 30_000),
+                ConfigKeys.intValue(v, "max-waiting", 4096),
+                ConfigKeys.intValue(v, "sink-buffer-tokens", 4096),
+                v.getOrDefault("admin-token", ""),
+                Boolean.parseBoolean(testHooks));
+    }
+
+    /** KV blocks per pipeline at most. */
+    public int kvBlockCap() {
+        return maxKvBlocks > 0 ? maxKvBlocks : DEFAULT_MAX_KV_BLOCKS;
+    }
+
+    /** The keys this config accepts, for error messages. */
+    public static String knownKeys() {
+        return String.join(", ", new java.util.TreeSet<>(KEYS));
     }
 
     private static void range(String key, long value, long min, long max) {

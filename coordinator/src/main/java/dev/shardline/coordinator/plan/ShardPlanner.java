@@ -91,6 +91,38 @@ public final class ShardPlanner {
         return new PipelinePlan(index, stages);
     }
 
+    /**
+     * The pipeline these workers form when each keeps exactly the given layers (in stage order: ranges contiguous
+     * from layer 0, embedding on the first, head on the last), or null when a stage does not fit its worker's budget
+     * with the minimum KV reserve. Used to re-form a pipeline whose workers still hold their layers (no reload).
+     */
+    public static PipelinePlan evaluate(ModelConfig config, int weightBytesPerElement, List<WorkerOffer> workers,
+                                        List<LayerRange> ranges, PlanOptions options) {
+        if (workers.size() != ranges.size() || workers.isEmpty()) {
+            throw new IllegalArgumentException(workers.size() + " workers for " + ranges.size() + " ranges");
+        }
+        CostModel cm = CostModel.of(config, weightBytesPerElement, options);
+        List<StagePlan> stages = new ArrayList<>();
+        int next = 0;
+        for (int i = 0; i < workers.size(); i++) {
+            LayerRange r = ranges.get(i);
+            boolean first = i == 0;
+            boolean last = i == workers.size() - 1;
+            if (r.start() != next || r.count() == 0 || r.embedding() != first || r.head() != last) {
+                return null;
+            }
+            next = r.end();
+            WorkerOffer w = workers.get(i);
+            if (w.memoryBudgetBytes() < cm.memoryNeed(r.count(), first, last)) {
+                return null;
+            }
+            stages.add(new StagePlan(w.workerId(), r, cm.weightBytes(r.count(), first, last),
+                    cm.kvCapacityTokens(w.memoryBudgetBytes(), r.count(), first, last),
+                    cm.costUnits(r.count(), last, w.relativeSpeed())));
+        }
+        return next == config.numHiddenLayers() ? new PipelinePlan(0, stages) : null;
+    }
+
     static String gb(long bytes) {
         return String.format(java.util.Locale.ROOT, "%.2f GB (%d bytes)", bytes / 1e9, bytes);
     }

@@ -25,14 +25,31 @@ final class ScheduledSequence {
         this.id = id;
         this.request = request;
         int[] prompt = request.promptTokens();
+        int[] before = request.generated();
         this.promptLength = prompt.length;
         this.maxTokens = maxTokens;
-        this.tokens = Arrays.copyOf(prompt, prompt.length + Math.min(maxTokens, 256));
-        this.length = prompt.length;
+        this.tokens = Arrays.copyOf(prompt, prompt.length + before.length + Math.min(maxTokens - before.length, 256));
+        System.arraycopy(before, 0, tokens, prompt.length, before.length);
+        this.length = prompt.length + before.length;
     }
 
     int priority() {
         return request.priority();
+    }
+
+    /** The waiting-queue key: class, then priority. */
+    Scheduler.Rank rank() {
+        return new Scheduler.Rank(request.priorityClass(), request.priority());
+    }
+
+    /** Order among sequences of one rank: the request's arrival when given, else the submission order here. */
+    long arrival() {
+        return request.arrival() >= 0 ? request.arrival() : id;
+    }
+
+    /** Resumed (it generated tokens elsewhere) or preempted: it goes back to the head of its queue. */
+    boolean returning() {
+        return preemptions > 0 || request.generated().length > 0;
     }
 
     int generated() {

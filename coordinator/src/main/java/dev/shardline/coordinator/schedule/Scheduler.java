@@ -25,11 +25,20 @@ import java.util.TreeSet;
  * micro-batches are in flight and a sequence is in at most one of them. KV blocks are allocated as sequences grow;
  * when they run out, the lowest-ranked running sequence that is not in flight (lowest priority, then the latest
  * arrival) is preempted by recomputation: its blocks are freed and it re-queues at the head of its priority to
- * prefill prompt + generated tokens again. Rank = priority (higher first), then arrival (first come first served).
+ * prefill prompt + generated tokens again. Rank = priority class (interactive before batch), then priority (higher
+ * first), then arrival (first come first served). A request may arrive with tokens it generated on another pipeline
+ * ({@link Request#generated()}): it prefills prompt + those tokens, like a preempted sequence, and queues at the
+ * head of its rank in arrival order.
  */
 public final class Scheduler {
-    private static final Comparator<ScheduledSequence> RANK =
-            Comparator.comparingInt(ScheduledSequence::priority).reversed().thenComparingLong(s -> s.id);
+    /** A waiting queue's key: interactive before batch, then higher priority first. */
+    record Rank(PriorityClass priorityClass, int priority) {
+    }
+
+    private static final Comparator<Rank> QUEUE_ORDER = Comparator.comparing(Rank::priorityClass)
+            .thenComparing(Comparator.comparingInt(Rank::priority).reversed());
+    private static final Comparator<ScheduledSequence> RANK = Comparator.comparing(ScheduledSequence::rank, QUEUE_ORDER)
+            .thenComparingLong(ScheduledSequence::arrival).thenComparingLong(s -> s.id);
 
     private final SchedulerConfig cfg;
     private final SchedulerListener listener;
@@ -37,7 +46,7 @@ public final class Scheduler {
     private final BlockAllocator allocator;
     private final Map<Long, ScheduledSequence> live = new LinkedHashMap<>();
     private final TreeSet<ScheduledSequence> running = new TreeSet<>(RANK);
-    private final TreeMap<Integer, ArrayDeque<ScheduledSequence>> waiting = new TreeMap<>(Comparator.reverseOrder());
+    private final TreeMap<Rank, ArrayDeque<ScheduledSequence>> waiting = new TreeMap<>(QUEUE_ORDER);
     private final Map<Long, List<ScheduledSequence>> inFlight = new LinkedHashMap<>();
     private final Map<Long, MicroBatch> inFlightBatches = new HashMap<>();
     private final List<Long> toForget = new ArrayList<>();
@@ -85,6 +94,15 @@ public final class Scheduler {
                     + "KV cache capacity of " + kv + " tokens");
         }
         int maxTokens = r.maxTokens();
+        int before = r.generated().length;
+        if (before > 0 && before >= maxTokens) {
+            throw new InvalidRequestException("max_tokens", "the sequence already generated " + before
+                    + " of its " + maxTokens + " tokens");
+        }
+        if ((long) prompt.length + before >= Math.min(cfg.maxContext(), kv)) {
+            throw new InvalidRequestException("prompt", "prompt of " + prompt.length + " tokens + " + before
+                    + " generated leaves no room in the context of " + Math.min(cfg.maxContext(), kv) + " tokens");
+        }
         if (maxTokens == Integer.MAX_VALUE) {
             maxTokens = (int) Math.min(cfg.maxContext(), kv) - prompt.length;
         } else if ((long) prompt.length + maxTokens > cfg.maxContext()) {
@@ -96,8 +114,25 @@ public final class Scheduler {
         }
         ScheduledSequence s = new ScheduledSequence(nextSequenceId++, r, maxTokens);
         live.put(s.id, s);
-        waiting.computeIfAbsent(s.priority(), p -> new ArrayDeque<>()).addLast(s);
+        if (s.returning()) {
+            queueAtHead(s);
+        } else {
+            waiting.computeIfAbsent(s.rank(), p -> new ArrayDeque<>()).addLast(s);
+        }
         return s.id;
+    }
+
+    /** Into its rank's queue among the other returning sequences at its head, in arrival order. */
+    private void queueAtHead(ScheduledSequence s) {
+        ArrayDeque<ScheduledSequence> q = waiting.computeIfAbsent(s.rank(), p -> new ArrayDeque<>());
+        List<ScheduledSequence> head = new ArrayList<>();
+        while (!q.isEmpty() && q.peekFirst().returning() && RANK.compare(q.peekFirst(), s) < 0) {
+            head.add(q.pollFirst());
+        }
+        q.addFirst(s);
+        for (int i = head.size() - 1; i >= 0; i--) {
+            q.addFirst(head.get(i));
+        }
     }
 
     /**
@@ -212,7 +247,7 @@ public final class Scheduler {
         v.needsSamplingParams = true;
         v.preemptions++;
         running.remove(v);
-        waiting.computeIfAbsent(v.priority(), p -> new ArrayDeque<>()).addFirst(v);
+        queueAtHead(v);
         forget(v);
         preemptions++;
         listener.onPreempted(v.id);
@@ -262,7 +297,7 @@ public final class Scheduler {
 
     private void accept(ScheduledSequence s, SampledTokenResult r) {
         s.append(r.tokenId());
-        listener.onToken(s.id, r.tokenId(), r.logprob(), s.generated() - 1);
+        listener.onSampled(s.id, r, s.generated() - 1);
         if (live.get(s.id) != s) {
             return;                                                         // the listener cancelled it
         }
@@ -295,13 +330,51 @@ public final class Scheduler {
         if (s.status == SequenceStatus.RUNNING) {
             running.remove(s);
         } else {
-            ArrayDeque<ScheduledSequence> q = waiting.get(s.priority());
+            ArrayDeque<ScheduledSequence> q = waiting.get(s.rank());
             q.remove(s);
-            if (q.isEmpty()) waiting.remove(s.priority());
+            if (q.isEmpty()) waiting.remove(s.rank());
         }
         live.remove(s.id);
         forget(s);
         listener.onFinished(s.id, reason, s.generated());
+    }
+
+    /**
+     * Takes a sequence off this pipeline without finishing it (it moves to another one): frees its blocks, tells the
+     * stages to forget it, and returns its last state (prompt length and generated tokens, to resume elsewhere).
+     * Empty for an unknown sequence.
+     *
+     * @throws IllegalStateException while it is in flight (wait for its micro-batch's result first)
+     */
+    public Optional<SequenceState> detach(long sequenceId) {
+        ScheduledSequence s = live.get(sequenceId);
+        if (s == null) {
+            return Optional.empty();
+        }
+        if (s.inFlight) {
+            throw new IllegalStateException("sequence " + sequenceId + " is in flight");
+        }
+        SequenceState state = s.snapshot();
+        freeBlocks(s);
+        if (s.status == SequenceStatus.RUNNING) {
+            running.remove(s);
+        } else {
+            ArrayDeque<ScheduledSequence> q = waiting.get(s.rank());
+            q.remove(s);
+            if (q.isEmpty()) waiting.remove(s.rank());
+        }
+        live.remove(s.id);
+        forget(s);
+        return Optional.of(state);
+    }
+
+    /** Ids of sequences queued and not admitted (holding no KV blocks), in queue order. */
+    public List<Long> waitingSequenceIds() {
+        List<Long> ids = new ArrayList<>();
+        for (ArrayDeque<ScheduledSequence> q : waiting.values()) {
+            for (ScheduledSequence s : q) ids.add(s.id);
+        }
+        return ids;
     }
 
     private void forget(ScheduledSequence s) {
@@ -363,6 +436,11 @@ public final class Scheduler {
     public Optional<SequenceState> state(long sequenceId) {
         ScheduledSequence s = live.get(sequenceId);
         return s == null ? Optional.empty() : Optional.of(s.snapshot());
+    }
+
+    /** The micro-batch in flight with this step id, if any. */
+    public Optional<MicroBatch> inFlightBatch(long stepId) {
+        return Optional.ofNullable(inFlightBatches.get(stepId));
     }
 
     /** Ids of the micro-batches in flight, oldest first. */

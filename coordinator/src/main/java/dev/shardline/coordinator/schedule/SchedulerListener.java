@@ -12,6 +12,11 @@ public interface SchedulerListener {
     default void onToken(long sequenceId, int tokenId, float logprob, int index) {
     }
 
+    /** A token was appended, with everything the last stage reported for it; by default {@link #onToken}. */
+    default void onSampled(long sequenceId, SampledTokenResult result, int index) {
+        onToken(sequenceId, result.tokenId(), result.logprob(), index);
+    }
+
     /** The sequence ended (its blocks are free); the stop token, if any, was reported by {@link #onToken} first. */
     default void onFinished(long sequenceId, FinishReason reason, int generatedCount) {
     }

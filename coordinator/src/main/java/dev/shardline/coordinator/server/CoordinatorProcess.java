@@ -1,13 +1,28 @@
 package dev.shardline.coordinator.server;
 
-import dev.shardline.coordinator.api.InferenceService;
-import dev.shardline.coordinator.api.ServedModel;
-import dev.shardline.coordinator.cluster.Cluster;
-import dev.shardline.coordinator.cluster.ControlPlaneService;
+import dev.shardline.coordinator.cluster.ActivationFormat;
+import dev.shardline.coordinator.cluster.ClusterReconciler;
+import dev.shardline.coordinator.cluster.ClusterSettings;
+import dev.shardline.coordinator.cluster.ClusterStatus;
 import dev.shardline.coordinator.cluster.WorkerRegistry;
 import dev.shardline.coordinator.config.CoordinatorConfig;
+import dev.shardline.coordinator.desired.PlanInputs;
+import dev.shardline.coordinator.generation.GenerationService;
+import dev.shardline.coordinator.generation.GenerationSettings;
+import dev.shardline.coordinator.generation.ServedModel;
+import dev.shardline.coordinator.grpc.api.AdminAuth;
+import dev.shardline.coordinator.grpc.api.AdminGrpcService;
+import dev.shardline.coordinator.grpc.api.InferenceGrpcService;
+import dev.shardline.coordinator.grpc.stage.ControlPlaneService;
+import dev.shardline.coordinator.grpc.stage.GrpcWorkerTransport;
+import dev.shardline.coordinator.plan.PlanOptions;
 import dev.shardline.model.checkpoint.ModelFingerprint;
+import dev.shardline.model.kvcache.KvCache;
+import dev.shardline.proto.stage.v1.ControlPlaneGrpc;
+import dev.shardline.proto.v1.AdminGrpc;
+import dev.shardline.proto.v1.InferenceGrpc;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -15,37 +30,62 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * The coordinator process: one gRPC server for clients ({@code shardline.v1.Inference}, health, reflection) and
- * workers ({@code ControlPlane}). {@link #start} binds the port at once; {@link #awaitCluster} then waits for the
- * workers, plans and assigns the layers, and flips health to SERVING.
+ * The coordinator process: one gRPC server for clients ({@code shardline.v1.Inference} and {@code Admin}, health,
+ * reflection) and workers ({@code ControlPlane}), the cluster reconciler, and the generation service that every
+ * front end shares. {@link #start} binds the port and starts the cluster; pipelines form as workers register.
+ *
+ * <p>Health: the service names "" and {@code shardline.v1.Inference} report readiness (a micro-batch went through
+ * every stage of a pipeline within the readiness window); {@code liveness} reports SERVING while the process runs,
+ * also with zero pipelines.
  */
 public final class CoordinatorProcess implements AutoCloseable {
+    public static final String LIVENESS = "liveness";
+
     private final CoordinatorConfig config;
     private final ServedModel model;
-    private final WorkerRegistry registry;
-    private final ControlPlaneService controlPlane;
-    private final InferenceService inference;
+    private final ClusterReconciler cluster;
+    private final GenerationService generation;
     private final HealthStatusManager health = new HealthStatusManager();
+    private final ScheduledExecutorService healthTimer = Executors.newSingleThreadScheduledExecutor(r ->
+            Thread.ofPlatform().name("coordinator-health").daemon().unstarted(r));
     private final Server server;
     private final Consumer<String> log;
-    private volatile Cluster cluster;
+    private volatile boolean wasReady;
 
     private CoordinatorProcess(CoordinatorConfig config, ServedModel model, String fingerprint, Consumer<String> log) {
         this.config = config;
         this.model = model;
         this.log = log;
-        this.registry = new WorkerRegistry(fingerprint);
-        this.controlPlane = new ControlPlaneService(registry, config.heartbeatMs(), log);
-        this.inference = new InferenceService(model, registry);
+        WorkerRegistry registry = new WorkerRegistry(fingerprint, config.workerTimeoutMs(), System::nanoTime);
+        PlanInputs plan = new PlanInputs(model.config(), 2, PlanOptions.defaults()
+                .withMinKvReserveTokens(config.kvReserveTokens())
+                .withKvBytesPerTokenPerLayer(KvCache.bytesPerTokenPerLayer(model.config())));
+        ClusterSettings settings = new ClusterSettings(plan, config.model(), fingerprint, model.sampleVocabLimit(),
+                config.blockSize(), config.tokenBudget(), config.maxRunning(), config.kvBlockCap(),
+                ActivationFormat.parse(config.activationDtype()), config.maxMessageBytes(), config.workers(),
+                config.startupWaitMs(), config.pipelines(), config.queueTimeoutMs(), config.drainTimeoutMs(),
+                config.canaryIntervalMs(), config.readinessWindowMs(), config.assignRestMs(), config.maxWaiting());
+        this.cluster = new ClusterReconciler(settings, registry, new GrpcWorkerTransport(config.maxMessageBytes()),
+                System::nanoTime, log, true);
+        this.generation = new GenerationService(model, cluster, new GenerationSettings(config.sinkBufferTokens(),
+                config.testHooks(), Duration.ofSeconds(2)), System::nanoTime, log);
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
                 .maxInboundMessageSize(config.maxMessageBytes() + (1 << 20))
                 .callExecutor(resultsOnTransportThread())
-                .addService(inference).addService(controlPlane).addService(health.getHealthService())
+                .addService(new InferenceGrpcService(generation, cluster))
+                .addService(ServerInterceptors.intercept(new AdminGrpcService(cluster), new AdminAuth(config.adminToken())))
+                .addService(new ControlPlaneService(cluster, config.heartbeatMs(), log))
+                .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance()).build();
     }
 
@@ -56,7 +96,7 @@ public final class CoordinatorProcess implements AutoCloseable {
      */
     private static io.grpc.ServerCallExecutorSupplier resultsOnTransportThread() {
         java.util.concurrent.Executor direct = Runnable::run;
-        String results = dev.shardline.proto.stage.v1.ControlPlaneGrpc.getReportResultsMethod().getFullMethodName();
+        String results = ControlPlaneGrpc.getReportResultsMethod().getFullMethodName();
         return new io.grpc.ServerCallExecutorSupplier() {
             @Override
             public <ReqT, RespT> java.util.concurrent.Executor getExecutor(io.grpc.ServerCall<ReqT, RespT> call,
@@ -66,7 +106,7 @@ public final class CoordinatorProcess implements AutoCloseable {
         };
     }
 
-    /** Loads the tokenizer and config (no weights) and binds the port. */
+    /** Loads the tokenizer and config (no weights), binds the port and starts the cluster. */
     public static CoordinatorProcess start(CoordinatorConfig config, Consumer<String> log) {
         ServedModel model = ServedModel.open(config.modelId(), config.model());
         String fingerprint = ModelFingerprint.of(config.model());
@@ -76,51 +116,83 @@ public final class CoordinatorProcess implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage(), e);
         }
-        p.health.setStatus("", ServingStatus.NOT_SERVING);
-        log.accept("coordinator listening on " + p.address() + " (model " + model.id() + ", waiting for "
-                + config.workers() + " worker(s))");
+        p.health.setStatus(LIVENESS, ServingStatus.SERVING);
+        p.health.setStatus(AdminGrpc.SERVICE_NAME, ServingStatus.SERVING);
+        p.refreshHealth();
+        p.healthTimer.scheduleWithFixedDelay(p::refreshHealth, 200, 200, TimeUnit.MILLISECONDS);
+        p.cluster.start(p.address());
+        log.accept("coordinator listening on " + p.address() + " (model " + model.id() + "; the first pipelines form once "
+                + config.workers() + " worker(s) registered)");
         return p;
+    }
+
+    private void refreshHealth() {
+        boolean ready = cluster.ready();
+        ServingStatus s = ready ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+        health.setStatus("", s);
+        health.setStatus(InferenceGrpc.SERVICE_NAME, s);
+        if (ready != wasReady) {
+            wasReady = ready;
+            log.accept(ready ? "ready: serving " + model.id() + " on " + address() : "not ready: no pipeline completed a "
+                    + "micro-batch within " + config.readinessWindowMs() + " ms");
+        }
     }
 
     public int port() {
         return server.getPort();
     }
 
+    /** host:port as workers and clients reach it. */
     public String address() {
-        return config.host() + ":" + port();
+        return advertisedHost() + ":" + port();
     }
 
-    public WorkerRegistry registry() {
-        return registry;
+    private String advertisedHost() {
+        if (!config.advertiseHost().isBlank()) return config.advertiseHost();
+        String h = config.host();
+        if (!h.equals("0.0.0.0") && !h.equals("::") && !h.equals("[::]")) return h;
+        try {
+            return InetAddress.getLocalHost().getHostAddress();
+        } catch (UnknownHostException e) {
+            return "127.0.0.1";
+        }
     }
 
     public ServedModel model() {
         return model;
     }
 
-    public Cluster cluster() {
+    public ClusterReconciler cluster() {
         return cluster;
     }
 
-    /** Waits for the workers, plans and assigns; the API serves generation afterwards. */
-    public Cluster awaitCluster(long waitMillis) throws InterruptedException {
-        Cluster c = Cluster.start(config, model.config(), registry, controlPlane, address(), model.sampleVocabLimit(),
-                waitMillis, log);
-        cluster = c;
-        inference.ready(c);
-        health.setStatus("", ServingStatus.SERVING);
-        health.setStatus("shardline.v1.Inference", ServingStatus.SERVING);
-        log.accept("cluster ready: serving " + model.id() + " on " + address());
-        return c;
+    public GenerationService generation() {
+        return generation;
+    }
+
+    /**
+     * Waits until at least {@code pipelines} pipelines serve (or throws after the wait, with the cluster's status).
+     */
+    public ClusterStatus awaitServing(int pipelines, long waitMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + waitMillis * 1_000_000L;
+        while (true) {
+            ClusterStatus s = cluster.status();
+            if (s.serving() >= pipelines) return s;
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(s.serving() + " of " + pipelines + " pipeline(s) serving after "
+                        + waitMillis / 1000 + " s; " + s.workers().size() + " worker(s) registered, pool " + s.pool());
+            }
+            Thread.sleep(50);
+        }
     }
 
     @Override
     public void close() {
         health.enterTerminalState();
-        if (cluster != null) {
-            cluster.close();
-        }
+        healthTimer.shutdownNow();
         server.shutdown();
+        cluster.close();
+        generation.close();
         try {
             if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
                 server.shutdownNow();

@@ -46,6 +46,11 @@ public final class TextAssembler {
         return r.text();
     }
 
+    /** In chat-reasoning mode, whether the reasoning block has ended (the answer has begun); false otherwise. */
+    public boolean inAnswer() {
+        return reasoning != null && reasoning.inAnswer();
+    }
+
     /** True once a stop string has been seen: the sequence should end. */
     public boolean stopped() {
         return stops.stopped();

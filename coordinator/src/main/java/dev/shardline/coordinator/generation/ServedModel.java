@@ -1,4 +1,4 @@
-package dev.shardline.coordinator.api;
+package dev.shardline.coordinator.generation;
 
 import dev.shardline.model.chat.ChatTemplate;
 import dev.shardline.model.checkpoint.ModelDirectory;

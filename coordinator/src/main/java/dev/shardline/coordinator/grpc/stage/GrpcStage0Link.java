@@ -1,5 +1,8 @@
-package dev.shardline.coordinator.cluster;
+package dev.shardline.coordinator.grpc.stage;
 
+import dev.shardline.coordinator.cluster.LinkListener;
+import dev.shardline.coordinator.cluster.OutboundStep;
+import dev.shardline.coordinator.cluster.Stage0Link;
 import dev.shardline.proto.stage.v1.StageAck;
 import dev.shardline.proto.stage.v1.StageGrpc;
 import dev.shardline.proto.stage.v1.StageMessage;
@@ -7,22 +10,18 @@ import io.grpc.ManagedChannel;
 import io.grpc.stub.StreamObserver;
 
 import java.util.concurrent.Semaphore;
-import java.util.function.Consumer;
 
 /**
- * The coordinator's end of the {@code Stage.Forward} stream to stage 0, with the stage's credits: the stage grants
- * an initial credit and returns one with each ack; {@link #tryCredit()} takes one without waiting and
- * {@link #onCredit} is told when one comes back.
+ * The coordinator's end of the {@code Stage.Forward} stream into stage 0, with the stage's credits: the stage grants
+ * an initial credit and returns one with each ack; {@link #tryCredit()} takes one without waiting.
  */
-public final class StageLink implements AutoCloseable {
+final class GrpcStage0Link implements Stage0Link {
     private final Semaphore credit = new Semaphore(0);
     private final StreamObserver<StageMessage> out;
-    private final Consumer<String> onBroken;
-    private volatile Runnable onCredit = () -> { };
     private volatile boolean closed;
 
-    public StageLink(ManagedChannel channel, Consumer<String> onBroken) {
-        this.onBroken = onBroken;
+    /** {@code stage0}: the first stage's worker, named in the link's errors. */
+    GrpcStage0Link(ManagedChannel channel, String stage0, LinkListener listener) {
         this.out = StageGrpc.newStub(channel).forward(new StreamObserver<>() {
             private boolean first = true;
 
@@ -34,40 +33,35 @@ public final class StageLink implements AutoCloseable {
                 } else {
                     credit.release();
                 }
-                onCredit.run();
+                listener.onCredit();
             }
 
             @Override
             public void onError(Throwable t) {
-                if (!closed) onBroken.accept("stage 0 stream failed: " + t.getMessage());
-                credit.release(1 << 20);
+                if (!closed) listener.onBroken("the stream into stage 0 (" + stage0 + ") failed: " + t.getMessage());
             }
 
             @Override
             public void onCompleted() {
-                if (!closed) onBroken.accept("stage 0 closed its stream");
-                credit.release(1 << 20);
+                if (!closed) listener.onBroken("stage 0 (" + stage0 + ") closed its stream");
             }
         });
     }
 
-    /** Takes one credit if stage 0 has one, without waiting. */
+    @Override
     public boolean tryCredit() {
-        return credit.tryAcquire();
+        return !closed && credit.tryAcquire();
     }
 
-    /** Gives back a credit taken by {@link #tryCredit} that was not used. */
+    @Override
     public void returnCredit() {
         credit.release();
     }
 
-    /** Runs (on the transport thread, without waiting) each time stage 0 returns a credit. */
-    public void onCredit(Runnable r) {
-        onCredit = r;
-    }
-
-    public synchronized void send(StageMessage m) {
-        out.onNext(m);
+    @Override
+    public synchronized void send(OutboundStep step) {
+        if (closed) return;
+        out.onNext(StageMessage.newBuilder().setHeader(StageProtos.header(step)).build());
     }
 
     @Override

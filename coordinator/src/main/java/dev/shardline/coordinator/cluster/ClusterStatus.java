@@ -1,0 +1,45 @@
+package dev.shardline.coordinator.cluster;
+
+import dev.shardline.coordinator.desired.PipelineState;
+import dev.shardline.coordinator.plan.PipelinePlan;
+import dev.shardline.coordinator.plan.StagePlan;
+
+import java.util.List;
+
+/**
+ * The cluster at one moment, for status APIs: epoch, target, every pipeline with its state and load, the workers,
+ * the pool, the demand waiting for a pipeline, life-time counters and readiness.
+ */
+public record ClusterStatus(long epoch, int targetPipelines, List<Pipeline> pipelines, List<RegisteredWorker.Snapshot> workers,
+                            List<String> pool, int waitingRequests, long waitingTokens, Counters counters,
+                            boolean ready) {
+
+    /** One pipeline; {@code runner} is null while it forms or after it failed. */
+    public record Pipeline(int id, long epoch, PipelineState state, List<StagePlan> stages, int kvBlocks, int blockSize,
+                           String reason, PipelineRunner.Snapshot load, PipelineRunner runner) {
+
+        /** Its stages as a plan (for {@code ShardPlan.describe()}). */
+        public PipelinePlan plan() {
+            return new PipelinePlan(id, stages);
+        }
+    }
+
+    /** Counters since the coordinator started. */
+    public record Counters(long migrationsAfterFailure, long migrationsAfterDrain, long pipelinesFormed,
+                           long pipelinesFailed, long pipelinesDrained, long requestsTimedOutWaiting,
+                           long requestsCancelledSlowConsumer, long migrationReprefillTokens) {
+    }
+
+    /** Requests queued on pipelines and waiting for one, and running sequences. */
+    public int queueDepth() {
+        return waitingRequests + pipelines.stream().filter(p -> p.load() != null).mapToInt(p -> p.load().waiting()).sum();
+    }
+
+    public int runningSequences() {
+        return pipelines.stream().filter(p -> p.load() != null).mapToInt(p -> p.load().running()).sum();
+    }
+
+    public long serving() {
+        return pipelines.stream().filter(p -> p.state() == PipelineState.SERVING).count();
+    }
+}

@@ -1,0 +1,82 @@
+package dev.shardline.coordinator.generation;
+
+import dev.shardline.coordinator.schedule.PriorityClass;
+import dev.shardline.model.sampling.SamplingOverrides;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One generation request, the same for every front end (gRPC, OpenAI HTTP, Kafka batch lines).
+ *
+ * @param model          the model id the client asked for; "" = the one served
+ * @param sampling       sampling and stop values the request sets (null fields take the model's defaults)
+ * @param logitBias      token id -> bias in [-100, 100] added to its logit
+ * @param logprobs       return each token's log-probability
+ * @param topLogprobs    and the most likely alternatives at each position, 0..20 (needs logprobs)
+ * @param priorityClass  interactive (default) or batch
+ * @param priority       within the class, higher first
+ * @param tenant         who asked (the API key's identity), for logs and limits; "" = anonymous
+ * @param deadline       how long the request may take from submission; null = no limit
+ * @param requestId      the client's id, for logs; may be ""
+ * @param forcedTokenIds test hook: the first generated tokens are these ids (refused unless test hooks are on)
+ * @param reasoningOpen  raw prompts only: generation starts inside a reasoning block (the prompt opened
+ *                       {@code <think>}); chat prompts always do with QwQ's template
+ */
+public record GenerationRequest(String model, Prompt prompt, SamplingOverrides sampling, Map<Integer, Float> logitBias,
+                                boolean logprobs, int topLogprobs, PriorityClass priorityClass, int priority,
+                                String tenant, Duration deadline, String requestId, List<Integer> forcedTokenIds,
+                                boolean reasoningOpen) {
+
+    public GenerationRequest {
+        model = model == null ? "" : model;
+        sampling = sampling == null ? SamplingOverrides.none() : sampling;
+        logitBias = logitBias == null ? Map.of() : Map.copyOf(logitBias);
+        priorityClass = priorityClass == null ? PriorityClass.INTERACTIVE : priorityClass;
+        tenant = tenant == null ? "" : tenant;
+        requestId = requestId == null ? "" : requestId;
+        forcedTokenIds = forcedTokenIds == null ? List.of() : List.copyOf(forcedTokenIds);
+    }
+
+    public static Builder builder(Prompt prompt) {
+        return new Builder(prompt);
+    }
+
+    /** Builds a request field by field; unset fields take their defaults. */
+    public static final class Builder {
+        private final Prompt prompt;
+        private String model = "";
+        private SamplingOverrides sampling = SamplingOverrides.none();
+        private Map<Integer, Float> logitBias = Map.of();
+        private boolean logprobs;
+        private int topLogprobs;
+        private PriorityClass priorityClass = PriorityClass.INTERACTIVE;
+        private int priority;
+        private String tenant = "";
+        private Duration deadline;
+        private String requestId = "";
+        private List<Integer> forced = List.of();
+        private boolean reasoningOpen;
+
+        private Builder(Prompt prompt) {
+            this.prompt = prompt;
+        }
+
+        public Builder model(String v) { model = v; return this; }
+        public Builder sampling(SamplingOverrides v) { sampling = v; return this; }
+        public Builder logitBias(Map<Integer, Float> v) { logitBias = v; return this; }
+        public Builder logprobs(boolean v, int top) { logprobs = v; topLogprobs = top; return this; }
+        public Builder priority(PriorityClass c, int p) { priorityClass = c; priority = p; return this; }
+        public Builder tenant(String v) { tenant = v; return this; }
+        public Builder deadline(Duration v) { deadline = v; return this; }
+        public Builder requestId(String v) { requestId = v; return this; }
+        public Builder forcedTokenIds(List<Integer> v) { forced = v; return this; }
+        public Builder reasoningOpen(boolean v) { reasoningOpen = v; return this; }
+
+        public GenerationRequest build() {
+            return new GenerationRequest(model, prompt, sampling, logitBias, logprobs, topLogprobs, priorityClass,
+                    priority, tenant, deadline, requestId, forced, reasoningOpen);
+        }
+    }
+}

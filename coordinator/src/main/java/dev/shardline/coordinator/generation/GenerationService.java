@@ -1,0 +1,96 @@
+package dev.shardline.coordinator.generation;
+
+import dev.shardline.coordinator.cluster.ClusterReconciler;
+
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+
+/**
+ * The one way to generate, for every front end: {@link #submit} validates a {@link GenerationRequest} (the one
+ * place that does), resolves it against the model, and hands it to the cluster, which runs it on a pipeline (and
+ * moves it to another if that pipeline fails or drains). Output flows to the caller's {@link TokenSink} through
+ * the request's bounded buffer, on the request's own virtual thread, never on a pipeline's.
+ */
+public final class GenerationService implements AutoCloseable {
+    private final ServedModel model;
+    private final ClusterReconciler cluster;
+    private final GenerationSettings settings;
+    private final RequestValidator validator;
+    private final LongSupplier clock;
+    private final Consumer<String> log;
+    private final Executor deliveries = Executors.newVirtualThreadPerTaskExecutor();
+    private final ScheduledExecutorService deadlines = Executors.newSingleThreadScheduledExecutor(r ->
+            Thread.ofPlatform().name("generation-deadlines").daemon().unstarted(r));
+    private final AtomicLong keys = new AtomicLong();
+
+    public GenerationService(ServedModel model, ClusterReconciler cluster, GenerationSettings settings, LongSupplier clock,
+                             Consumer<String> log) {
+        this.model = model;
+        this.cluster = cluster;
+        this.settings = settings;
+        this.validator = new RequestValidator(model, settings.testHooks());
+        this.clock = clock;
+        this.log = log;
+    }
+
+    public ServedModel model() {
+        return model;
+    }
+
+    /**
+     * Starts a generation; its output goes to {@code sink}.
+     *
+     * @throws GenerationException.InvalidRequest    (or a subtype) naming the field
+     * @throws GenerationException.Overloaded        when too many requests wait already
+     */
+    public GenerationHandle submit(GenerationRequest request, TokenSink sink) {
+        ValidatedRequest resolved = validator.validate(request, cluster.maxKvTokens());
+        int waiting = cluster.waitingCount();
+        if (waiting >= cluster.maxWaiting()) {
+            throw new GenerationException.Overloaded(waiting + " requests are waiting already (the limit is "
+                    + cluster.maxWaiting() + "); retry later", settings.retryAfter());
+        }
+        Generation[] self = new Generation[1];
+        Delivery delivery = new Delivery(sink, settings.sinkBufferTokens(), deliveries, failure -> {
+            log.accept(self[0] + ": its consumer failed (" + failure + "); cancelling");
+            self[0].cancel(new GenerationException.Cancelled("the consumer failed: " + failure.getMessage()));
+        });
+        GenerationAccumulator acc = new GenerationAccumulator(model.tokenizer(), resolved.params().stop(),
+                resolved.reasoningOpen(), request.logprobs(), resolved.promptIds().length);
+        Generation g = new Generation(keys.incrementAndGet(), request, resolved, acc, delivery, new Generation.Cancel() {
+            @Override
+            public void cancel(Generation x) {
+                cluster.cancel(x);
+            }
+
+            @Override
+            public void slowConsumer(Generation x) {
+                cluster.countSlowConsumer();
+                log.accept(x + ": its consumer fell behind by more than " + settings.sinkBufferTokens()
+                        + " tokens; cancelled and its KV blocks freed");
+            }
+        }, clock);
+        self[0] = g;
+        if (request.deadline() != null) {
+            deadlines.schedule(() -> g.cancel(new GenerationException.DeadlineExceeded("the request's deadline of "
+                    + request.deadline().toMillis() + " ms passed")), request.deadline().toNanos(), TimeUnit.NANOSECONDS);
+        }
+        cluster.submit(g);
+        return g;
+    }
+
+    /** Tokenizes text with the served model's tokenizer (no special tokens added). */
+    public int[] tokenize(String text) {
+        return model.tokenizer().encode(text);
+    }
+
+    @Override
+    public void close() {
+        deadlines.shutdownNow();
+    }
+}

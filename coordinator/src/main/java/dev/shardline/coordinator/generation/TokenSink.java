@@ -1,0 +1,18 @@
+package dev.shardline.coordinator.generation;
+
+/**
+ * Where one request's output goes (a front end's stream). Called on the request's own delivery thread, never on
+ * the pipeline's: it may block (a transport's flow control), but a consumer that falls behind by more than the
+ * request's buffer is cancelled ({@link GenerationException.ConsumerTooSlow}); a blocked call is then interrupted.
+ * Deltas come in order; exactly one of {@link #onComplete} or {@link #onError} comes last.
+ */
+public interface TokenSink {
+
+    void onDelta(GenerationDelta delta) throws InterruptedException;
+
+    /** Normal end: stop, length. */
+    void onComplete(Completion completion);
+
+    /** Any other end: cancelled, deadline, unavailable, consumer too slow, a failed step. */
+    void onError(GenerationException error);
+}
