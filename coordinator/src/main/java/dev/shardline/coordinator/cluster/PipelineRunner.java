@@ -186,6 +186,20 @@ public final class PipelineRunner implements AutoCloseable {
         return lastStepNanos;
     }
 
+    /** The sequences live here now (for invariant checks). */
+    synchronized List<ClusterSequence> sequences() {
+        return List.copyOf(owners.values());
+    }
+
+    /** KV blocks used, and the blocks the live sequences hold by their own tables (equal unless blocks leaked). */
+    synchronized int[] blockAccounting() {
+        int held = 0;
+        for (long id : scheduler.liveSequenceIds()) {
+            held += scheduler.state(id).map(st -> st.blocks().length).orElse(0);
+        }
+        return new int[] {scheduler.usedBlocks(), held};
+    }
+
     public synchronized Snapshot snapshot() {
         return new Snapshot(scheduler.runningCount(), scheduler.waitingCount(), scheduler.inFlightCount(),
                 scheduler.usedBlocks(), scheduler.totalBlocks(), scheduler.preemptionCount(), tokensGenerated,

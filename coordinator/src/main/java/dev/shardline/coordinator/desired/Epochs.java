@@ -7,14 +7,18 @@ package dev.shardline.coordinator.desired;
  * when they register again), so every epoch it issues afterwards is larger than any epoch a worker holds.
  */
 public final class Epochs {
+    private final java.util.Set<Long> issued = new java.util.HashSet<>();
     private int incarnation = 1;
     private int counter;
     private long current;
 
-    /** Takes note of an epoch seen elsewhere; later epochs from {@link #next()} are larger. */
+    /**
+     * Takes note of an epoch a worker reports; when another coordinator issued it (its incarnation is ours or
+     * newer and we did not issue it), later epochs from {@link #next()} move to a newer incarnation.
+     */
     public synchronized void observe(long epoch) {
         int seen = (int) (epoch >>> 32);
-        if (seen >= incarnation) {
+        if (seen > incarnation || (seen == incarnation && !issued.contains(epoch))) {
             incarnation = seen + 1;
             counter = 0;
         }
@@ -23,6 +27,7 @@ public final class Epochs {
     /** A new epoch, larger than every epoch issued or observed before. */
     public synchronized long next() {
         current = ((long) incarnation << 32) | (++counter & 0xffffffffL);
+        issued.add(current);
         return current;
     }
 
