@@ -1,0 +1,104 @@
+package dev.shardline.cli.architecture;
+
+import com.tngtech.archunit.base.DescribedPredicate;
+import com.tngtech.archunit.core.domain.JavaClass;
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.domain.JavaModifier;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.lang.ArchRule;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.methods;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+/**
+ * The layering rules, checked on the compiled classes of every module (this module's test class path holds them
+ * all): dependencies point one way, the pure cores hold no transport type, only the CUDA backend touches JNI, and no
+ * module reaches into another's adapters. A rule that is broken fails the build with the offending dependency.
+ */
+class ArchitectureTest {
+    static JavaClasses classes;
+
+    @BeforeAll
+    static void importClasses() {
+        classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("dev.shardline");
+    }
+
+    @Test
+    void theModelUsesNothingButTheJdk() {
+        noClasses().that().resideInAPackage("dev.shardline.model..")
+                .should().dependOnClassesThat().resideOutsideOfPackages("java..", "jdk..", "dev.shardline.model..")
+                .because("model is the engine every process embeds; it imports nothing outside the JDK")
+                .check(classes);
+    }
+
+    @Test
+    void theContractsDependOnNoModule() {
+        noClasses().that().resideInAPackage("dev.shardline.proto..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.shardline.model..", "dev.shardline.worker..",
+                        "dev.shardline.coordinator..", "dev.shardline.cli..")
+                .check(classes);
+    }
+
+    @Test
+    void workersAndTheCoordinatorDoNotKnowEachOther() {
+        noClasses().that().resideInAPackage("dev.shardline.worker..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.shardline.coordinator..", "dev.shardline.cli..")
+                .check(classes);
+        noClasses().that().resideInAPackage("dev.shardline.coordinator..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.shardline.worker..", "dev.shardline.cli..")
+                .check(classes);
+    }
+
+    @Test
+    void theCoordinatorsCoresHoldNoTransportType() {
+        ArchRule pure = noClasses().that().resideInAnyPackage("dev.shardline.coordinator.plan..",
+                        "dev.shardline.coordinator.schedule..", "dev.shardline.coordinator.desired..",
+                        "dev.shardline.coordinator.generation..", "dev.shardline.coordinator.cluster..",
+                        "dev.shardline.coordinator.config..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.grpc..", "com.google.protobuf..",
+                        "dev.shardline.proto..", "io.netty..", "dev.shardline.coordinator.grpc..",
+                        "dev.shardline.coordinator.server..")
+                .because("the domain is transport-neutral: gRPC (and later HTTP, Kafka) adapters only translate");
+        pure.check(classes);
+    }
+
+    @Test
+    void thePlannerTheSchedulerAndTheDesiredClusterArePureFunctionsOfTheirInputs() {
+        noClasses().that().resideInAnyPackage("dev.shardline.coordinator.plan..", "dev.shardline.coordinator.schedule..",
+                        "dev.shardline.coordinator.desired..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.shardline.coordinator.cluster..",
+                        "dev.shardline.coordinator.generation..", "java.util.concurrent..", "java.net..", "java.nio.channels..")
+                .orShould().dependOnClassesThat().haveFullyQualifiedName("java.lang.Thread")
+                .check(classes);
+    }
+
+    @Test
+    void onlyTheCudaBackendTouchesJni() {
+        methods().that().haveModifier(JavaModifier.NATIVE)
+                .should().beDeclaredInClassesThat().resideInAPackage("dev.shardline.worker.cuda..")
+                .check(classes);
+        noClasses().that().resideOutsideOfPackage("dev.shardline.worker.cuda..")
+                .should().callMethod(System.class, "load", String.class)
+                .orShould().callMethod(System.class, "loadLibrary", String.class)
+                .check(classes);
+    }
+
+    @Test
+    void noModuleReachesIntoAnothersInternals() {
+        noClasses().that().resideOutsideOfPackage("dev.shardline.coordinator..")
+                .should().dependOnClassesThat().resideInAPackage("dev.shardline.coordinator.grpc..")
+                .because("the coordinator's gRPC adapters are its own; others use CoordinatorProcess or the API")
+                .check(classes);
+        DescribedPredicate<JavaClass> workerInternals = JavaClass.Predicates.resideInAnyPackage(
+                        "dev.shardline.worker.server..", "dev.shardline.worker.stage..")
+                .and(DescribedPredicate.not(JavaClass.Predicates.simpleNameStartingWith("Worker")))
+                .as("the worker's internals (all of server and stage but WorkerProcess, WorkerMain, WorkerStartException)");
+        noClasses().that().resideOutsideOfPackage("dev.shardline.worker..")
+                .should().dependOnClassesThat(workerInternals)
+                .check(classes);
+    }
+}
