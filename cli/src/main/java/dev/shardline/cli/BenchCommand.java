@@ -62,6 +62,15 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--bandwidth-gib", defaultValue = "2", paramLabel = "GIB", description = "buffer for the bandwidth probe (>= 2)")
     int bandwidthGib;
 
+    @Option(names = "--kill-worker-after-s", paramLabel = "S",
+            description = "with --local: the fault scenario: one cluster (--workers, first value; --pipelines) serves "
+                    + "--concurrency streams (first value) and the last stage of its busiest pipeline gets SIGKILL after S "
+                    + "seconds; reports the clients' pause, the re-plan time and throughput before and after")
+    Double killWorkerAfterS;
+
+    @Option(names = "--pipelines", defaultValue = "2", paramLabel = "P", description = "with --kill-worker-after-s")
+    int pipelines;
+
     @Option(names = "--json", description = "print the figures as one JSON object")
     boolean json;
 
@@ -76,6 +85,17 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (local && killWorkerAfterS != null) {
+            if (modelOptions.model == null) throw new IllegalArgumentException("--kill-worker-after-s needs --model DIR");
+            int w = workers[workers.length - 1];
+            int threads = workerThreads > 0 ? workerThreads : Math.max(1, modelOptions.threadsOrDefault() / w);
+            return new dev.shardline.cli.bench.FaultBench(new dev.shardline.cli.bench.FaultBench.Settings(modelOptions.model,
+                    w, pipelines, threads, UpCommand.physicalMemory() / Math.max(1, w), concurrency[concurrency.length - 1],
+                    promptTokens, genTokens, killWorkerAfterS), line -> {
+                System.out.println(line);
+                System.out.flush();
+            }).run();
+        }
         if (local || server != null) {
             return new LoadBench(modelOptions, server, workers, workerThreads, concurrency, promptTokens, genTokens, rounds).run();
         }
