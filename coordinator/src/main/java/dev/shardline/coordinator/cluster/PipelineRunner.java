@@ -56,6 +56,7 @@ public final class PipelineRunner implements AutoCloseable {
     private volatile long lastStepNanos;
     private long tokensGenerated;
     private long prefillRowsTotal;
+    private long admitted;
 
     /** What a runner tells the cluster, without waiting (the cluster reacts on its own thread). */
     public interface Events {
@@ -146,6 +147,7 @@ public final class PipelineRunner implements AutoCloseable {
             long id = scheduler.submit(r);
             owners.put(id, s);
             ids.put(s, id);
+            if (!(s instanceof CanarySequence)) admitted++;
             SamplerSpec spec = s.sampler();
             sampling.put(id, new SamplerSpec(spec.params(), spec.seed(), r.promptTokens().length, spec.topLogprobs(),
                     spec.logitBias(), spec.forcedTokenIds()));
@@ -203,12 +205,12 @@ public final class PipelineRunner implements AutoCloseable {
     public synchronized Snapshot snapshot() {
         return new Snapshot(scheduler.runningCount(), scheduler.waitingCount(), scheduler.inFlightCount(),
                 scheduler.usedBlocks(), scheduler.totalBlocks(), scheduler.preemptionCount(), tokensGenerated,
-                prefillRowsTotal);
+                prefillRowsTotal, admitted);
     }
 
     /** Scheduler figures for status APIs. */
     public record Snapshot(int running, int waiting, int inFlight, int blocksUsed, int blocksTotal, long preemptions,
-                           long tokensGenerated, long prefillRows) {
+                           long tokensGenerated, long prefillRows, long admitted) {
     }
 
     // ---- leaving the pipeline ----

@@ -43,13 +43,6 @@ final class Generation implements ClusterSequence, GenerationHandle {
         void slowConsumer(Generation g);
     }
 
-    /**
-     * One move of the request to another pipeline: where from, why, how many tokens it had generated, and how many
-     * rows the next pipeline prefilled before its next token (prompt + those tokens when the move was clean).
-     */
-    record Migration(int fromPipeline, MigrationCause cause, int generatedBefore, int promptTokens, int reprefilledRows) {
-    }
-
     Generation(long key, GenerationRequest request, ValidatedRequest resolved, GenerationAccumulator accumulator,
                Delivery delivery, Cancel canceller, LongSupplier clock) {
         this.key = key;
@@ -101,7 +94,8 @@ final class Generation implements ClusterSequence, GenerationHandle {
         return request;
     }
 
-    synchronized List<Migration> migrations() {
+    @Override
+    public synchronized List<Migration> migrations() {
         return List.copyOf(migrations);
     }
 
@@ -156,7 +150,8 @@ final class Generation implements ClusterSequence, GenerationHandle {
 
     @Override
     public synchronized void onMigrating(int pipelineId, MigrationCause cause) {
-        migrations.add(new Migration(pipelineId, cause, generated, resolved.promptIds().length, -1));
+        migrations.add(new Migration(pipelineId, cause == MigrationCause.FAILURE ? Migration.Cause.FAILURE
+                : Migration.Cause.DRAIN, generated, resolved.promptIds().length, -1));
     }
 
     @Override

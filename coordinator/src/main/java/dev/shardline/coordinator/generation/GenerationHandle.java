@@ -1,5 +1,6 @@
 package dev.shardline.coordinator.generation;
 
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /** A submitted request: its ids, a way to cancel it, and its end. */
@@ -19,4 +20,7 @@ public interface GenerationHandle {
 
     /** Completes with the {@link Completion}, or exceptionally with a {@link GenerationException}. */
     CompletableFuture<Completion> completion();
+
+    /** Its moves to other pipelines so far (a pipeline was lost or drained while it ran). */
+    List<Migration> migrations();
 }
