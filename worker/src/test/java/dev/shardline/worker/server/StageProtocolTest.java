@@ -58,7 +58,7 @@ class StageProtocolTest {
     }
 
     void startWorker(int stage, int stages, int start, int end, String next) {
-        worker = WorkerProcess.start(TinyModel.worker(model, cp.address()), s -> { });
+        worker = WorkerProcess.start(TinyModel.worker(model, cp.address(), "protocol-" + stage + "-of-" + stages), s -> { });
         channel = Channels.open(worker.address());
         LayerAssignment a = LayerAssignment.newBuilder().setPipelineId(3).setPlanEpoch(1).setStageIndex(stage)
                 .setStageCount(stages).setLayerStart(start).setLayerEnd(end).setHasEmbedding(stage == 0)
