@@ -64,6 +64,9 @@ public final class ControlPlaneService extends ControlPlaneGrpc.ControlPlaneImpl
         return new StreamObserver<>() {
             @Override
             public void onNext(StepResult result) {
+                if (result.getStepId() == 0) {
+                    return;   // the stream's greeting (stage.proto): names its pipeline and epoch, no tokens
+                }
                 Consumer<StepResult> sink = resultSinks.get(result.getPipelineId());
                 if (sink == null) {
                     log.accept("result for unknown pipeline " + result.getPipelineId() + " dropped (step " + result.getStepId() + ")");
