@@ -37,12 +37,17 @@ final class SequenceSampling {
         return history == null ? pendingCount : history.length();
     }
 
-    /** Adds an entry's tokens, which start at firstPosition. */
-    void see(int firstPosition, int[] tokens) {
+    /** @throws IllegalArgumentException unless an entry starting at firstPosition continues the sequence */
+    void checkContinues(int firstPosition) {
         if (firstPosition != length()) {
             throw new IllegalArgumentException("sequence " + sequenceId + ": entry starts at position " + firstPosition
                     + " but the last stage holds " + length() + " of its tokens (entries must continue the sequence)");
         }
+    }
+
+    /** Adds an entry's tokens, which start at firstPosition. */
+    void see(int firstPosition, int[] tokens) {
+        checkContinues(firstPosition);
         if (history != null) {
             for (int t : tokens) {
                 history.addGenerated(t);

@@ -77,15 +77,19 @@ public final class StageExecutor {
      * samples the token after each entry that asked for logits: its position is where that entry ends.
      */
     private List<SampledResult> sample(List<StageEntry> entries, ForwardResult result) {
-        for (StageEntry e : entries) {
-            if (e.sampling() != null) {
-                sampling.put(e.sequenceId(), new SequenceSampling(e.sequenceId(), e.sampling(), e.generatedCount()));
-            }
-            SequenceSampling s = sampling.get(e.sequenceId());
+        Map<Long, SequenceSampling> starting = new HashMap<>();
+        for (StageEntry e : entries) {      // checks first: an entry that does not fit changes no sequence's state
+            SequenceSampling s = e.sampling() != null
+                    ? starting.computeIfAbsent(e.sequenceId(), id -> new SequenceSampling(id, e.sampling(), e.generatedCount()))
+                    : sampling.get(e.sequenceId());
             if (s == null) {
                 throw new IllegalStateException("sequence " + e.sequenceId() + " reached the last stage without sampling parameters");
             }
-            s.see(e.firstPosition(), e.tokens());
+            s.checkContinues(e.firstPosition());
+        }
+        sampling.putAll(starting);
+        for (StageEntry e : entries) {
+            sampling.get(e.sequenceId()).see(e.firstPosition(), e.tokens());
         }
         List<SampledResult> out = new ArrayList<>();
         int[] which = result.logitSequences();

@@ -215,5 +215,17 @@ class LastStageSamplingTest {
                 () -> step(s, new StageEntry(1, new int[] {4}, 5, TABLE, true, null, 1)));
         assertTrue(e.getMessage().contains("sequence 1: entry starts at position 5 but the last stage holds 3"),
                 e.getMessage());
+        // a step that fails changes no sequence: sequence 2 fits, sequence 1 does not
+        int[] table2 = {8, 9};
+        StageExecutor two = new StageExecutor(new Qwen2Forward(weights, new ReferenceKernels()),
+                KvCache.onHeap(StageExecutorTest.CONFIG, LayerRange.whole(3), 10, 4), VOCAB_LIMIT);
+        two.execute(List.of(new StageEntry(1, new int[] {1, 2, 3}, 0, TABLE, true, SamplingSetup.of(SamplingParams.greedy()), 0),
+                new StageEntry(2, new int[] {4, 5}, 0, table2, true, SamplingSetup.of(SamplingParams.greedy()), 0)), null, List.of());
+        assertThrows(IllegalArgumentException.class, () -> two.execute(List.of(
+                new StageEntry(2, new int[] {6}, 2, table2, true, null, 1),
+                new StageEntry(1, new int[] {7}, 9, TABLE, true, null, 1)), null, List.of()));
+        assertEquals(2, two.execute(List.of(new StageEntry(2, new int[] {6}, 2, table2, true, null, 1),
+                new StageEntry(1, new int[] {7}, 3, TABLE, true, null, 1)), null, List.of()).sampled().size(),
+                "both sequences continue where they were");
     }
 }
