@@ -50,7 +50,7 @@ class StageExecutorTest {
         List<Integer> out = new ArrayList<>();
         // prefill in two chunks: sampling params travel with the first, logits are asked for on the second
         int split = prompt.length / 2;
-        run(stages, new StageEntry(9, java.util.Arrays.copyOf(prompt, split), 0, table, false, params, 0));
+        run(stages, new StageEntry(9, java.util.Arrays.copyOf(prompt, split), 0, table, false, SamplingSetup.of(params), 0));
         SampledResult r = run(stages, new StageEntry(9, java.util.Arrays.copyOfRange(prompt, split, prompt.length), split,
                 table, true, null, 0));
         out.add(r.tokenId());
@@ -87,9 +87,9 @@ class StageExecutorTest {
     @Test
     void lastStageForgetsFinishedSequencesAndRejectsUnknownOnes() {
         StageExecutor s = stage(LayerRange.whole(3));
-        s.execute(List.of(new StageEntry(1, new int[]{1, 2}, 0, new int[]{0}, true, SamplingParams.greedy(), 0)), null, List.of());
+        s.execute(List.of(new StageEntry(1, new int[]{1, 2}, 0, new int[]{0}, true, SamplingSetup.of(SamplingParams.greedy()), 0)), null, List.of());
         assertEquals(1, s.trackedSequences());
-        s.execute(List.of(new StageEntry(2, new int[]{3}, 0, new int[]{1}, true, SamplingParams.greedy(), 0)), null, List.of(1L));
+        s.execute(List.of(new StageEntry(2, new int[]{3}, 0, new int[]{1}, true, SamplingSetup.of(SamplingParams.greedy()), 0)), null, List.of(1L));
         assertEquals(1, s.trackedSequences());
         assertThrows(IllegalStateException.class,
                 () -> s.execute(List.of(new StageEntry(1, new int[]{4}, 2, new int[]{0}, true, null, 1)), null, List.of()));
