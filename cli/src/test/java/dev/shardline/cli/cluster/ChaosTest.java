@@ -35,7 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * each of them prefilled exactly its prompt + the tokens it had generated; every token sequence equals the same
  * request's output in a run without the fault, except that it may part from it at a step whose two most likely
  * reference tokens were within {@link #NEAR_TIE} (re-prefilled KV is close to, not bit-identical with, KV written by
- * decode steps); no token is repeated or missing; at the end no surviving worker holds a KV block.
+ * decode steps); no token is repeated or missing; the lost pipeline's surviving worker forms a new pipeline from the
+ * pool; at the end no surviving worker holds a KV block.
  */
 class ChaosTest {
     /** Log-probability gap under which two tokens count as tied (f32 logits of this model differ by ~1e-6). */
@@ -86,7 +87,12 @@ class ChaosTest {
             assertTrue(moved >= busiest.load().running(), moved + " migrations seen by the requests");
             assertTrue(after.pipelines().stream().anyMatch(p -> p.state() == PipelineState.FAILED
                     && p.id() == busiest.id()), after.pipelines().toString());
-            for (RegisteredWorker.Snapshot w : after.workers()) {
+            String partner = busiest.stages().getFirst().workerId();
+            await(() -> cluster.cluster().status().serving() == 2 && cluster.cluster().status().pipelines().stream()
+                    .anyMatch(p -> p.state() == PipelineState.SERVING && p.id() != busiest.id()
+                            && p.stages().stream().anyMatch(st -> st.workerId().equals(partner))),
+                    "the survivor of the lost pipeline formed a new one from the pool, without a restart", cluster);
+            for (RegisteredWorker.Snapshot w : cluster.cluster().status().workers()) {
                 if (w.id().equals(victim)) continue;
                 awaitStageIdle(w.record().address(), w.id());
             }
