@@ -202,13 +202,10 @@ class GenerationServiceTest {
         GenerationHandle handle = h.service.submit(tokens(1, 2, 3).deadline(Duration.ofMillis(50)).build(), new Collector());
         h.cluster.runPending();
         assertTrue(h.cluster.status().pipelines().getFirst().runner().snapshot().blocksUsed() > 0);
-        ExecutionException e = assertThrows(ExecutionException.class, () -> {
-            while (!handle.completion().isDone()) {
-                h.drive();
-                Thread.sleep(5);
-            }
-            handle.completion().get();
-        });
+        dev.shardline.coordinator.cluster.ClusterSequence sequence = (dev.shardline.coordinator.cluster.ClusterSequence) handle;
+        while (!sequence.cancelled()) Thread.sleep(5);          // nothing runs until the deadline fired
+        h.drive();                                              // the step in flight returns, the sequence ends
+        ExecutionException e = assertThrows(ExecutionException.class, () -> handle.completion().get(5, TimeUnit.SECONDS));
         assertInstanceOf(GenerationException.DeadlineExceeded.class, e.getCause());
         h.drive();
         h.cluster.tick();
