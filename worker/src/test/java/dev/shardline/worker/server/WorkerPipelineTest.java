@@ -269,13 +269,15 @@ class WorkerPipelineTest {
         assertEquals(0, workers.get(1).runtime().active().executor.trackedSequences());
         long deadline = System.currentTimeMillis() + 3000;
         String id = workers.get(1).workerId();
-        while (cp.heartbeats.stream().noneMatch(h -> h.getWorkerId().equals(id) && h.getKvBlocksTotal() > 0)
+        // a heartbeat sent while the stage was still loading may already count its KV blocks: take a ready one
+        while (cp.heartbeats.stream().noneMatch(h -> h.getWorkerId().equals(id) && h.getState() == WorkerState.WORKER_STATE_READY)
                 && System.currentTimeMillis() < deadline) {
             Thread.sleep(50);
         }
-        HeartbeatRequest beat = cp.heartbeats.stream().filter(h -> h.getWorkerId().equals(id) && h.getKvBlocksTotal() > 0)
-                .findFirst().orElseThrow();
-        assertEquals(WorkerState.WORKER_STATE_READY, beat.getState());
+        HeartbeatRequest beat = cp.heartbeats.stream().filter(h -> h.getWorkerId().equals(id)
+                && h.getState() == WorkerState.WORKER_STATE_READY).findFirst().orElseThrow();
+        assertEquals(0, beat.getPipelineId());
+        assertTrue(beat.getPlanEpoch() > 0, "a ready stage reports its epoch");
         assertEquals(GreedyWorkload.kvBlocks(PROMPTS.size()), beat.getKvBlocksTotal());
     }
 
