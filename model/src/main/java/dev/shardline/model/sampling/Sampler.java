@@ -63,6 +63,17 @@ public final class Sampler {
         return new SampledToken(id, logSoftmaxAt(logits, offset, vocabSize, id));
     }
 
+    /**
+     * Takes {@code id} as the next token without drawing (a test hook that forces given tokens): appends it to
+     * history and returns it with its log-probability under the raw logits, as {@link #sample} would.
+     */
+    public SampledToken force(float[] logits, int offset, int vocabSize, TokenHistory history, int id) {
+        Objects.checkFromIndexSize(offset, vocabSize, logits.length);
+        Objects.checkIndex(id, vocabSize);
+        history.addGenerated(id);
+        return new SampledToken(id, logSoftmaxAt(logits, offset, vocabSize, id));
+    }
+
     /** Steps 1 and 2: repetition, frequency and presence penalties, in place on x[0..vocabSize). */
     static void applyPenalties(float[] x, int vocabSize, TokenHistory history, SamplingParams p) {
         IntCounts prompt = history.promptIds();

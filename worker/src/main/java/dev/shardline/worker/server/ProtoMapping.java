@@ -52,8 +52,16 @@ final class ProtoMapping {
                 }
             }
             SamplingParams sampling = e.hasSampling() ? sampling(e.getSampling()) : null;
+            int[] forced = e.hasSampling() ? e.getSampling().getForcedTokenIdsList().stream().mapToInt(Integer::intValue)
+                    .toArray() : new int[0];
+            for (int t : forced) {
+                if (t < 0 || t >= vocab) {
+                    throw new IllegalArgumentException(where + ": forced token id " + t + " is outside the vocabulary [0, "
+                            + vocab + ")");
+                }
+            }
             out.add(new StageEntry(e.getSequenceId(), tokens, e.getFirstPosition(), table, e.getWantLogits(),
-                    sampling, e.getGeneratedCount()));
+                    sampling, e.getGeneratedCount(), forced));
         }
         return out;
     }

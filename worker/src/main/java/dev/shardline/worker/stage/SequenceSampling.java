@@ -10,18 +10,23 @@ import java.util.Arrays;
 /**
  * The last stage's sampling state of one sequence: its sampler (seeded once) and token history. Prompt tokens
  * accumulate over prefill chunks; the history is built at the first sample, and every sampled token is recorded
- * by the sampler itself, so decode entries (which carry that token back) add nothing.
+ * by the sampler itself, so decode entries (which carry that token back) add nothing. Forced token ids (a test hook)
+ * replace the draw for the generated positions they cover, counted from the sequence's start, so a resumed sequence
+ * continues where it was.
  */
 final class SequenceSampling {
     private final Sampler sampler;
     private int[] pending = new int[64];
     private int pendingCount;
     private int generatedBefore;
+    private final int[] forced;
+    private int sampled;
     private TokenHistory history;
 
-    SequenceSampling(SamplingParams params, int generatedCount) {
+    SequenceSampling(SamplingParams params, int generatedCount, int[] forced) {
         this.sampler = new Sampler(params);
         this.generatedBefore = generatedCount;
+        this.forced = forced == null ? new int[0] : forced.clone();
     }
 
     void see(int[] tokens) {
@@ -43,6 +48,10 @@ final class SequenceSampling {
                 history.addGenerated(pending[i]);
             }
             pending = null;
+        }
+        int position = generatedBefore + sampled++;
+        if (position < forced.length && forced[position] < vocab) {
+            return sampler.force(logits, offset, vocab, history, forced[position]);
         }
         return sampler.sample(logits, offset, vocab, history);
     }

@@ -71,7 +71,7 @@ public final class StageExecutor implements AutoCloseable {
     private List<SampledResult> sample(List<StageEntry> entries, ForwardResult result) {
         for (StageEntry e : entries) {
             if (e.sampling() != null) {
-                sampling.put(e.sequenceId(), new SequenceSampling(e.sampling(), e.generatedCount()));
+                sampling.put(e.sequenceId(), new SequenceSampling(e.sampling(), e.generatedCount(), e.forcedTokenIds()));
             }
             SequenceSampling s = sampling.get(e.sequenceId());
             if (s == null) {
