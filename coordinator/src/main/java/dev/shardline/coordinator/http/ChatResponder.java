@@ -32,6 +32,7 @@ final class ChatResponder implements TokenSink {
     private final List<ToolCallParser.Event> pending = new ArrayList<>();
     private final List<Object> logprobs = new ArrayList<>();
     private boolean roleSent;
+    private List<Integer> tokenIds = List.of();        // the current delta's, for return_token_ids
 
     ChatResponder(ChatRequests.ChatCall call, ResponseChannel out, String id, long created, String model,
                   IntFunction<String> tokenText) {
@@ -75,6 +76,7 @@ final class ChatResponder implements TokenSink {
             deltas.add(Shapes.obj("content", d.answer()));
         }
         List<Object> lp = call.logprobs() ? Shapes.chatLogprobs(d, tokenText) : List.of();
+        tokenIds = d.tokenIds();
         send(deltas, lp, null);
     }
 
@@ -87,6 +89,7 @@ final class ChatResponder implements TokenSink {
             }
             if (tools != null) pending.addAll(tools.finish());
             List<Map<String, Object>> deltas = events();
+            tokenIds = List.of();
             send(deltas, List.of(), null);
             boolean called = tools != null && tools.calls() > 0;
             send(List.of(), List.of(), Shapes.finishReason(c.finishReason(), called));
@@ -130,6 +133,7 @@ final class ChatResponder implements TokenSink {
         choice.put("message", message);
         choice.put("logprobs", call.logprobs() ? Map.of("content", logprobs) : null);
         choice.put("finish_reason", Shapes.finishReason(c.finishReason(), !calls.isEmpty()));
+        if (call.streaming().returnTokenIds()) choice.put("token_ids", c.tokenIds());
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("id", id);
         r.put("object", "chat.completion");
@@ -164,21 +168,23 @@ final class ChatResponder implements TokenSink {
             Map<String, Object> role = new LinkedHashMap<>();
             role.put("role", "assistant");
             role.put("content", "");
-            sb.append(Shapes.sse(chunk(role, List.of(), null)));
+            sb.append(Shapes.sse(chunk(role, List.of(), null, List.of())));
         }
         if (deltas.isEmpty() && (!lp.isEmpty() || finishReason != null)) deltas = List.of(Map.of());
+        if (deltas.isEmpty() && call.streaming().returnTokenIds() && !tokenIds.isEmpty()) deltas = List.of(Map.of());
         for (int i = 0; i < deltas.size(); i++) {
-            sb.append(Shapes.sse(chunk(deltas.get(i), i == 0 ? lp : List.of(), finishReason)));
+            sb.append(Shapes.sse(chunk(deltas.get(i), i == 0 ? lp : List.of(), finishReason, i == 0 ? tokenIds : List.of())));
         }
         if (!sb.isEmpty()) out.write(sb.toString());
     }
 
-    private Map<String, Object> chunk(Map<String, Object> delta, List<Object> lp, String finishReason) {
+    private Map<String, Object> chunk(Map<String, Object> delta, List<Object> lp, String finishReason, List<Integer> ids) {
         Map<String, Object> choice = new LinkedHashMap<>();
         choice.put("index", 0);
         choice.put("delta", delta);
         choice.put("logprobs", lp.isEmpty() ? null : Map.of("content", lp));
         choice.put("finish_reason", finishReason);
+        if (call.streaming().returnTokenIds()) choice.put("token_ids", ids);
         Map<String, Object> c = chunkBase();
         c.put("choices", List.of(choice));
         if (call.streaming().includeUsage()) c.put("usage", null);

@@ -21,7 +21,7 @@ final class CommonFields {
     static final String FORCED = "shardline_test_forced_token_ids";
     static final Set<String> KEYS = Set.of("model", "temperature", "top_p", "top_k", "min_p", "presence_penalty",
             "frequency_penalty", "repetition_penalty", "seed", "stop", "max_tokens", "logit_bias", "n", "user", "stream",
-            "stream_options", "ignore_eos", "stop_token_ids", FORCED);
+            "stream_options", "ignore_eos", "stop_token_ids", "return_token_ids", FORCED);
     /** OpenAI parameters that are not served, and why. */
     static final Map<String, String> UNSUPPORTED = Map.ofEntries(
             Map.entry("best_of", "only 1 is supported"),
@@ -40,8 +40,11 @@ final class CommonFields {
             Map.entry("safety_identifier", "is not supported"),
             Map.entry("verbosity", "is not supported"));
 
-    /** What a request asked for beyond the generation request. */
-    record Streaming(boolean stream, boolean includeUsage) {
+    /**
+     * What a request asked for beyond the generation request: streaming, usage in the stream, and (vLLM's
+     * {@code return_token_ids}) the generated token ids in each choice.
+     */
+    record Streaming(boolean stream, boolean includeUsage, boolean returnTokenIds) {
     }
 
     /** Reads the shared fields into {@code b}; returns the streaming options. */
@@ -99,7 +102,7 @@ final class CommonFields {
             o.allowOnly(Set.of("include_usage"), Map.of("continuous_usage_stats", "is not supported"));
             includeUsage = o.optBool("include_usage", false);
         }
-        return new Streaming(stream, includeUsage);
+        return new Streaming(stream, includeUsage, body.optBool("return_token_ids", false));
     }
 
     /** max_completion_tokens, else max_tokens (the name the client used is the one errors give). */

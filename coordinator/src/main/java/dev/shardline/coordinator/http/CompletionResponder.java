@@ -48,7 +48,8 @@ final class CompletionResponder implements TokenSink {
         String text = echo() + d.text();
         Map<String, Object> lp = call.logprobs() ? Shapes.completionLogprobs(List.of(d), tokenText, offset) : null;
         offset += d.text().length();
-        if (!text.isEmpty() || lp != null) out.write(Shapes.sse(chunk(text, lp, null)));
+        boolean ids = call.streaming().returnTokenIds() && !d.tokenIds().isEmpty();
+        if (!text.isEmpty() || lp != null || ids) out.write(Shapes.sse(chunk(text, lp, null, d.tokenIds())));
     }
 
     private String echo() {
@@ -66,13 +67,14 @@ final class CompletionResponder implements TokenSink {
             choice.put("text", (call.echoText() == null ? "" : call.echoText()) + c.text());
             choice.put("logprobs", call.logprobs() ? Shapes.completionLogprobs(deltas, tokenText, offset) : null);
             choice.put("finish_reason", reason);
+            if (call.streaming().returnTokenIds()) choice.put("token_ids", c.tokenIds());
             Map<String, Object> r = base("text_completion");
             r.put("choices", List.of(choice));
             r.put("usage", Shapes.usage(c, false));
             out.end(200, ResponseChannel.JSON, Json.write(r));
             return;
         }
-        StringBuilder sb = new StringBuilder(Shapes.sse(chunk(echo(), null, reason)));
+        StringBuilder sb = new StringBuilder(Shapes.sse(chunk(echo(), null, reason, List.of())));
         if (call.streaming().includeUsage()) {
             Map<String, Object> u = base("text_completion");
             u.put("choices", List.of());
@@ -87,12 +89,13 @@ final class CompletionResponder implements TokenSink {
         out.fail(OpenAiErrors.of(e, call.fieldNames()));
     }
 
-    private Map<String, Object> chunk(String text, Map<String, Object> logprobs, String finishReason) {
+    private Map<String, Object> chunk(String text, Map<String, Object> logprobs, String finishReason, List<Integer> ids) {
         Map<String, Object> choice = new LinkedHashMap<>();
         choice.put("index", 0);
         choice.put("text", text);
         choice.put("logprobs", logprobs);
         choice.put("finish_reason", finishReason);
+        if (call.streaming().returnTokenIds()) choice.put("token_ids", ids);
         Map<String, Object> r = base("text_completion");
         r.put("choices", List.of(choice));
         if (call.streaming().includeUsage()) r.put("usage", null);

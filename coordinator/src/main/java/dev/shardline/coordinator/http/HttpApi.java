@@ -69,14 +69,14 @@ public final class HttpApi implements AutoCloseable {
         router.route("/v1/*").handler(this::authorize);
         router.route("/tokenize").handler(this::authorize);
         router.route("/detokenize").handler(this::authorize);
-        router.post().handler(BodyHandler.create(false).setBodyLimit(settings.maxBodyBytes()));
-        router.post("/v1/chat/completions").handler(this::chat);
-        router.post("/v1/completions").handler(this::completions);
+        BodyHandler bodies = BodyHandler.create(false).setBodyLimit(settings.maxBodyBytes());
+        router.post("/v1/chat/completions").handler(bodies).handler(this::chat);
+        router.post("/v1/completions").handler(bodies).handler(this::completions);
         router.get("/v1/models").handler(ctx -> json(ctx, 200, Map.of("object", "list", "data", List.of(modelCard()))));
         router.get("/v1/models/:id").handler(this::model);
-        router.post("/tokenize").handler(ctx -> offload(ctx, () -> Tokenizing.tokenize(Body.parse(body(ctx)),
+        router.post("/tokenize").handler(bodies).handler(ctx -> offload(ctx, () -> Tokenizing.tokenize(Body.parse(body(ctx)),
                 generation.model())));
-        router.post("/detokenize").handler(ctx -> offload(ctx, () -> Tokenizing.detokenize(Body.parse(body(ctx)),
+        router.post("/detokenize").handler(bodies).handler(ctx -> offload(ctx, () -> Tokenizing.detokenize(Body.parse(body(ctx)),
                 generation.model())));
         router.get("/health").handler(ctx -> ctx.response().setStatusCode(200).end());
         router.get("/ready").handler(ctx -> {
