@@ -353,6 +353,70 @@ class HttpApiTest {
                 "the request ended as aborted (it was still generating when the client left)");
     }
 
+    /** Every series name a dashboard reads (the README lists them). */
+    static final List<String> GOLDEN = List.of("shardline:num_requests_running", "shardline:num_requests_waiting",
+            "shardline:kv_cache_usage_perc", "shardline:prompt_tokens_total", "shardline:generation_tokens_total",
+            "shardline:time_to_first_token_seconds_bucket", "shardline:time_to_first_token_seconds_count",
+            "shardline:time_to_first_token_seconds_sum", "shardline:inter_token_latency_seconds_bucket",
+            "shardline:e2e_request_latency_seconds_bucket", "shardline:request_queue_time_seconds_bucket",
+            "shardline:request_prefill_time_seconds_bucket", "shardline:request_decode_time_seconds_bucket",
+            "shardline:request_inference_time_seconds_bucket", "shardline:request_prompt_tokens_bucket",
+            "shardline:request_generation_tokens_bucket", "shardline:num_preemptions_total",
+            "shardline:request_success_total", "shardline:pipelines", "shardline:stage_busy_fraction",
+            "shardline:pipeline_hop_latency_seconds", "shardline:migrations_total",
+            "shardline:migration_reprefill_tokens_total", "shardline:pipelines_formed_total",
+            "shardline:pipelines_failed_total", "shardline:pipelines_drained_total",
+            "shardline:requests_timed_out_waiting_total", "shardline:requests_cancelled_slow_consumer_total",
+            "shardline:waiting_for_pipeline_requests", "shardline:waiting_for_pipeline_tokens", "shardline:pool_workers",
+            "shardline:ready", "shardline:plan_epoch");
+
+    @Test
+    void metricsParseHoldEveryNameAndCountKnownRequestsExactly() {
+        HttpResponse<String> before = new Http(cluster.httpUrl(), null).get("/metrics");
+        assertEquals(200, before.statusCode(), "metrics need no key");
+        assertTrue(before.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"));
+        Metrics m0 = Metrics.parse(before.body());
+        int[] prompt = new SplittableRandom(11).ints(12, 0, 151643).toArray();
+        int n = 6;
+        HttpResponse<String> r = http.post("/v1/completions", Map.of("prompt", ids(prompt), "max_tokens", n, "temperature", 0,
+                "ignore_eos", true));
+        assertEquals(200, r.statusCode(), r.body());
+        try (ClusterClient c = new ClusterClient(cluster.address())) {     // gRPC requests count the same
+            c.generate(ClusterClient.tokens(prompt, SamplingParams.newBuilder().setTemperature(0).setMaxTokens(n)
+                    .setIgnoreEos(true).build()), null);
+        }
+        Metrics m1 = Metrics.parse(http.get("/metrics").body());
+        for (String name : GOLDEN) {
+            assertTrue(m1.samples().stream().anyMatch(s -> s.name().equals(name)), "metric " + name + " is exported");
+        }
+        String model = cluster.coordinator().model().id();
+        assertEquals(2 * 12, delta(m0, m1, "shardline:prompt_tokens_total", "model_name", model));
+        assertEquals(2 * n, delta(m0, m1, "shardline:generation_tokens_total"));
+        assertEquals(2, delta(m0, m1, "shardline:request_success_total", "finished_reason", "length"));
+        assertEquals(0, delta(m0, m1, "shardline:request_success_total", "finished_reason", "stop"));
+        assertEquals(2, delta(m0, m1, "shardline:time_to_first_token_seconds_count"));
+        assertEquals(2 * (n - 1), delta(m0, m1, "shardline:inter_token_latency_seconds_count"));
+        assertEquals(2, delta(m0, m1, "shardline:e2e_request_latency_seconds_count"));
+        assertEquals(2, delta(m0, m1, "shardline:request_queue_time_seconds_count"));
+        assertEquals(2 * 12, delta(m0, m1, "shardline:request_prompt_tokens_sum"));
+        assertEquals(2 * n, delta(m0, m1, "shardline:request_generation_tokens_sum"));
+        assertEquals(2, delta(m0, m1, "shardline:time_to_first_token_seconds_bucket", "le", "+Inf"));
+        assertEquals(2, delta(m0, m1, "shardline:time_to_first_token_seconds_bucket", "le", "2560.0"));
+        assertTrue(m1.samples().stream().anyMatch(s -> s.name().equals("shardline:time_to_first_token_seconds_bucket")
+                && "0.001".equals(s.labels().get("le"))), "vLLM's first TTFT bucket");
+        assertEquals(1, m1.value("shardline:pipelines", "state", "serving"));
+        assertEquals(1, m1.value("shardline:ready"));
+        assertEquals(2, m1.samples().stream().filter(s -> s.name().equals("shardline:stage_busy_fraction")).count());
+        double kv = m1.sum("shardline:kv_cache_usage_perc");
+        assertTrue(kv >= 0 && kv <= 1, "KV usage is a fraction: " + kv);
+        assertEquals("counter", m1.types().get("shardline:prompt_tokens_total"), m1.types().toString());
+        assertEquals("histogram", m1.types().get("shardline:time_to_first_token_seconds"));
+    }
+
+    static long delta(Metrics a, Metrics b, String name, String... labels) {
+        return b.value(name, labels) - a.value(name, labels);
+    }
+
     static int usedBlocks() {
         return cluster.cluster().status().pipelines().stream().filter(p -> p.runner() != null)
                 .mapToInt(p -> p.runner().snapshot().blocksUsed()).sum();

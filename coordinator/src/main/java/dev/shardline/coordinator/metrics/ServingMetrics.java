@@ -78,6 +78,12 @@ public final class ServingMetrics implements GenerationObserver {
         requestPromptTokens = histogram("request_prompt_tokens", "Prompt tokens of finished requests", tokens);
         requestGenerationTokens = histogram("request_generation_tokens", "Generated tokens of finished requests", tokens);
         this.cluster = new ClusterMetrics(registry, model, status);
+        for (Counter c : new Counter[]{promptTokens, generationTokens, preemptions}) c.labelValues(model);
+        for (String reason : new String[]{"stop", "length", "abort", "error"}) finished.labelValues(model, reason);
+        for (Histogram h : new Histogram[]{timeToFirstToken, interToken, endToEnd, queueTime, prefillTime, decodeTime,
+                inferenceTime, requestPromptTokens, requestGenerationTokens}) {
+            h.labelValues(model);                        // every series exists from the start, at zero
+        }
     }
 
     private Counter counter(String name, String help) {
