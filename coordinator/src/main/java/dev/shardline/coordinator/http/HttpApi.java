@@ -84,10 +84,14 @@ public final class HttpApi implements AutoCloseable {
             json(ctx, r ? 200 : 503, r ? Map.of("ready", true) : Map.of("ready", false, "reason",
                     "no pipeline completed a micro-batch within the readiness window"));
         });
-        router.get("/metrics").handler(ctx -> workers.execute(() -> {
-            String text = metrics.get();
-            ctx.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(text);
-        }));
+        router.get("/metrics").handler(ctx -> {
+            Context context = Vertx.currentContext();
+            workers.execute(() -> {
+                String text = metrics.get();
+                context.runOnContext(v -> ctx.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+                        .end(text));
+            });
+        });
         for (int status : new int[]{400, 404, 405, 413, 500}) {
             router.errorHandler(status, ctx -> {
                 ApiError e = ctx.failure() != null && status == 500 ? OpenAiErrors.of(ctx.failure())
