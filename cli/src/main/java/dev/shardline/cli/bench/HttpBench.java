@@ -14,9 +14,9 @@ import java.util.function.Consumer;
 
 /**
  * {@code bench --local --http}: one local cluster serves the same load over gRPC and over the OpenAI HTTP API
- * (SSE), row after row in one run (the order alternates by round, so drift moves both alike), and reports per
- * concurrency the HTTP/gRPC throughput ratio and the time to first token HTTP adds at p50; with several rounds
- * also their medians.
+ * (SSE) in one run: per concurrency C, max(1, 16 / C) runs of C requests per path, in alternating pairs (so
+ * drift moves both alike and TTFT has 16 samples); reports the HTTP/gRPC throughput ratio (tokens over summed run
+ * time) and the time to first token HTTP adds at p50, per round and, with several rounds, their medians.
  */
 public final class HttpBench {
 
@@ -53,15 +53,20 @@ public final class HttpBench {
                 for (int i = 0; i < s.concurrency().length; i++) {
                     int c = s.concurrency()[i];
                     int[][] p = prompts(c, c * 1000L + round);
-                    LoadRun g;
-                    LoadRun h;
-                    if (round % 2 == 1) {
-                        g = report(ClusterLoad.run(grpc, null, 0, p, s.genTokens(), "gRPC"));
-                        h = report(HttpLoad.run(http, url, p, s.genTokens(), "HTTP/SSE"));
-                    } else {
-                        h = report(HttpLoad.run(http, url, p, s.genTokens(), "HTTP/SSE"));
-                        g = report(ClusterLoad.run(grpc, null, 0, p, s.genTokens(), "gRPC"));
+                    List<LoadRun> gs = new ArrayList<>();
+                    List<LoadRun> hs = new ArrayList<>();
+                    for (int k = 0; k < repeats(c); k++) {        // alternating pairs: both paths share the drift
+                        int[][] q = k == 0 ? p : prompts(c, c * 1000L + round * 100L + k);
+                        if ((round + k) % 2 == 1) {
+                            gs.add(ClusterLoad.run(grpc, null, 0, q, s.genTokens(), "gRPC"));
+                            hs.add(HttpLoad.run(http, url, q, s.genTokens(), "HTTP/SSE"));
+                        } else {
+                            hs.add(HttpLoad.run(http, url, q, s.genTokens(), "HTTP/SSE"));
+                            gs.add(ClusterLoad.run(grpc, null, 0, q, s.genTokens(), "gRPC"));
+                        }
                     }
+                    LoadRun g = report(merge(gs));
+                    LoadRun h = report(merge(hs));
                     r[2 * i] = h.throughput() / g.throughput();
                     r[2 * i + 1] = h.ttft(50) - g.ttft(50);
                 }
@@ -80,6 +85,28 @@ public final class HttpBench {
             }
         }
         return 0;
+    }
+
+    /** Runs per path at concurrency c: enough that TTFT has 16 samples (C=1: 16 single requests, alternating). */
+    private static int repeats(int c) {
+        return Math.max(1, 16 / c);
+    }
+
+    /** Several runs of one path as one row: tokens and seconds summed, every TTFT and ITL sample kept. */
+    static LoadRun merge(List<LoadRun> runs) {
+        int tokens = 0;
+        double seconds = 0;
+        List<Double> ttft = new ArrayList<>();
+        List<Double> itl = new ArrayList<>();
+        for (LoadRun r : runs) {
+            tokens += r.generatedTokens();
+            seconds += r.seconds();
+            for (double x : r.ttftMillis()) ttft.add(x);
+            for (double x : r.itlMillis()) itl.add(x);
+        }
+        LoadRun first = runs.getFirst();
+        return new LoadRun(first.setup() + (runs.size() > 1 ? " x" + runs.size() : ""), first.concurrency(), tokens, seconds,
+                LoadRun.toArray(ttft), LoadRun.toArray(itl), new double[0], 0);
     }
 
     private void describe(double[] r) {
