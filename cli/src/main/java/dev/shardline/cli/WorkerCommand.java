@@ -1,7 +1,6 @@
 package dev.shardline.cli;
 
-import dev.shardline.worker.config.WorkerConfig;
-import dev.shardline.worker.server.WorkerProcess;
+import dev.shardline.worker.server.WorkerMain;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Unmatched;
 
@@ -9,18 +8,19 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-/** {@code ./shardline worker --coordinator=H:P --model=DIR ...}: one pipeline-stage process. */
+/**
+ * {@code ./shardline worker --coordinator=H:P --model=DIR ...}: one pipeline-stage process, run by
+ * {@link WorkerMain#runProcess} (SIGTERM asks the coordinator for a drain, a second SIGTERM or SIGINT stops at once).
+ */
 @Command(name = "worker", description = "Run a worker (pipeline stage). Keys: --coordinator, --model, --host, --port, "
-        + "--backend, --threads, --memory-budget, --worker-id (or SHARDLINE_WORKER_* variables).")
+        + "--backend, --threads, --memory-budget, --worker-id (default: the host name), --weights, --drain-timeout-ms "
+        + "(or SHARDLINE_WORKER_* variables); --stop-on-stdin-close=true|false. SIGTERM drains, a second one stops.")
 final class WorkerCommand implements Callable<Integer> {
     @Unmatched
     List<String> args = new ArrayList<>();
 
     @Override
-    public Integer call() throws InterruptedException {
-        WorkerConfig config = WorkerConfig.parse(System.getenv(), Flags.parse(args));
-        WorkerProcess worker = WorkerProcess.start(config, line -> System.err.println(line));
-        Shutdown.awaitSignal(worker);
-        return 0;
+    public Integer call() {
+        return WorkerMain.runProcess(System.getenv(), args.toArray(String[]::new));
     }
 }

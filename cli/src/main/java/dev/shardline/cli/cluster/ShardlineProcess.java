@@ -76,9 +76,12 @@ public final class ShardlineProcess implements AutoCloseable {
         process.destroyForcibly();
     }
 
-    /** SIGTERM: the process is asked to stop (a worker drains first). */
+    /**
+     * SIGTERM: the process is asked to stop (a worker drains first). Sent through the process handle: {@code
+     * Process.destroy()} would also close its stdin, which stops a worker at once.
+     */
     public void terminate() {
-        process.destroy();
+        process.toHandle().destroy();
     }
 
     /** Waits for the exit; its status, or -1 when it is still running after the timeout. */

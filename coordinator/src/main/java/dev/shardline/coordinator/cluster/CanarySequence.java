@@ -6,7 +6,6 @@ import dev.shardline.coordinator.schedule.SampledTokenResult;
 import dev.shardline.model.engine.FinishReason;
 import dev.shardline.model.sampling.SamplingParams;
 
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -17,7 +16,7 @@ import java.util.Set;
 final class CanarySequence implements ClusterSequence {
     private static final Request REQUEST = new Request(new int[] {0}, new int[0], 1, PriorityClass.INTERACTIVE,
             Integer.MAX_VALUE, Long.MAX_VALUE, Set.of(), Set.of(), true);
-    private static final SamplerSpec GREEDY = new SamplerSpec(SamplingParams.greedy(), 0, 1, 0, Map.of(), new int[0]);
+    private static final SamplerSpec GREEDY = new SamplerSpec(SamplingParams.greedy(), 0, 1, new int[0]);
     private final int pipelineId;
 
     CanarySequence(int pipelineId) {

@@ -392,7 +392,8 @@ public final class ClusterReconciler implements AutoCloseable {
             markBroken(p, "assigning " + a.range() + " to " + workerId + " failed: " + why);
             return;
         }
-        registry.loaded(workerId, new HeldAssignment(p.id, p.epoch, a.range(), a.kvBlocks(), a.blockSize()), reload);
+        registry.loaded(workerId, new HeldAssignment(p.id, p.epoch, a.range(), a.kvBlocks(), a.blockSize()));
+        log.accept(workerId + (reload ? " loaded " : " kept its loaded ") + a.range() + " for pipeline " + p.id);
         p.loading.remove(workerId);
         log.accept(workerId + " ready for pipeline " + p.id + ": KV for " + loaded.kvCapacityTokens() + " tokens");
         if (!p.loading.isEmpty()) return;

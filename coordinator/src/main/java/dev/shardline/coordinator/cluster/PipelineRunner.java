@@ -149,8 +149,7 @@ public final class PipelineRunner implements AutoCloseable {
             ids.put(s, id);
             if (!(s instanceof CanarySequence)) admitted++;
             SamplerSpec spec = s.sampler();
-            sampling.put(id, new SamplerSpec(spec.params(), spec.seed(), r.promptTokens().length, spec.topLogprobs(),
-                    spec.logitBias(), spec.forcedTokenIds()));
+            sampling.put(id, new SamplerSpec(spec.params(), spec.seed(), r.promptTokens().length, spec.forcedTokenIds()));
             prefillRows.put(id, 0);
         }
         pump();
@@ -347,7 +346,7 @@ public final class PipelineRunner implements AutoCloseable {
 
     /** A last-stage result (called on a transport thread). Results of another epoch, or after a failure, are dropped. */
     public void onStepResult(StepOutcome r) {
-        if ((r.epoch() != epoch && r.epoch() != 0) || closed || failure != null) return;
+        if (r.epoch() != epoch || closed || failure != null) return;
         stats.completed(r.stepId(), r.timings());
         boolean emptyNow;
         synchronized (this) {

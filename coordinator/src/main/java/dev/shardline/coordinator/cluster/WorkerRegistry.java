@@ -97,12 +97,11 @@ public final class WorkerRegistry {
         w.assignedEpoch = epoch;
     }
 
-    /** The worker finished loading these layers. */
-    public synchronized void loaded(String id, HeldAssignment held, boolean reload) {
+    /** The worker finished loading (or reusing) these layers; its load count comes from its own reports. */
+    public synchronized void loaded(String id, HeldAssignment held) {
         RegisteredWorker w = workers.get(id);
         if (w == null) return;
         w.held = held;
-        if (reload) w.weightLoads++;
     }
 
     /** An assignment of the worker failed: it rests before it is tried again, and holds nothing known. */

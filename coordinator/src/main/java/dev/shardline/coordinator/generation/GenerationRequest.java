@@ -11,10 +11,10 @@ import java.util.Map;
  * One generation request, the same for every front end (gRPC, OpenAI HTTP, Kafka batch lines).
  *
  * @param model          the model id the client asked for; "" = the one served
- * @param sampling       sampling and stop values the request sets (null fields take the model's defaults)
- * @param logitBias      token id -> bias in [-100, 100] added to its logit
+ * @param sampling       sampling and stop values the request sets (null fields take the model's defaults), with
+ *                       top_logprobs (alternatives per token, 0..20, needs logprobs) and logit_bias (token id -> bias
+ *                       in [-100, 100] added to its logit)
  * @param logprobs       return each token's log-probability
- * @param topLogprobs    and the most likely alternatives at each position, 0..20 (needs logprobs)
  * @param priorityClass  interactive (default) or batch
  * @param priority       within the class, higher first
  * @param tenant         who asked (the API key's identity), for logs and limits; "" = anonymous
@@ -24,15 +24,14 @@ import java.util.Map;
  * @param reasoningOpen  raw prompts only: generation starts inside a reasoning block (the prompt opened
  *                       {@code <think>}); chat prompts always do with QwQ's template
  */
-public record GenerationRequest(String model, Prompt prompt, SamplingOverrides sampling, Map<Integer, Float> logitBias,
-                                boolean logprobs, int topLogprobs, PriorityClass priorityClass, int priority,
+public record GenerationRequest(String model, Prompt prompt, SamplingOverrides sampling, boolean logprobs,
+                                PriorityClass priorityClass, int priority,
                                 String tenant, Duration deadline, String requestId, List<Integer> forcedTokenIds,
                                 boolean reasoningOpen) {
 
     public GenerationRequest {
         model = model == null ? "" : model;
         sampling = sampling == null ? SamplingOverrides.none() : sampling;
-        logitBias = logitBias == null ? Map.of() : Map.copyOf(logitBias);
         priorityClass = priorityClass == null ? PriorityClass.INTERACTIVE : priorityClass;
         tenant = tenant == null ? "" : tenant;
         requestId = requestId == null ? "" : requestId;
@@ -48,9 +47,9 @@ public record GenerationRequest(String model, Prompt prompt, SamplingOverrides s
         private final Prompt prompt;
         private String model = "";
         private SamplingOverrides sampling = SamplingOverrides.none();
-        private Map<Integer, Float> logitBias = Map.of();
+        private Map<Integer, Float> logitBias;
         private boolean logprobs;
-        private int topLogprobs;
+        private Integer topLogprobs;
         private PriorityClass priorityClass = PriorityClass.INTERACTIVE;
         private int priority;
         private String tenant = "";
@@ -64,9 +63,12 @@ public record GenerationRequest(String model, Prompt prompt, SamplingOverrides s
         }
 
         public Builder model(String v) { model = v; return this; }
+        /** Also settable in the overrides; set it in one place. */
         public Builder sampling(SamplingOverrides v) { sampling = v; return this; }
         public Builder logitBias(Map<Integer, Float> v) { logitBias = v; return this; }
+        /** {@code top}: alternatives per token (also settable in the overrides; set it in one place). */
         public Builder logprobs(boolean v, int top) { logprobs = v; topLogprobs = top; return this; }
+        public Builder logprobs(boolean v) { logprobs = v; return this; }
         public Builder priority(PriorityClass c, int p) { priorityClass = c; priority = p; return this; }
         public Builder tenant(String v) { tenant = v; return this; }
         public Builder deadline(Duration v) { deadline = v; return this; }
@@ -75,8 +77,18 @@ public record GenerationRequest(String model, Prompt prompt, SamplingOverrides s
         public Builder reasoningOpen(boolean v) { reasoningOpen = v; return this; }
 
         public GenerationRequest build() {
-            return new GenerationRequest(model, prompt, sampling, logitBias, logprobs, topLogprobs, priorityClass,
-                    priority, tenant, deadline, requestId, forced, reasoningOpen);
+            SamplingOverrides o = sampling;
+            if (topLogprobs != null || logitBias != null) {
+                if ((topLogprobs != null && o.topLogprobs() != null) || (logitBias != null && o.logitBias() != null)) {
+                    throw new IllegalStateException("top_logprobs or logit_bias set both on the builder and in the overrides");
+                }
+                o = new SamplingOverrides(o.temperature(), o.topK(), o.topP(), o.minP(), o.presencePenalty(),
+                        o.frequencyPenalty(), o.repetitionPenalty(), o.seed(), o.maxTokens(), o.stop(), o.stopTokenIds(),
+                        o.ignoreEos(), topLogprobs != null ? topLogprobs : o.topLogprobs(),
+                        logitBias != null ? logitBias : o.logitBias());
+            }
+            return new GenerationRequest(model, prompt, o, logprobs, priorityClass, priority, tenant, deadline,
+                    requestId, forced, reasoningOpen);
         }
     }
 }

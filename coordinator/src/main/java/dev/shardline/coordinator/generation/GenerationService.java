@@ -86,8 +86,9 @@ public final class GenerationService implements AutoCloseable {
         }, clock, fanOut);
         self[0] = g;
         if (request.deadline() != null) {
-            deadlines.schedule(() -> g.cancel(new GenerationException.DeadlineExceeded("the request's deadline of "
+            var timer = deadlines.schedule(() -> g.cancel(new GenerationException.DeadlineExceeded("the request's deadline of "
                     + request.deadline().toMillis() + " ms passed")), request.deadline().toNanos(), TimeUnit.NANOSECONDS);
+            g.completion().whenComplete((c, e) -> timer.cancel(false));
         }
         cluster.submit(g);
         return g;

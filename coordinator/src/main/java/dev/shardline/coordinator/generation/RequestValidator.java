@@ -23,8 +23,6 @@ import java.util.SplittableRandom;
  * none is given. Every error names the field, with OpenAI's names.
  */
 public final class RequestValidator {
-    /** Most alternatives per token, as in the OpenAI API. */
-    public static final int MAX_TOP_LOGPROBS = 20;
     private static final SplittableRandom SEEDS = new SplittableRandom();
 
     private final ServedModel model;
@@ -83,14 +81,18 @@ public final class RequestValidator {
             }
         }
         SamplingParams params = resolve(o, room);
+        if (!r.logprobs()) {
+            if (params.topLogprobs() > 0) {
+                throw new InvalidRequest("top_logprobs", "needs logprobs to be true");
+            }
+        }
         checkSampling(r, params, vocab);
         long seed = params.seed() != null ? params.seed() : SEEDS.nextLong();
         Set<Integer> stopIds = new HashSet<>(params.stopTokenIds());
         Request scheduling = new Request(prompt, new int[0], params.maxTokens(), r.priorityClass(), r.priority(), -1,
                 stopIds, Set.copyOf(model.eosTokenIds()), params.ignoreEos());
         int[] forced = r.forcedTokenIds().stream().mapToInt(Integer::intValue).toArray();
-        SamplerSpec spec = new SamplerSpec(params.withSeed(seed), seed, prompt.length, r.logprobs() ? r.topLogprobs() : 0,
-                r.logitBias(), forced);
+        SamplerSpec spec = new SamplerSpec(params.withSeed(seed), seed, prompt.length, forced);
         boolean reasoningOpen = r.prompt() instanceof Prompt.Chat c ? !c.assistantPrefix().contains("</think>")
                 : r.reasoningOpen();
         return new ValidatedRequest(prompt, params.withSeed(seed), scheduling, spec, reasoningOpen);
@@ -146,19 +148,9 @@ public final class RequestValidator {
                 throw new InvalidRequest("stop_token_ids", "token id " + id + " is outside the vocabulary [0, " + vocab + ")");
             }
         }
-        if (r.topLogprobs() < 0 || r.topLogprobs() > MAX_TOP_LOGPROBS) {
-            throw new InvalidRequest("top_logprobs", "must be in [0, " + MAX_TOP_LOGPROBS + "], got " + r.topLogprobs());
-        }
-        if (r.topLogprobs() > 0 && !r.logprobs()) {
-            throw new InvalidRequest("top_logprobs", "needs logprobs to be true");
-        }
-        for (Map.Entry<Integer, Float> e : r.logitBias().entrySet()) {
-            if (e.getKey() == null || e.getKey() < 0 || e.getKey() >= vocab) {
-                throw new InvalidRequest("logit_bias", "token id " + e.getKey() + " is outside the vocabulary [0, " + vocab + ")");
-            }
-            float v = e.getValue() == null ? Float.NaN : e.getValue();
-            if (!(v >= -100 && v <= 100)) {
-                throw new InvalidRequest("logit_bias", "the bias of token " + e.getKey() + " must be in [-100, 100], got " + v);
+        for (int id : p.logitBias().keySet()) {
+            if (id < 0 || id >= vocab) {
+                throw new InvalidRequest("logit_bias", "token id " + id + " is outside the vocabulary [0, " + vocab + ")");
             }
         }
         List<Integer> forced = r.forcedTokenIds();

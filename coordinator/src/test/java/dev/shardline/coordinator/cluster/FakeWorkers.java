@@ -23,11 +23,11 @@ import java.util.function.Consumer;
  * anywhere changes every later one. Loading, step completion, heartbeats and failures happen only when the test
  * says so.
  */
-final class FakeWorkers implements WorkerTransport {
-    static final int VOCAB = 1000;
+public final class FakeWorkers implements WorkerTransport {
+    public static final int VOCAB = 1000;
 
     /** The token after {@code history}: the same function everywhere. */
-    static int next(List<Integer> history) {
+    public static int next(List<Integer> history) {
         long h = 1125899906842597L;
         for (int t : history) h = 31 * h + t;
         h ^= h >>> 29;
@@ -35,7 +35,7 @@ final class FakeWorkers implements WorkerTransport {
     }
 
     /** One fake worker process. */
-    final class Worker {
+    public final class Worker {
         final String id;
         final long budget;
         boolean alive = true;
@@ -61,6 +61,7 @@ final class FakeWorkers implements WorkerTransport {
         final long epoch;
         final Map<Integer, String> stages = new HashMap<>();
         final Map<Long, List<Integer>> history = new HashMap<>();
+        final Map<Long, int[]> forced = new HashMap<>();
         final List<OutboundStep> inFlight = new ArrayList<>();
         LinkListener link;
         boolean closed;
@@ -81,9 +82,9 @@ final class FakeWorkers implements WorkerTransport {
     final Map<String, Worker> workers = new LinkedHashMap<>();
     final Map<Integer, Pipeline> pipelines = new HashMap<>();
     private final List<PendingAssign> assigns = new ArrayList<>();
-    ClusterReconciler cluster;
+    public ClusterReconciler cluster;
 
-    Worker add(String id, long budget) {
+    public Worker add(String id, long budget) {
         Worker w = new Worker(id, budget);
         workers.put(id, w);
         String refused = cluster.register(w.record());
@@ -100,7 +101,7 @@ final class FakeWorkers implements WorkerTransport {
     }
 
     /** Finishes the loads the test picks: alive workers become ready, dead ones fail. */
-    void load(SplittableRandom r, boolean all) {
+    public void load(SplittableRandom r, boolean all) {
         for (var it = assigns.iterator(); it.hasNext(); ) {
             PendingAssign p = it.next();
             if (!all && r.nextBoolean()) continue;
@@ -148,12 +149,16 @@ final class FakeWorkers implements WorkerTransport {
     }
 
     /** Completes one in-flight micro-batch of a working pipeline, if any; returns whether it did. */
-    boolean completeOne(SplittableRandom r) {
+    public boolean completeOne(SplittableRandom r) {
         List<Pipeline> ready = pipelines.values().stream().filter(p -> !p.inFlight.isEmpty() && !p.broken()).toList();
         if (ready.isEmpty()) return false;
         Pipeline p = ready.get(r.nextInt(ready.size()));
         OutboundStep step = p.inFlight.removeFirst();          // a pipeline answers in order
-        for (long id : step.batch().finishedSequenceIds()) p.history.remove(id);
+        for (long id : step.batch().finishedSequenceIds()) {
+            p.history.remove(id);
+            p.forced.remove(id);
+        }
+        step.sampling().forEach((id, spec) -> p.forced.put(id, spec.forcedTokenIds()));
         List<SampledTokenResult> out = new ArrayList<>();
         for (BatchEntry e : step.batch().entries()) {
             List<Integer> h = p.history.computeIfAbsent(e.sequenceId(), k -> new ArrayList<>());
@@ -162,7 +167,12 @@ final class FakeWorkers implements WorkerTransport {
             }
             while (h.size() > e.firstPosition()) h.removeLast();  // recomputation after a preemption
             for (int t : e.tokens()) h.add(t);
-            if (e.wantLogits()) out.add(new SampledTokenResult(e.sequenceId(), next(h), -1f));
+            if (e.wantLogits()) {
+                int[] forced = p.forced.getOrDefault(e.sequenceId(), new int[0]);
+                int index = e.generatedCount();                   // tokens generated before this entry's sample
+                int token = index < forced.length ? forced[index] : next(h);
+                out.add(new SampledTokenResult(e.sequenceId(), token, -1f));
+            }
         }
         cluster.onStepResult(new StepOutcome(p.id, p.epoch, step.batch().stepId(), out, List.of(), ""));
         return true;
@@ -177,7 +187,7 @@ final class FakeWorkers implements WorkerTransport {
     }
 
     /** Every live worker heartbeats and obeys the answer. */
-    void beat() {
+    public void beat() {
         for (Worker w : workers.values()) {
             if (!w.alive || w.stopped) continue;
             String linkError = "";

@@ -82,7 +82,7 @@ class ReconcilerPropertyTest {
         public long key() { return key; }
         public Request request() { return request; }
         public SamplerSpec sampler() {
-            return new SamplerSpec(SamplingParams.greedy(), key, request.promptTokens().length, 0, Map.of(), new int[0]);
+            return new SamplerSpec(SamplingParams.greedy(), key, request.promptTokens().length, new int[0]);
         }
         public int[] generated() { return journal.stream().mapToInt(Integer::intValue).toArray(); }
         public boolean cancelled() { return cancelled; }

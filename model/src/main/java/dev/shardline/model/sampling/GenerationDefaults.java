@@ -101,7 +101,10 @@ public record GenerationDefaults(
         return List.of(f.requireInt("eos_token_id"));
     }
 
-    /** Request values over these defaults; the result is validated. */
+    /**
+     * Request values over these defaults; the result is validated. Top log-probs and logit bias have no model
+     * default (none, unless the request asks).
+     */
     public SamplingParams merge(SamplingOverrides o) {
         SamplingParams d = SamplingParams.defaults();
         return new SamplingParams(
@@ -116,6 +119,8 @@ public record GenerationDefaults(
                 o.maxTokens() != null ? o.maxTokens() : (maxNewTokens != null ? maxNewTokens : d.maxTokens()),
                 o.stop() != null ? o.stop() : d.stop(),
                 o.stopTokenIds() != null ? o.stopTokenIds() : d.stopTokenIds(),
-                o.ignoreEos() != null ? o.ignoreEos() : d.ignoreEos()).validate();
+                o.ignoreEos() != null ? o.ignoreEos() : d.ignoreEos(),
+                o.topLogprobs() != null ? o.topLogprobs() : d.topLogprobs(),
+                o.logitBias() != null ? o.logitBias() : d.logitBias()).validate();
     }
 }

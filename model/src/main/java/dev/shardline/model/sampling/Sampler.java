@@ -1,12 +1,15 @@
 package dev.shardline.model.sampling;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
-import java.util.random.RandomGenerator;
 
 /**
  * Picks the next token of one sequence from its logits, in vLLM's order:
  * <ol>
+ *   <li>logit bias: each biased token's logit plus its bias,</li>
  *   <li>repetition penalty on tokens of prompt and output ({@code logit > 0 ? logit / r : logit * r}),</li>
  *   <li>frequency penalty ({@code - f * count}) and presence penalty ({@code - p}) on generated tokens only,</li>
  *   <li>temperature below 1e-5: greedy argmax (lowest id on ties), done;</li>
@@ -16,14 +19,21 @@ import java.util.random.RandomGenerator;
  *       test does not depend on the order), then one draw from the renormalized rest.</li>
  * </ol>
  * Ties are broken by the lower token id everywhere (top-k keeps exactly k tokens, where vLLM keeps all tokens tied
- * with the k-th). The draw uses one {@code nextDouble()} of a {@link SplittableRandom} seeded with the params' seed,
- * so the same seed and logits give the same tokens.
+ * with the k-th). The draw for the token at position p (the history's length: prompt + tokens generated before it)
+ * is {@link SeededDraw#uniform SeededDraw.uniform(seed, p)}, a function of the seed and the position alone: a
+ * sampler created again for the same sequence (recomputation, migration to another pipeline) continues with exactly
+ * the tokens an uninterrupted one would pick from the same logits. A sampler without a seed picks one at random when
+ * it is created.
+ *
+ * <p>Every token comes with its log-probability and, when asked, the {@link SamplingParams#topLogprobs()} most likely
+ * tokens, all from the log-softmax of the RAW logits (the model's distribution, before bias, penalties and
+ * temperature), as vLLM and OpenAI report them.
  *
  * <p>Cost per call for a 152064-token vocabulary (well under a millisecond): one copy of the logits,
- * O(distinct history tokens) for the penalties, a vectorized max and exp pass ({@link VectorMath}), top-k through a
- * k-sized heap, top-p without top-k through a histogram that sorts only one bucket ({@link Selection#nucleus}),
- * and one more exp pass over the raw logits for the logprob. The caller's array is never modified: the work
- * happens in
+ * O(biased + distinct history tokens) for bias and penalties, a vectorized max and exp pass ({@link VectorMath}),
+ * top-k through a k-sized heap, top-p without top-k through a histogram that sorts only one bucket
+ * ({@link Selection#nucleus}), and for the log-probs one more max and exp pass over the raw logits plus, with top
+ * log-probs, one pass through a heap of at most 20. The caller's array is never modified: the work happens in
  * per-thread scratch arrays. A Sampler is not thread-safe (one per sequence), but many samplers may run on
  * different threads.
  */
@@ -31,50 +41,116 @@ public final class Sampler {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private final SamplingParams params;
-    private final RandomGenerator rng;
+    private final long seed;
+    private final DrawRule draws;
+    private final int[] biasIds;      // logit bias, ascending ids
+    private final float[] biasValues;
+
+    /** Where the uniform draw of a position comes from: {@link SeededDraw} (tests swap in a broken rule). */
+    interface DrawRule {
+        double uniform(long seed, long position);
+    }
 
     /** @throws InvalidSamplingException when params are out of range */
     public Sampler(SamplingParams params) {
+        this(params, SeededDraw::uniform);
+    }
+
+    Sampler(SamplingParams params, DrawRule draws) {
         this.params = params.validate();
-        this.rng = params.seed() == null ? new SplittableRandom() : new SplittableRandom(params.seed());
+        this.draws = draws;
+        this.seed = params.seed() != null ? params.seed() : new SplittableRandom().nextLong();
+        this.biasIds = new int[params.logitBias().size()];
+        this.biasValues = new float[biasIds.length];
+        int i = 0;
+        for (Map.Entry<Integer, Float> e : params.logitBias().entrySet()) {   // sorted by id
+            biasIds[i] = e.getKey();
+            biasValues[i++] = e.getValue();
+        }
     }
 
     public SamplingParams params() {
         return params;
     }
 
+    /** The seed of the draws: the params' seed, or the one picked at random when they had none. */
+    public long seed() {
+        return seed;
+    }
+
     /**
-     * Chooses a token from {@code logits[offset .. offset + vocabSize)} and appends it to history.
+     * Chooses a token from {@code logits[offset .. offset + vocabSize)} for position {@code history.length()} and
+     * appends it to history.
      *
      * @param history the sequence's prompt and generated tokens (ids >= vocabSize are ignored by the penalties)
      */
     public SampledToken sample(float[] logits, int offset, int vocabSize, TokenHistory history) {
+        SampledToken t = choose(logits, offset, vocabSize, history);
+        history.addGenerated(t.id());
+        return t;
+    }
+
+    /**
+     * Chooses a token from {@code logits[offset .. offset + vocabSize)} for position {@code history.length()},
+     * leaving history as it is: for callers that record the token the sequence really continues with themselves.
+     */
+    public SampledToken choose(float[] logits, int offset, int vocabSize, TokenHistory history) {
         Objects.checkFromIndexSize(offset, vocabSize, logits.length);
         if (vocabSize == 0) {
             throw new IllegalArgumentException("vocabSize must be > 0");
         }
         Scratch s = SCRATCH.get();
         s.ensure(vocabSize);
-        float[] x = s.x; // [vocabSize] penalized logits
+        float[] x = s.x; // [vocabSize] biased, penalized logits
         System.arraycopy(logits, offset, x, 0, vocabSize);
+        applyBias(x, vocabSize);
         applyPenalties(x, vocabSize, history, params);
-        int id = params.isGreedy() ? argmax(x, vocabSize) : draw(x, vocabSize, s);
-        history.addGenerated(id);
-        return new SampledToken(id, logSoftmaxAt(logits, offset, vocabSize, id));
+        int id = params.isGreedy() ? argmax(x, vocabSize)
+                : draw(x, vocabSize, s, draws.uniform(seed, history.length()));
+        return score(id, logits, offset, vocabSize);
     }
 
     /**
-     * Takes {@code id} as the next token without drawing (a test hook that forces given tokens): appends it to
-     * history and returns it with its log-probability under the raw logits, as {@link #sample} would.
+     * A token chosen elsewhere (forced), with its log-probability and top alternatives from
+     * {@code logits[offset .. offset + vocabSize)}; no draw.
      */
-    public SampledToken force(float[] logits, int offset, int vocabSize, TokenHistory history, int id) {
+    public SampledToken score(int id, float[] logits, int offset, int vocabSize) {
         Objects.checkFromIndexSize(offset, vocabSize, logits.length);
         Objects.checkIndex(id, vocabSize);
-        history.addGenerated(id);
-        return new SampledToken(id, logSoftmaxAt(logits, offset, vocabSize, id));
+        float max = VectorMath.max(logits, offset, vocabSize);
+        double logSum = Float.isFinite(max) ? Math.log(VectorMath.sumExp(logits, offset, vocabSize, max, 1f)) : 0;
+        float logprob = logSoftmax(logits[offset + id], max, logSum);
+        int n = Math.min(params.topLogprobs(), vocabSize);
+        if (n == 0) {
+            return new SampledToken(id, logprob);
+        }
+        Scratch s = SCRATCH.get();
+        s.ensure(vocabSize);
+        Selection.selectTopK(logits, offset, vocabSize, n, s.keys);
+        List<TokenLogprob> top = new ArrayList<>(n);
+        for (int j = 0; j < n; j++) {
+            int t = (int) s.keys[j];
+            top.add(new TokenLogprob(t, logSoftmax(logits[offset + t], max, logSum)));
+        }
+        return new SampledToken(id, logprob, top);
     }
 
-    /** Steps 1 and 2: repetition, frequency and presence penalties, in place on x[0..vocabSize). */
+    /** log_softmax of one logit, given the row's max and log(sum(exp(x - max))). */
+    private static float logSoftmax(float logit, float max, double logSum) {
+        if (!Float.isFinite(max)) {
+            return logit == max ? 0f : Float.NEGATIVE_INFINITY;
+        }
+        return (float) (logit - max - logSum);
+    }
+
+    /** Step 1: logit bias, in place on x[0..vocabSize); ids beyond the vocabulary are ignored. */
+    private void applyBias(float[] x, int vocabSize) {
+        for (int i = 0; i < biasIds.length && biasIds[i] < vocabSize; i++) {
+            x[biasIds[i]] += biasValues[i];
+        }
+    }
+
+    /** Steps 2 and 3: repetition, frequency and presence penalties, in place on x[0..vocabSize). */
     static void applyPenalties(float[] x, int vocabSize, TokenHistory history, SamplingParams p) {
         IntCounts prompt = history.promptIds();
         IntCounts output = history.outputIds();
@@ -121,7 +197,8 @@ public final class Sampler {
         return best;
     }
 
-    private int draw(float[] x, int vocabSize, Scratch s) {
+    /** Steps 4 and 5: temperature, top-k, top-p, min-p, then the inverse CDF at u in [0, 1). */
+    private int draw(float[] x, int vocabSize, Scratch s, double uniform) {
         int top = argmax(x, vocabSize);
         float max = x[top];
         if (!Float.isFinite(max)) {
@@ -176,7 +253,7 @@ public final class Sampler {
         for (int j = 0; j < n; j++) {
             total += weights[j];
         }
-        double u = rng.nextDouble() * total;
+        double u = uniform * total;
         int last = 0;
         for (int j = 0; j < n; j++) {
             if (weights[j] > 0) last = j;
@@ -186,16 +263,6 @@ public final class Sampler {
             }
         }
         return dense ? last : ids[last]; // rounding left u >= 0: the last token with weight
-    }
-
-    /** log_softmax(logits[offset .. offset + n))[id]. */
-    static float logSoftmaxAt(float[] logits, int offset, int n, int id) {
-        float max = VectorMath.max(logits, offset, n);
-        if (!Float.isFinite(max)) {
-            return logits[offset + id] == max ? 0f : Float.NEGATIVE_INFINITY;
-        }
-        double sum = VectorMath.sumExp(logits, offset, n, max, 1f);
-        return (float) (logits[offset + id] - max - Math.log(sum));
     }
 
     /** Per-thread work arrays, grown to the largest vocabulary seen. */

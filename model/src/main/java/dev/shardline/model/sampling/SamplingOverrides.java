@@ -1,6 +1,7 @@
 package dev.shardline.model.sampling;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -19,10 +20,20 @@ public record SamplingOverrides(
         Integer maxTokens,
         List<String> stop,
         Set<Integer> stopTokenIds,
-        Boolean ignoreEos) {
+        Boolean ignoreEos,
+        Integer topLogprobs,
+        Map<Integer, Float> logitBias) {
+
+    /** Without top log-probs and logit bias (the fields requests had before them). */
+    public SamplingOverrides(Double temperature, Integer topK, Double topP, Double minP, Double presencePenalty,
+                             Double frequencyPenalty, Double repetitionPenalty, Long seed, Integer maxTokens,
+                             List<String> stop, Set<Integer> stopTokenIds, Boolean ignoreEos) {
+        this(temperature, topK, topP, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed, maxTokens, stop,
+                stopTokenIds, ignoreEos, null, null);
+    }
 
     /** Nothing overridden. */
     public static SamplingOverrides none() {
-        return new SamplingOverrides(null, null, null, null, null, null, null, null, null, null, null, null);
+        return new SamplingOverrides(null, null, null, null, null, null, null, null, null, null, null, null, null, null);
     }
 }

@@ -26,15 +26,20 @@ final class Selection {
      * A max-heap of keys keeps the current k best with the worst at the root; most values fail one comparison.
      */
     static int selectTopK(float[] x, int n, int k, long[] keys) {
+        return selectTopK(x, 0, n, k, keys);
+    }
+
+    /** As {@link #selectTopK(float[], int, int, long[])} over x[off .. off + n); the ids in keys are relative to off. */
+    static int selectTopK(float[] x, int off, int n, int k, long[] keys) {
         int size = 0;
         float worst = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) {
-            float v = x[i];
+            float v = x[off + i];
             if (size == k) {
                 if (!(v > worst)) continue; // an equal value with a higher id ranks lower
                 keys[0] = key(v, i);
                 siftDown(keys, k);
-                worst = x[(int) keys[0]];
+                worst = x[off + (int) keys[0]];
             } else {
                 int c = size++;
                 keys[c] = key(v, i);
@@ -46,7 +51,7 @@ final class Selection {
                     keys[c] = tmp;
                     c = parent;
                 }
-                if (size == k) worst = x[(int) keys[0]];
+                if (size == k) worst = x[off + (int) keys[0]];
             }
         }
         Arrays.sort(keys, 0, size);

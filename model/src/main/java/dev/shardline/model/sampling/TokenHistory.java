@@ -5,8 +5,9 @@ import java.util.Arrays;
 /**
  * The tokens one sequence has seen, kept so that sampling penalties cost O(distinct tokens) per step:
  * the distinct prompt ids (for repetition_penalty) and a count per generated id (for all three penalties).
- * {@link Sampler#sample} appends each sampled token; call {@link #addGenerated} yourself only for tokens
- * chosen some other way. Not thread-safe.
+ * Its {@link #length()} is the position of the next token, which keys the sampler's random draw.
+ * {@link Sampler#sample} appends each sampled token; {@link Sampler#choose} does not, for callers that record what
+ * the sequence really continues with (a pipeline's last stage takes it from the next micro-batch). Not thread-safe.
  */
 public final class TokenHistory {
     private final IntCounts prompt = new IntCounts();
@@ -43,6 +44,11 @@ public final class TokenHistory {
 
     public int generatedCount() {
         return generatedCount;
+    }
+
+    /** Tokens held, prompt and generated: the position of the token sampled next. */
+    public int length() {
+        return promptLength + generatedCount;
     }
 
     /** The generated ids in order (a copy). */

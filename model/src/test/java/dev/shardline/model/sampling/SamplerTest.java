@@ -84,8 +84,9 @@ class SamplerTest {
         assertEquals(5, n);
         for (int j = 0; j < 5; j++) assertEquals(order[j].intValue(), (int) keys[j]);
         Sampler s = new Sampler(SamplingParams.defaults().withTopK(5).withTemperature(5.0).withSeed(9L));
+        TokenHistory h = TokenHistory.ofPrompt(new int[0]);
         for (int i = 0; i < 200; i++) {
-            int id = s.sample(logits, 0, logits.length, TokenHistory.ofPrompt(new int[0])).id();
+            int id = s.sample(logits, 0, logits.length, h).id();
             assertTrue(Arrays.asList(order).subList(0, 5).contains(id), "token " + id);
         }
     }
@@ -199,11 +200,13 @@ class SamplerTest {
         assertNotEquals(0, h.generatedCount());
     }
 
+    /** Draws at positions 0 .. draws-1 (the history grows; no penalties are on, so the logits stay the same). */
     private static int[] histogram(SamplingParams p, float[] logits, int draws) {
         Sampler s = new Sampler(p);
+        TokenHistory h = TokenHistory.ofPrompt(new int[0]);
         int[] counts = new int[logits.length];
         for (int i = 0; i < draws; i++) {
-            counts[s.sample(logits, 0, logits.length, TokenHistory.ofPrompt(new int[0])).id()]++;
+            counts[s.sample(logits, 0, logits.length, h).id()]++;
         }
         return counts;
     }

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
 
@@ -45,6 +46,24 @@ class SamplingParamsTest {
         assertInvalid("stop", "non-empty", () -> d.withStop(List.of("ok", "")));
         assertInvalid("stop_token_ids", ">= 0", () -> d.withStopTokenIds(Set.of(-1)));
         assertThrows(InvalidSamplingException.class, () -> new Sampler(d.withTopP(0)));
+        assertInvalid("top_logprobs", "[0, 20]", () -> d.withTopLogprobs(21));
+        assertInvalid("top_logprobs", "[0, 20]", () -> d.withTopLogprobs(-1));
+        assertEquals(20, d.withTopLogprobs(20).validate().topLogprobs());
+    }
+
+    @Test
+    void logitBiasValuesMustLieWithinPlusMinus100() {
+        SamplingParams d = SamplingParams.defaults();
+        for (float bad : new float[] {100.5f, -101f, Float.NaN, Float.POSITIVE_INFINITY}) {
+            InvalidSamplingException e = assertThrows(InvalidSamplingException.class,
+                    () -> d.withLogitBias(Map.of(3, 1f, 151643, bad)).validate());
+            assertEquals("logit_bias", e.field());
+            assertTrue(e.getMessage().startsWith("logit_bias[151643] must be in [-100, 100], got "), e.getMessage());
+        }
+        InvalidSamplingException negative = assertThrows(InvalidSamplingException.class,
+                () -> new Sampler(d.withLogitBias(Map.of(-1, 5f))));
+        assertEquals("logit_bias", negative.field());
+        assertEquals(Map.of(7, -100f, 9, 100f), d.withLogitBias(Map.of(9, 100f, 7, -100f)).validate().logitBias());
     }
 
     @Test
@@ -99,6 +118,15 @@ class SamplingParamsTest {
         InvalidSamplingException e = assertThrows(InvalidSamplingException.class, () -> g.merge(
                 new SamplingOverrides(null, null, 2.0, null, null, null, null, null, null, null, null, null)));
         assertEquals("top_p", e.field());
+
+        assertEquals(0, merged.topLogprobs());
+        assertEquals(Map.of(), merged.logitBias());
+        SamplingParams withLogprobs = g.merge(new SamplingOverrides(null, null, null, null, null, null, null, null,
+                null, null, null, null, 5, Map.of(42, -100f)));
+        assertEquals(5, withLogprobs.topLogprobs());
+        assertEquals(Map.of(42, -100f), withLogprobs.logitBias());
+        assertEquals("logit_bias", assertThrows(InvalidSamplingException.class, () -> g.merge(new SamplingOverrides(
+                null, null, null, null, null, null, null, null, null, null, null, null, null, Map.of(1, 200f)))).field());
     }
 
     @Test

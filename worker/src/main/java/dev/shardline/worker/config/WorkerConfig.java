@@ -3,6 +3,8 @@ package dev.shardline.worker.config;
 import dev.shardline.model.config.ConfigKeyException;
 import dev.shardline.model.config.ConfigKeys;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -13,7 +15,8 @@ import java.util.TreeSet;
  * Everything a worker process is configured with, parsed once at start from {@code SHARDLINE_WORKER_*} environment
  * variables overlaid by command-line flags (same names in kebab case). Unknown keys fail at once.
  *
- * @param workerId         unique name shown in the plan (default: worker-PORT)
+ * @param workerId         unique, stable name of the worker (default: the host name, from {@code HOSTNAME} or the
+ *                         system, so a Kubernetes pod registers under its pod name)
  * @param coordinator      host:port of the coordinator's gRPC endpoint
  * @param host             address this worker listens on and advertises (default 127.0.0.1)
  * @param port             gRPC port (0 picks a free one)
@@ -22,14 +25,21 @@ import java.util.TreeSet;
  * @param threads          compute threads (0 = all cores)
  * @param memoryBudgetBytes how many bytes of weights + KV cache this worker may hold (default: all RAM)
  * @param weights          copy (default: weights copied into process memory, faster decode) or mmap (in place)
+ * @param drainTimeoutMs   after a drain was requested (SIGTERM), how long to wait for the coordinator to finish it
+ *                         before stopping anyway (default 120000)
  */
 public record WorkerConfig(String workerId, String coordinator, String host, int port, Path model, String backend,
-                           int threads, long memoryBudgetBytes, String weights) {
+                           int threads, long memoryBudgetBytes, String weights, long drainTimeoutMs) {
 
     public static final Set<String> KEYS = Set.of("worker-id", "coordinator", "host", "port", "model", "backend",
-            "threads", "memory-budget", "weights");
+            "threads", "memory-budget", "weights", "drain-timeout-ms");
+    /** Default of drain-timeout-ms. */
+    public static final long DEFAULT_DRAIN_TIMEOUT_MS = 120_000;
 
     public WorkerConfig {
+        if (workerId == null || workerId.isBlank()) {
+            throw new ConfigKeyException("worker-id", "must not be empty");
+        }
         if (coordinator == null || !coordinator.contains(":")) {
             throw new ConfigKeyException("coordinator", "must be host:port, got " + coordinator);
         }
@@ -48,16 +58,22 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
         if (memoryBudgetBytes <= 0) {
             throw new ConfigKeyException("memory-budget", "must be > 0, got " + memoryBudgetBytes);
         }
+        if (drainTimeoutMs <= 0) {
+            throw new ConfigKeyException("drain-timeout-ms", "must be > 0, got " + drainTimeoutMs);
+        }
     }
 
-    /** Parses env ({@code SHARDLINE_WORKER_THREADS=2}) then flags ({@code threads=2}); later wins. */
+    /**
+     * Parses env ({@code SHARDLINE_WORKER_THREADS=2}) then flags ({@code threads=2}); later wins. Without a worker id
+     * the host name is the id: env's {@code HOSTNAME}, else the system's.
+     */
     public static WorkerConfig parse(Map<String, String> env, Map<String, String> flags) {
         Map<String, String> v = new LinkedHashMap<>();
         ConfigKeys.fromEnv(env, "SHARDLINE_WORKER_", KEYS, v);
         ConfigKeys.fromFlags(flags, KEYS, v);
         int port = ConfigKeys.intValue(v, "port", 0);
         return new WorkerConfig(
-                v.getOrDefault("worker-id", ""),
+                v.containsKey("worker-id") ? v.get("worker-id") : hostName(env),
                 ConfigKeys.require(v, "coordinator"),
                 v.getOrDefault("host", "127.0.0.1"),
                 port,
@@ -65,7 +81,22 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
                 v.getOrDefault("backend", "cpu"),
                 ConfigKeys.intValue(v, "threads", 0),
                 ConfigKeys.bytesValue(v, "memory-budget", physicalMemory()),
-                v.getOrDefault("weights", "copy"));
+                v.getOrDefault("weights", "copy"),
+                ConfigKeys.intValue(v, "drain-timeout-ms", (int) DEFAULT_DRAIN_TIMEOUT_MS));
+    }
+
+    /** This machine's name: HOSTNAME (a Kubernetes pod's name) when set, else what the system calls it. */
+    static String hostName(Map<String, String> env) {
+        String h = env.get("HOSTNAME");
+        if (h != null && !h.isBlank()) {
+            return h.trim();
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            throw new ConfigKeyException("worker-id", "not set, and this machine's host name is unknown ("
+                    + e.getMessage() + "): set --worker-id");
+        }
     }
 
     /** This machine's RAM: the default budget when a worker has the machine to itself. */

@@ -285,7 +285,8 @@ public final class CudaKernels implements Kernels {
 
     /**
      * One token per logits row with {@code Sampler}'s semantics (temperature, top-k, top-p, inverse CDF at
-     * {@code u[r]} in [0, 1), drawn by the host's seeded generator). Temperature below 1e-5 is greedy. Supported
+     * {@code u[r]} in [0, 1), which the host draws as the Sampler does: {@code SeededDraw.uniform(seed, position)} of
+     * the row's sequence and the token's position). Temperature below 1e-5 is greedy. Supported
      * on the device: top-k in 1..{@link #MAX_DEVICE_TOP_K}, or top-k off (<= 0 or >= vocab) with top-p 1; other
      * rows, and any penalty or min-p, must be sampled on the host (IllegalArgumentException here).
      */

@@ -23,10 +23,11 @@ import java.util.Set;
  * Assign needs before it maps a single byte. {@link #check} fails with the status the contract names
  * (INVALID_ARGUMENT naming the field, NOT_FOUND, FAILED_PRECONDITION, RESOURCE_EXHAUSTED).
  *
+ * @param fingerprint the model's fingerprint ({@link ModelFingerprint}), equal to the assignment's when it names one
  * @param weightBytes bytes of the tensors the range maps (from the checkpoint headers)
  * @param kvBytes     bytes of the KV cache it allocates
  */
-record AssignmentPlan(LayerAssignment assignment, Path dir, ModelConfig config, LayerRange range,
+record AssignmentPlan(LayerAssignment assignment, Path dir, String fingerprint, ModelConfig config, LayerRange range,
                       ActivationDtype dtype, int maxMessageBytes, int vocabLimit, String coordinatorAddress,
                       long weightBytes, long kvBytes) {
 
@@ -120,7 +121,8 @@ record AssignmentPlan(LayerAssignment assignment, Path dir, ModelConfig config, 
                     + Bytes.format(cfg.memoryBudgetBytes()));
         }
         int limit = a.getSampleVocabLimit() > 0 ? a.getSampleVocabLimit() : vocab;
-        return new AssignmentPlan(a, dir, config, range, dtype, maxMessage, limit, coordinator, weightBytes, kvBytes);
+        return new AssignmentPlan(a, dir, fingerprint, config, range, dtype, maxMessage, limit, coordinator, weightBytes,
+                kvBytes);
     }
 
     /** Bytes of the tensors of the range, from the headers (a missing tensor counts 0: the loader names it). */

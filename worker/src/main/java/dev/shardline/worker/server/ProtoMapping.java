@@ -4,6 +4,7 @@ import dev.shardline.model.sampling.SamplingParams;
 import dev.shardline.proto.stage.v1.BatchEntry;
 import dev.shardline.proto.stage.v1.MicroBatchHeader;
 import dev.shardline.proto.stage.v1.SamplerParams;
+import dev.shardline.worker.stage.SamplingSetup;
 import dev.shardline.worker.stage.StageEntry;
 
 import java.util.ArrayList;
@@ -51,27 +52,22 @@ final class ProtoMapping {
                     throw new IllegalArgumentException(where + ": block id " + b + " is outside [0, " + kvBlocks + ")");
                 }
             }
-            SamplingParams sampling = e.hasSampling() ? sampling(e.getSampling()) : null;
-            int[] forced = e.hasSampling() ? e.getSampling().getForcedTokenIdsList().stream().mapToInt(Integer::intValue)
-                    .toArray() : new int[0];
-            for (int t : forced) {
-                if (t < 0 || t >= vocab) {
-                    throw new IllegalArgumentException(where + ": forced token id " + t + " is outside the vocabulary [0, "
-                            + vocab + ")");
-                }
-            }
+            SamplingSetup sampling = e.hasSampling() ? sampling(e.getSampling(), vocab, where) : null;
             out.add(new StageEntry(e.getSequenceId(), tokens, e.getFirstPosition(), table, e.getWantLogits(),
-                    sampling, e.getGeneratedCount(), forced));
+                    sampling, e.getGeneratedCount()));
         }
         return out;
     }
 
     /**
-     * The sampler's parameters. Stop conditions and max tokens stay on the coordinator, so the limit here is
+     * The last stage's sampling setup. Stop conditions and max tokens stay on the coordinator, so the limit here is
      * "none"; top_k <= 0 is off, an unset top_p (0) is off, an unset repetition_penalty (0) is off.
+     *
+     * @throws dev.shardline.model.sampling.InvalidSamplingException naming the field (top_logprobs, logit_bias, ...)
+     * @throws IllegalArgumentException for a forced token id outside the vocabulary
      */
-    static SamplingParams sampling(SamplerParams p) {
-        return new SamplingParams(
+    static SamplingSetup sampling(SamplerParams p, int vocab, String where) {
+        SamplingParams params = new SamplingParams(
                 p.getTemperature(),
                 p.getTopK() <= 0 ? -1 : p.getTopK(),
                 p.getTopP() <= 0 ? 1.0 : p.getTopP(),
@@ -83,6 +79,19 @@ final class ProtoMapping {
                 Integer.MAX_VALUE,
                 List.of(),
                 Set.of(),
-                true).validate();
+                true,
+                p.getTopLogprobs(),
+                p.getLogitBiasMap()).validate();
+        int[] forced = p.getForcedTokenIdsList().stream().mapToInt(Integer::intValue).toArray();
+        for (int t : forced) {
+            if (t < 0 || t >= vocab) {
+                throw new IllegalArgumentException(where + ": forced token id " + t + " is outside the vocabulary [0, "
+                        + vocab + ")");
+            }
+        }
+        if (p.getPromptTokens() < 0) {
+            throw new IllegalArgumentException(where + ": prompt_tokens " + p.getPromptTokens() + " is negative");
+        }
+        return new SamplingSetup(params, p.getPromptTokens(), forced);
     }
 }

@@ -13,13 +13,18 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
- * The last stage's {@code ControlPlane.ReportResults} stream to the coordinator: one StepResult per micro-batch,
- * in step order. If the stream fails, the next report opens a new one.
+ * The last stage's {@code ControlPlane.ReportResults} stream to the coordinator: a greeting (a StepResult of step 0
+ * naming the pipeline and plan epoch, so the coordinator knows whose stream it is), then one StepResult per
+ * micro-batch, in step order. A stream that fails is described to {@code onBroken} at once (the worker reports it to
+ * the coordinator without waiting for its next heartbeat); the next report opens a new one, greeting again. The
+ * coordinator ending the stream (it released the pipeline) is not a failure.
  */
 final class ResultLink implements AutoCloseable {
     private final String address;
+    private final StepResult greeting;
     private final ManagedChannel channel;
     private final Consumer<String> log;
+    private final Consumer<String> onBroken;
     private final AtomicLong acked = new AtomicLong();
     // guarded by this
     private StreamObserver<StepResult> requests;
@@ -27,14 +32,22 @@ final class ResultLink implements AutoCloseable {
     private Status failure;
     private boolean closed;
 
-    private ResultLink(String address, Consumer<String> log) {
+    private ResultLink(String address, StepResult greeting, Consumer<String> log, Consumer<String> onBroken) {
         this.address = address;
+        this.greeting = greeting;
         this.channel = Channels.open(address);
         this.log = log;
+        this.onBroken = onBroken;
     }
 
-    static ResultLink open(String coordinatorAddress, Consumer<String> log) {
-        ResultLink link = new ResultLink(coordinatorAddress, log);
+    /**
+     * Opens the stream to the coordinator's ControlPlane at coordinatorAddress and greets it for the pipeline and
+     * plan epoch. onBroken runs on a gRPC thread: it must not block.
+     */
+    static ResultLink open(String coordinatorAddress, int pipelineId, long planEpoch, Consumer<String> log,
+                           Consumer<String> onBroken) {
+        StepResult greeting = StepResult.newBuilder().setStepId(0).setPipelineId(pipelineId).setPlanEpoch(planEpoch).build();
+        ResultLink link = new ResultLink(coordinatorAddress, greeting, log, onBroken);
         synchronized (link) {
             link.reopen();
         }
@@ -56,24 +69,32 @@ final class ResultLink implements AutoCloseable {
 
                 @Override
                 public void onError(Throwable t) {
-                    ended(gen, Status.fromThrowable(t));
+                    ended(gen, Status.fromThrowable(t), true);
                 }
 
                 @Override
                 public void onCompleted() {
-                    ended(gen, Status.UNAVAILABLE.withDescription("the coordinator ended the results stream"));
+                    ended(gen, Status.UNAVAILABLE.withDescription("the coordinator ended the results stream"), false);
                 }
             });
         } finally {
             Context.ROOT.detach(previous);
         }
+        requests.onNext(greeting);
     }
 
-    private synchronized void ended(int gen, Status s) {
-        if (gen == generation && failure == null && !closed) {
+    private void ended(int gen, Status s, boolean broken) {
+        String description = "the results stream to the coordinator at " + address + " broke: " + s.getCode()
+                + (s.getDescription() == null ? "" : ": " + s.getDescription());
+        synchronized (this) {
+            if (gen != generation || failure != null || closed) {
+                return;
+            }
             failure = s;
-            log.accept("the results stream to the coordinator at " + address + " failed: " + s.getCode()
-                    + (s.getDescription() == null ? "" : " " + s.getDescription()));
+            log.accept(broken ? description : "the coordinator at " + address + " ended the results stream");
+        }
+        if (broken) {
+            onBroken.accept(description);
         }
     }
 

@@ -21,8 +21,9 @@ import java.util.function.Consumer;
 /**
  * The sending side of a {@code Stage.Forward} stream into the next stage, under the receiver's credit: the compute
  * thread {@link #awaitCredit()}s before it sends, so a stage never has more than {@code credit} micro-batches
- * unacknowledged downstream. If the stream fails, the next send opens a new one (once; the step is dropped and
- * logged if that fails too).
+ * unacknowledged downstream. When the connected stream breaks, {@code onBroken} hears it at once (the worker reports
+ * it to the coordinator without waiting for its next heartbeat); the next send opens a new stream (once; the step is
+ * dropped and logged if that fails too).
  */
 final class StageLink implements AutoCloseable {
     private static final Duration REOPEN_PATIENCE = Duration.ofSeconds(5);
@@ -32,6 +33,7 @@ final class StageLink implements AutoCloseable {
     private final String address;
     private final ManagedChannel channel;
     private final Consumer<String> log;
+    private final Consumer<String> onBroken;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     // all guarded by lock
@@ -42,26 +44,31 @@ final class StageLink implements AutoCloseable {
     private int outstanding;
     private Status failure;
     private boolean closed;
+    private boolean connected;   // the first stream got its credit: breaks from now on are news
 
-    private StageLink(String address, Consumer<String> log) {
+    private StageLink(String address, Consumer<String> log, Consumer<String> onBroken) {
         this.address = address;
         this.channel = Channels.open(address);
         this.log = log;
+        this.onBroken = onBroken;
     }
 
     /**
      * Opens the stream and waits for the initial credit, retrying for up to {@code patience} while the next stage
-     * is unreachable or not yet assigned (so stages may be assigned in any order).
+     * is unreachable or not yet assigned (so stages may be assigned in any order). Once connected, a stream that
+     * breaks (an error, or the next stage ending it) is described to {@code onBroken}, on a gRPC thread: it must not
+     * block.
      */
-    static StageLink connect(String address, Duration patience, Consumer<String> log) throws LinkException,
-            InterruptedException {
-        StageLink link = new StageLink(address, log);
+    static StageLink connect(String address, Duration patience, Consumer<String> log, Consumer<String> onBroken)
+            throws LinkException, InterruptedException {
+        StageLink link = new StageLink(address, log, onBroken);
         try {
             long deadline = System.nanoTime() + patience.toNanos();
             boolean told = false;
             while (true) {
                 Status s = link.open(Math.min(REOPEN_PATIENCE.toNanos(), Math.max(1, deadline - System.nanoTime())));
                 if (s == null) {
+                    link.markConnected();
                     return link;
                 }
                 if (!RETRYABLE.contains(s.getCode()) || System.nanoTime() >= deadline) {
@@ -76,6 +83,15 @@ final class StageLink implements AutoCloseable {
         } catch (LinkException | InterruptedException | RuntimeException e) {
             link.close();
             throw e;
+        }
+    }
+
+    private void markConnected() {
+        lock.lock();
+        try {
+            connected = true;
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -227,14 +243,19 @@ final class StageLink implements AutoCloseable {
         }
 
         private void ended(Status s) {
+            boolean news;
             lock.lock();
             try {
+                news = gen == generation && failure == null && !closed && connected;
                 if (gen == generation && failure == null) {
                     failure = s;
                     changed.signalAll();
                 }
             } finally {
                 lock.unlock();
+            }
+            if (news) {
+                onBroken.accept("the stream to the next stage at " + address + " broke: " + describe(s));
             }
         }
     }

@@ -1,6 +1,7 @@
 package dev.shardline.worker.server;
 
 import dev.shardline.model.checkpoint.LoadProgress;
+import dev.shardline.model.sampling.TokenLogprob;
 import dev.shardline.proto.stage.v1.ActivationChunk;
 import dev.shardline.proto.stage.v1.ActivationDtype;
 import dev.shardline.proto.stage.v1.FreeRequest;
@@ -30,14 +31,20 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
- * A worker's stage, without the gRPC plumbing: the current assignment, the inbox of received micro-batches and the
- * ONE compute thread that takes them in order, acknowledges each (returning a credit upstream), runs it through
- * the {@code StageExecutor}, and sends the result on: activations to the next stage (blocking for its credit: the
- * back-pressure), or a StepResult to the coordinator from the last stage. A failing step is reported in the header
- * or StepResult, never fatal.
+ * A worker's stage, without the gRPC plumbing: the layers it holds, the current assignment, the inbox of received
+ * micro-batches and the ONE compute thread that takes them in order, acknowledges each (returning a credit upstream),
+ * runs it through the {@code StageExecutor}, and sends the result on: activations to the next stage (blocking for its
+ * credit: the back-pressure), or a StepResult to the coordinator from the last stage. A failing step is reported in
+ * the header or StepResult, never fatal.
+ *
+ * <p>Life cycle of an assignment: Assign loads the layers, or reuses the held ones when the model and layer range
+ * are the same ({@link LoadedLayers#holds}); RELEASE ends the assignment's streams and sequences but keeps the
+ * layers (the worker is back in the pool); RELOAD and close drop everything. A broken downstream link of the current
+ * assignment is kept as the heartbeat's {@code link_error} until a heartbeat delivered it.
  */
 final class StageRuntime implements InboundStream.Sink, AutoCloseable {
     /** Micro-batches an upstream sender may have unacknowledged: one queued while one computes. */
@@ -52,9 +59,15 @@ final class StageRuntime implements InboundStream.Sink, AutoCloseable {
     private final LinkedBlockingQueue<MicroBatch> inbox = new LinkedBlockingQueue<>(); // bounded by CREDIT per stream
     private final Set<InboundStream> streams = ConcurrentHashMap.newKeySet();
     private final Thread computeThread;
+    private final AtomicLong weightLoads = new AtomicLong();
+    private volatile LoadedLayers layers;              // kept across RELEASE and same-range Assigns
+    private volatile LayerAssignment held;             // the assignment the layers (and KV cache) were set up for
+    private volatile LayerAssignment assigned;         // being loaded or served; null after a release
     private volatile ActiveStage active;
     private volatile WorkerState state = WorkerState.WORKER_STATE_IDLE;
     private volatile String lastError = "";
+    private volatile String linkError;                 // a broken link of the current assignment, not yet reported
+    private volatile Runnable beatNow = () -> { };
     private volatile boolean running = true;
     private volatile boolean computing;
     private volatile Runnable onDrained;
@@ -72,6 +85,11 @@ final class StageRuntime implements InboundStream.Sink, AutoCloseable {
         computeThread.start();
     }
 
+    /** Who sends a heartbeat at once when a link breaks (the coordinator session). */
+    void onLinkError(Runnable beatNow) {
+        this.beatNow = beatNow;
+    }
+
     WorkerState state() {
         return state;
     }
@@ -80,40 +98,91 @@ final class StageRuntime implements InboundStream.Sink, AutoCloseable {
         return active;
     }
 
-    // ---- Assign ----
+    /** Times this process loaded weights (an Assign that reused the held layers does not count). */
+    long weightLoads() {
+        return weightLoads.get();
+    }
 
-    /** Validates, drops the previous assignment, loads the new one; progress goes to the Assign stream. */
+    /** The assignment whose layers and KV cache this worker holds (also after a release), or null. */
+    LayerAssignment heldAssignment() {
+        return held;
+    }
+
+    // ---- Assign, release ----
+
+    /**
+     * Validates, ends the previous assignment, then reuses the held layers when they are the ones asked for, or
+     * loads them (progress goes to the Assign stream), and connects downstream.
+     */
     StageReady assign(LayerAssignment a, Consumer<MappingProgress> progress) throws AssignException, InterruptedException {
         synchronized (assignLock) {
             AssignmentPlan plan = AssignmentPlan.check(a, cfg, fingerprint);
-            unassign("replaced by a new assignment");
-            state = WorkerState.WORKER_STATE_LOADING;
-            log.accept("assigned pipeline " + a.getPipelineId() + " epoch " + a.getPlanEpoch() + " stage "
-                    + a.getStageIndex() + "/" + a.getStageCount() + ": " + plan.range() + ", "
-                    + Bytes.format(plan.weightBytes()) + " of weights, KV " + a.getKvBlocks() + " x " + a.getBlockSize()
-                    + " tokens (" + Bytes.format(plan.kvBytes()) + "), next: " + (plan.last()
-                    ? "coordinator at " + plan.coordinatorAddress() : a.getNextStageAddress()));
+            endActive("replaced by a new assignment", null);
+            assigned = a;
+            String where = "pipeline " + a.getPipelineId() + " epoch " + a.getPlanEpoch() + " stage " + a.getStageIndex()
+                    + "/" + a.getStageCount() + ": " + plan.range();
             try {
-                ActiveStage s = ActiveStage.load(plan, cfg, p -> progress(plan, p, progress), log);
+                LoadedLayers l = takeLayersFor(plan);
+                if (l != null) {
+                    boolean newKv = l.ensureKv(a.getKvBlocks(), a.getBlockSize());
+                    log.accept("assigned " + where + ": reusing the loaded layers (weight loads stay "
+                            + weightLoads.get() + "), KV cache " + (newKv ? "allocated again: " : "kept: ")
+                            + a.getKvBlocks() + " x " + a.getBlockSize() + " tokens");
+                } else {
+                    state = WorkerState.WORKER_STATE_LOADING;
+                    log.accept("assigned " + where + ": loading " + Bytes.format(plan.weightBytes())
+                            + " of weights (weight load " + (weightLoads.get() + 1) + "), KV " + a.getKvBlocks() + " x "
+                            + a.getBlockSize() + " tokens (" + Bytes.format(plan.kvBytes()) + "), next: "
+                            + (plan.last() ? "coordinator at " + plan.coordinatorAddress() : a.getNextStageAddress()));
+                    l = LoadedLayers.load(plan, cfg, p -> progress(plan, p, progress), log);
+                    weightLoads.incrementAndGet();
+                }
+                synchronized (computeLock) {
+                    layers = l;
+                    held = a;
+                }
+                if (!running) {
+                    throw new AssignException(Status.Code.UNAVAILABLE, "worker " + workerId + " is stopping");
+                }
+                ActiveStage s = ActiveStage.open(plan, l, why -> linkBroken(a, why), log);
                 synchronized (computeLock) {
                     active = s;
                     state = WorkerState.WORKER_STATE_READY;
                     lastError = "";
                 }
                 log.accept("stage " + a.getStageIndex() + " ready: " + plan.range() + ", "
-                        + Bytes.format(plan.weightBytes()) + " mapped, KV cache " + plan.kvCapacityTokens() + " tokens");
+                        + Bytes.format(plan.weightBytes()) + " of weights, KV cache " + plan.kvCapacityTokens() + " tokens");
                 return StageReady.newBuilder()
                         .setKvCapacityTokens(plan.kvCapacityTokens())
                         .setWeightBytes(plan.weightBytes())
                         .setKvBytes(plan.kvBytes())
                         .build();
             } catch (AssignException e) {
+                assigned = null;
                 state = WorkerState.WORKER_STATE_FAILED;
                 lastError = e.getMessage();
                 log.accept("assignment failed: " + e.getMessage());
                 throw e;
             }
         }
+    }
+
+    /** The held layers when they are the plan's (null otherwise, after closing them). */
+    private LoadedLayers takeLayersFor(AssignmentPlan plan) {
+        LoadedLayers old;
+        synchronized (computeLock) {
+            old = layers;
+            if (old != null && old.holds(plan)) {
+                return old;
+            }
+            layers = null;
+            held = null;
+        }
+        if (old != null) {
+            old.close();
+            log.accept("released the layers " + old.range() + " to load " + plan.range());
+        }
+        return null;
     }
 
     private void progress(AssignmentPlan plan, LoadProgress p, Consumer<MappingProgress> out) {
@@ -128,17 +197,57 @@ final class StageRuntime implements InboundStream.Sink, AutoCloseable {
                 .build());
     }
 
-    /** Drops the current assignment (if any): its Forward streams end, its queued micro-batches go, it is closed. */
+    /**
+     * WORKER_COMMAND_RELEASE: when the assignment in service has that plan epoch, ends its Forward streams, its link
+     * downstream and its sequences, keeping the layers and the KV cache (an Assign of the same layers reuses them).
+     * Another epoch is ignored: a late command never releases a newer assignment.
+     */
+    void release(long epoch, String reason) {
+        ActiveStage old = endActive("released by the coordinator" + (reason.isEmpty() ? "" : " (" + reason + ")"), epoch);
+        if (old == null) {
+            LayerAssignment a = assigned;
+            log.accept("ignoring a release of plan epoch " + epoch + ": this worker " + (a == null
+                    ? "serves no assignment" : (active == null ? "is loading" : "serves") + " plan epoch " + a.getPlanEpoch()));
+            return;
+        }
+        log.accept("back in the pool, holding layers " + old.plan.range() + " and a KV cache of "
+                + old.assignment().getKvBlocks() + " x " + old.assignment().getBlockSize() + " tokens");
+    }
+
+    /** RELOAD: ends the assignment (if any) and releases the layers too. */
     void unassign(String reason) {
+        endActive(reason, null);
+        LoadedLayers old;
+        synchronized (computeLock) {
+            old = layers;
+            layers = null;
+            held = null;
+        }
+        if (old != null) {
+            old.close();
+            log.accept("released the layers " + old.range());
+        }
+    }
+
+    /**
+     * Ends the assignment in service (only when its plan epoch is onlyEpoch, if given): its Forward streams end
+     * with UNAVAILABLE, its queued micro-batches go, its links close and its sequences are forgotten. Returns it, or
+     * null when there was none (or it had another epoch).
+     */
+    private ActiveStage endActive(String reason, Long onlyEpoch) {
         ActiveStage old;
         synchronized (computeLock) {
             old = active;
+            if (old == null || (onlyEpoch != null && old.epoch() != onlyEpoch)) {
+                return null;
+            }
             active = null;
-            if (old != null) {
+            assigned = null;
+            linkError = null;
+            if (state != WorkerState.WORKER_STATE_DRAINING) {
                 state = WorkerState.WORKER_STATE_IDLE;
             }
         }
-        if (old == null) return;
         for (InboundStream s : streams) {
             if (s.stage() == old) {
                 s.fail(Status.UNAVAILABLE.withDescription("worker " + workerId + ": assignment " + reason));
@@ -146,8 +255,25 @@ final class StageRuntime implements InboundStream.Sink, AutoCloseable {
         }
         inbox.removeIf(mb -> mb.from().stage() == old);
         old.close();
-        log.accept("dropped the assignment of pipeline " + old.assignment().getPipelineId() + " stage "
-                + old.stageIndex() + ": " + reason);
+        log.accept("ended the assignment of pipeline " + old.assignment().getPipelineId() + " epoch " + old.epoch()
+                + " stage " + old.stageIndex() + ": " + reason);
+        return old;
+    }
+
+    /** A link of assignment a broke: news for the coordinator when a is still the one in service. */
+    private void linkBroken(LayerAssignment a, String why) {
+        ActiveStage s = active;
+        if (s != null && s.assignment() == a) {
+            linkError = why;
+            beatNow.run();
+        }
+    }
+
+    /** The heartbeat that carried this link error was answered: clear it unless a newer one came meanwhile. */
+    void linkErrorDelivered(String sent) {
+        if (!sent.isEmpty() && sent.equals(linkError)) {
+            linkError = null;
+        }
     }
 
     // ---- Forward ----
@@ -282,6 +408,7 @@ final class StageRuntime implements InboundStream.Sink, AutoCloseable {
             throws LinkException {
         StepResult.Builder r = StepResult.newBuilder()
                 .setPipelineId(h.getPipelineId())
+                .setPlanEpoch(h.getPlanEpoch())
                 .setStepId(h.getStepId())
                 .addAllTimings(h.getTimingsList())
                 .addTimings(timing);
@@ -289,8 +416,13 @@ final class StageRuntime implements InboundStream.Sink, AutoCloseable {
             r.setError(error);
         } else {
             for (SampledResult s : out.sampled()) {
-                r.addTokens(SampledToken.newBuilder().setSequenceId(s.sequenceId()).setTokenId(s.tokenId())
-                        .setLogprob(s.logprob()));
+                SampledToken.Builder t = SampledToken.newBuilder().setSequenceId(s.sequenceId()).setTokenId(s.tokenId())
+                        .setLogprob(s.logprob());
+                for (TokenLogprob alt : s.topLogprobs()) {
+                    t.addTopLogprobs(dev.shardline.proto.stage.v1.TokenLogprob.newBuilder().setTokenId(alt.id())
+                            .setLogprob(alt.logprob()));
+                }
+                r.addTokens(t);
             }
         }
         a.results.report(r.build());
@@ -326,14 +458,31 @@ final class StageRuntime implements InboundStream.Sink, AutoCloseable {
         return s.build();
     }
 
+    /**
+     * What a heartbeat reports: state, load, KV blocks used (by the sequences it knows) and allocated (also while
+     * released: the worker still holds them), live sequences, the pipeline and plan epoch being served or loaded
+     * (0 when none), weight loads, and a broken link not yet reported.
+     */
     HeartbeatRequest heartbeat() {
         ActiveStage a = active;
-        HeartbeatRequest.Builder h = HeartbeatRequest.newBuilder().setWorkerId(workerId).setState(state);
+        LayerAssignment current = assigned;
+        LoadedLayers l = layers;
+        HeartbeatRequest.Builder h = HeartbeatRequest.newBuilder().setWorkerId(workerId).setState(state)
+                .setWeightLoads(weightLoads.get());
         if (a != null) {
             h.setLoad(a.stats.sinceLastBeat(inbox.size()))
                     .setKvBlocksUsed(a.book.blocksUsed())
-                    .setKvBlocksTotal(a.assignment().getKvBlocks())
                     .setLiveSequences(a.book.liveSequences());
+        }
+        if (l != null) {
+            h.setKvBlocksTotal(l.cache().numBlocks());
+        }
+        if (current != null) {
+            h.setPipelineId(current.getPipelineId()).setPlanEpoch(current.getPlanEpoch());
+        }
+        String broken = linkError;
+        if (broken != null) {
+            h.setLinkError(broken);
         }
         if (state == WorkerState.WORKER_STATE_FAILED) {
             h.setError(lastError);
@@ -360,7 +509,7 @@ final class StageRuntime implements InboundStream.Sink, AutoCloseable {
     @Override
     public void close() {
         running = false;
-        unassign("worker stopping");   // waits for a computing step, unblocks a send waiting for credit
+        unassign("worker stopping");   // waits for a computing step, unblocks a send waiting for credit; frees the layers
         try {
             computeThread.join(TimeUnit.SECONDS.toMillis(5));
             if (computeThread.isAlive()) {

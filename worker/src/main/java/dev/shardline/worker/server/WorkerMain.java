@@ -9,13 +9,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The worker process entry point ({@code ./shardline worker --coordinator HOST:PORT --model DIR ...}): parses
  * flags ({@code --key=value} or {@code --key value}) over {@code SHARDLINE_WORKER_*} variables, starts a
- * {@link WorkerProcess}, prints {@code worker <id> listening on <host:port>} on stdout and blocks until SIGTERM
- * (a shutdown hook closes the worker), the end of stdin (the parent process went away; off with
- * {@code --stop-on-stdin-close=false}, never when stdin is /dev/null) or a drain. Log lines go to stderr.
+ * {@link WorkerProcess}, prints {@code worker <id> listening on <host:port>} on stdout and blocks until the worker
+ * stops: after a drain (the coordinator's, or one SIGTERM asked for: see {@link StopSignals}; a second SIGTERM or a
+ * SIGINT stops at once), or at the end of stdin (the parent process went away; off with
+ * {@code --stop-on-stdin-close=false}, never when stdin is /dev/null). Log lines go to stderr.
  */
 public final class WorkerMain {
     /** Handled here, not by {@link WorkerConfig}. */
@@ -25,11 +27,27 @@ public final class WorkerMain {
     }
 
     public static void main(String[] args) {
-        System.exit(run(System.getenv(), args));
+        System.exit(runProcess(System.getenv(), args));
     }
 
-    /** Runs a worker until it stops; 0 after a clean stop, 2 for a bad configuration, 1 when it cannot start. */
+    /**
+     * Runs a worker as this process's purpose: like {@link #run}, and SIGTERM drains it, a second SIGTERM or SIGINT
+     * stops it at once (a signal that comes before the worker registered stops the process at once: it holds
+     * nothing yet). Returns the exit status.
+     */
+    public static int runProcess(Map<String, String> env, String[] args) {
+        return run(env, args, true);
+    }
+
+    /**
+     * Runs a worker in this JVM until it stops, without touching the JVM's signal handling (tests; drain with
+     * {@link WorkerProcess#requestDrain}); 0 after a clean stop, 2 for a bad configuration, 1 when it cannot start.
+     */
     public static int run(Map<String, String> env, String[] args) {
+        return run(env, args, false);
+    }
+
+    private static int run(Map<String, String> env, String[] args, boolean handleSignals) {
         Map<String, String> flags;
         WorkerConfig cfg;
         boolean watchStdin;
@@ -44,6 +62,30 @@ public final class WorkerMain {
                     + "; --" + STDIN_FLAG + "=true|false");
             return 2;
         }
+        AtomicReference<WorkerProcess> started = new AtomicReference<>();
+        if (handleSignals) {
+            StopSignals.install(new StopSignals.Listener() {
+                @Override
+                public void drain() {
+                    WorkerProcess w = started.get();
+                    if (w == null) {
+                        stopBeforeStart("SIGTERM");
+                    } else {
+                        w.requestDrain();
+                    }
+                }
+
+                @Override
+                public void stopNow(String signal) {
+                    WorkerProcess w = started.get();
+                    if (w == null) {
+                        stopBeforeStart(signal);
+                    } else {
+                        w.close();
+                    }
+                }
+            }, System.err::println);
+        }
         WorkerProcess worker;
         try {
             worker = WorkerProcess.start(cfg, System.err::println);
@@ -51,7 +93,8 @@ public final class WorkerMain {
             System.err.println("shardline worker: " + e.getMessage());
             return 1;
         }
-        Thread hook = new Thread(worker::close, "shardline-worker-shutdown");
+        started.set(worker);
+        Thread hook = new Thread(worker::close, "shardline-worker-shutdown");   // SIGHUP, System.exit elsewhere
         Runtime.getRuntime().addShutdownHook(hook);
         System.out.println("worker " + worker.workerId() + " listening on " + worker.address());
         System.out.flush();
@@ -74,6 +117,11 @@ public final class WorkerMain {
             // the hook is what stopped it
         }
         return 0;
+    }
+
+    private static void stopBeforeStart(String signal) {
+        System.err.println(signal + " before the worker registered: stopping");
+        System.exit(0);
     }
 
     /** {@code --key=value}, {@code --key value}, and a bare {@code --key} (= "true"). */

@@ -25,7 +25,9 @@ import java.util.function.Consumer;
  * A running worker: the {@code shardline.stage.v1.Stage} gRPC server on {@code host:port}, its stage (one compute
  * thread; weights, kernels and KV cache once assigned) and its session with the coordinator (registration, then
  * heartbeats). {@link #start} returns once the worker is registered; {@link #close} stops everything. The
- * coordinator then drives it: Assign, Forward, FreeSequences, GetStageStatus.
+ * coordinator then drives it: Assign, Forward, FreeSequences, GetStageStatus, and the commands its heartbeats
+ * answer. {@link #requestDrain} is the polite way to stop (SIGTERM): the coordinator moves the work elsewhere, then
+ * answers DRAIN, and the worker stops.
  */
 public final class WorkerProcess implements AutoCloseable {
     /** How long {@link #start} keeps trying to reach the coordinator. */
@@ -38,11 +40,13 @@ public final class WorkerProcess implements AutoCloseable {
     private final StageRuntime runtime;
     private final CoordinatorSession session;
     private final Consumer<String> log;
+    private final long drainTimeoutMs;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicBoolean drainRequested = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
     private WorkerProcess(String workerId, String address, String fingerprint, Server server, StageRuntime runtime,
-                          CoordinatorSession session, Consumer<String> log) {
+                          CoordinatorSession session, Consumer<String> log, long drainTimeoutMs) {
         this.workerId = workerId;
         this.address = address;
         this.fingerprint = fingerprint;
@@ -50,6 +54,7 @@ public final class WorkerProcess implements AutoCloseable {
         this.runtime = runtime;
         this.session = session;
         this.log = log;
+        this.drainTimeoutMs = drainTimeoutMs;
     }
 
     /**
@@ -90,12 +95,12 @@ public final class WorkerProcess implements AutoCloseable {
             throw new WorkerStartException("cannot listen on " + cfg.host() + ":" + cfg.port() + ": " + e.getMessage(), e);
         }
         int port = server.getPort();
-        String id = cfg.workerId().isBlank() ? "worker-" + port : cfg.workerId();
+        String id = cfg.workerId();
         String address = advertised(cfg.host()) + ":" + port;
         StageRuntime runtime = new StageRuntime(id, cfg, fingerprint, log);
         runtime.start();
         service.attach(runtime);
-        RegisterRequest registration = RegisterRequest.newBuilder()
+        RegisterRequest identity = RegisterRequest.newBuilder()
                 .setWorkerId(id)
                 .setAddress(address)
                 .setBackend(cfg.backend())
@@ -106,7 +111,7 @@ public final class WorkerProcess implements AutoCloseable {
                 .addActivationDtypes(ActivationDtype.ACTIVATION_DTYPE_F32)
                 .setRelativeSpeed(1.0)
                 .build();
-        CoordinatorSession session = new CoordinatorSession(cfg.coordinator(), registration, runtime, log);
+        CoordinatorSession session = new CoordinatorSession(cfg.coordinator(), identity, runtime, log);
         try {
             session.register(registerPatience);
         } catch (RuntimeException | InterruptedException e) {
@@ -119,7 +124,8 @@ public final class WorkerProcess implements AutoCloseable {
             }
             throw e instanceof WorkerStartException w ? w : new WorkerStartException(e.getMessage(), e);
         }
-        WorkerProcess process = new WorkerProcess(id, address, fingerprint, server, runtime, session, log);
+        WorkerProcess process = new WorkerProcess(id, address, fingerprint, server, runtime, session, log,
+                cfg.drainTimeoutMs());
         session.startHeartbeats(process::close);
         return process;
     }
@@ -163,7 +169,38 @@ public final class WorkerProcess implements AutoCloseable {
         return runtime;
     }
 
-    /** Blocks until the worker stopped ({@link #close}, or the end of a drain the coordinator asked for). */
+    /** Times this process loaded weights; an Assign that reused the layers it held does not count. */
+    public long weightLoads() {
+        return runtime.weightLoads();
+    }
+
+    /**
+     * Asks the coordinator to drain this worker (what SIGTERM does): the next heartbeat goes out at once with
+     * {@code drain_requested}, and so do all later ones; the coordinator stops giving the worker's pipeline new
+     * sequences, lets running ones finish or moves them, then answers DRAIN, and the worker finishes its in-flight
+     * micro-batches and stops. It stops anyway, logging why, when the coordinator does not answer the heartbeat, or
+     * has not finished the drain within {@code drain-timeout-ms}. Idempotent; returns at once.
+     */
+    public void requestDrain() {
+        if (!drainRequested.compareAndSet(false, true) || closed.get()) {
+            return;
+        }
+        log.accept("asking the coordinator to drain worker " + workerId + " (stopping anyway after " + drainTimeoutMs
+                + " ms)");
+        session.requestDrain();
+        Thread.ofPlatform().name("shardline-drain-timeout-" + workerId).daemon(true).start(() -> {
+            try {
+                if (!stopped.await(drainTimeoutMs, TimeUnit.MILLISECONDS)) {
+                    log.accept("the drain did not finish within drain-timeout-ms " + drainTimeoutMs + ": stopping");
+                    close();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+    }
+
+    /** Blocks until the worker stopped ({@link #close}, or the end of a drain). */
     public void awaitStopped() throws InterruptedException {
         stopped.await();
     }

@@ -1,5 +1,16 @@
 package dev.shardline.worker.stage;
 
-/** The last stage's answer for one sequence of a micro-batch: the sampled token and its log-probability. */
-public record SampledResult(long sequenceId, int tokenId, float logprob) {
+import dev.shardline.model.sampling.TokenLogprob;
+
+import java.util.List;
+
+/**
+ * The last stage's answer for one sequence of a micro-batch: the sampled (or forced) token, its log-probability and
+ * the most likely alternatives asked for, all from the raw logits.
+ */
+public record SampledResult(long sequenceId, int tokenId, float logprob, List<TokenLogprob> topLogprobs) {
+
+    public SampledResult {
+        topLogprobs = List.copyOf(topLogprobs);
+    }
 }

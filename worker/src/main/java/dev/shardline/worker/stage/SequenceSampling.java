@@ -2,36 +2,57 @@ package dev.shardline.worker.stage;
 
 import dev.shardline.model.sampling.SampledToken;
 import dev.shardline.model.sampling.Sampler;
-import dev.shardline.model.sampling.SamplingParams;
 import dev.shardline.model.sampling.TokenHistory;
 
 import java.util.Arrays;
 
 /**
- * The last stage's sampling state of one sequence: its sampler (seeded once) and token history. Prompt tokens
- * accumulate over prefill chunks; the history is built at the first sample, and every sampled token is recorded
- * by the sampler itself, so decode entries (which carry that token back) add nothing. Forced token ids (a test hook)
- * replace the draw for the generated positions they cover, counted from the sequence's start, so a resumed sequence
- * continues where it was.
+ * The last stage's sampling state of one sequence: its sampler and its token history. The history is exactly the
+ * tokens the coordinator sent in the sequence's entries (prompt chunks, then each decode entry's token), never what
+ * this stage sampled: the coordinator decides what the sequence continues with (a forced token, a stop, a recomputed
+ * prefix), and the penalties and the position of the next draw follow it. Entries must continue the sequence where
+ * the previous one ended. Prompt tokens accumulate until the first sample, which builds the history (prompt, then
+ * the tokens generated before a recomputation); later entries add generated tokens.
  */
 final class SequenceSampling {
+    private final long sequenceId;
     private final Sampler sampler;
+    private final int promptTokens;      // 0: derived at the first sample from generatedBefore
+    private final int generatedBefore;
+    private final int[] forced;
     private int[] pending = new int[64];
     private int pendingCount;
-    private int generatedBefore;
-    private final int[] forced;
-    private int sampled;
     private TokenHistory history;
 
-    SequenceSampling(SamplingParams params, int generatedCount, int[] forced) {
-        this.sampler = new Sampler(params);
+    SequenceSampling(long sequenceId, SamplingSetup setup, int generatedCount) {
+        this.sequenceId = sequenceId;
+        this.sampler = new Sampler(setup.params());
+        this.promptTokens = setup.promptTokens();
         this.generatedBefore = generatedCount;
-        this.forced = forced == null ? new int[0] : forced.clone();
+        this.forced = setup.forcedTokenIds();
     }
 
-    void see(int[] tokens) {
+    /** Tokens the sequence holds here: the position of the next token. */
+    int length() {
+        return history == null ? pendingCount : history.length();
+    }
+
+    /** @throws IllegalArgumentException unless an entry starting at firstPosition continues the sequence */
+    void checkContinues(int firstPosition) {
+        if (firstPosition != length()) {
+            throw new IllegalArgumentException("sequence " + sequenceId + ": entry starts at position " + firstPosition
+                    + " but the last stage holds " + length() + " of its tokens (entries must continue the sequence)");
+        }
+    }
+
+    /** Adds an entry's tokens, which start at firstPosition. */
+    void see(int firstPosition, int[] tokens) {
+        checkContinues(firstPosition);
         if (history != null) {
-            return;  // a decode entry: its token was sampled here and is in the history already
+            for (int t : tokens) {
+                history.addGenerated(t);
+            }
+            return;
         }
         if (pendingCount + tokens.length > pending.length) {
             pending = Arrays.copyOf(pending, Math.max(pending.length * 2, pendingCount + tokens.length));
@@ -40,19 +61,37 @@ final class SequenceSampling {
         pendingCount += tokens.length;
     }
 
+    /**
+     * The token at position {@link #length()}: forced when the setup forces generated token number
+     * {@code length - prompt}, else drawn by the sampler (keyed by its seed and this position).
+     */
     SampledToken sample(float[] logits, int offset, int vocab) {
         if (history == null) {
-            int promptLength = pendingCount - generatedBefore;
-            history = TokenHistory.ofPrompt(Arrays.copyOf(pending, promptLength));
-            for (int i = promptLength; i < pendingCount; i++) {
-                history.addGenerated(pending[i]);
+            history = buildHistory();
+        }
+        int generated = history.generatedCount();
+        if (generated < forced.length) {
+            int id = forced[generated];
+            if (id < 0 || id >= vocab) {
+                throw new IllegalArgumentException("sequence " + sequenceId + ": forced token " + id
+                        + " is outside the sampled vocabulary [0, " + vocab + ")");
             }
-            pending = null;
+            return sampler.score(id, logits, offset, vocab);
         }
-        int position = generatedBefore + sampled++;
-        if (position < forced.length && forced[position] < vocab) {
-            return sampler.force(logits, offset, vocab, history, forced[position]);
+        return sampler.choose(logits, offset, vocab, history);
+    }
+
+    private TokenHistory buildHistory() {
+        int promptLength = promptTokens > 0 ? promptTokens : pendingCount - generatedBefore;
+        if (promptLength < 0 || promptLength > pendingCount) {
+            throw new IllegalArgumentException("sequence " + sequenceId + ": a prompt of " + promptLength
+                    + " tokens, but the last stage holds " + pendingCount + " of its tokens");
         }
-        return sampler.sample(logits, offset, vocab, history);
+        TokenHistory h = TokenHistory.ofPrompt(Arrays.copyOf(pending, promptLength));
+        for (int i = promptLength; i < pendingCount; i++) {
+            h.addGenerated(pending[i]);
+        }
+        pending = null;
+        return h;
     }
 }

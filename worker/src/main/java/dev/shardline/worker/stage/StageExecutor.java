@@ -19,8 +19,12 @@ import java.util.Map;
  * Runs micro-batches through this stage's layers: the pure core of a worker, with no networking. The first stage
  * embeds token ids, the others take the previous stage's hidden states; the last samples each sequence that asked
  * for logits, so only token ids leave it. One thread drives it (micro-batches run in arrival order).
+ *
+ * <p>An executor holds one assignment's sequence state (the last stage's samplers); the forward pass and the KV
+ * cache belong to the caller, who may hand them to the next executor of the same layers (a worker re-assigned the
+ * layers it holds reuses them) and closes them.
  */
-public final class StageExecutor implements AutoCloseable {
+public final class StageExecutor {
     private final Qwen2Forward forward;
     private final KvCache cache;
     private final int vocabLimit;
@@ -68,23 +72,31 @@ public final class StageExecutor implements AutoCloseable {
         return new StageOutput(null, rows, sample(entries, result));
     }
 
+    /**
+     * Records every entry's tokens in its sequence's history (a setup on the entry starts the sequence afresh), then
+     * samples the token after each entry that asked for logits: its position is where that entry ends.
+     */
     private List<SampledResult> sample(List<StageEntry> entries, ForwardResult result) {
-        for (StageEntry e : entries) {
-            if (e.sampling() != null) {
-                sampling.put(e.sequenceId(), new SequenceSampling(e.sampling(), e.generatedCount(), e.forcedTokenIds()));
-            }
-            SequenceSampling s = sampling.get(e.sequenceId());
+        Map<Long, SequenceSampling> starting = new HashMap<>();
+        for (StageEntry e : entries) {      // checks first: an entry that does not fit changes no sequence's state
+            SequenceSampling s = e.sampling() != null
+                    ? starting.computeIfAbsent(e.sequenceId(), id -> new SequenceSampling(id, e.sampling(), e.generatedCount()))
+                    : sampling.get(e.sequenceId());
             if (s == null) {
                 throw new IllegalStateException("sequence " + e.sequenceId() + " reached the last stage without sampling parameters");
             }
-            s.see(e.tokens());
+            s.checkContinues(e.firstPosition());
+        }
+        sampling.putAll(starting);
+        for (StageEntry e : entries) {
+            sampling.get(e.sequenceId()).see(e.firstPosition(), e.tokens());
         }
         List<SampledResult> out = new ArrayList<>();
         int[] which = result.logitSequences();
         for (int j = 0; j < which.length; j++) {
             StageEntry e = entries.get(which[j]);
             SampledToken t = sampling.get(e.sequenceId()).sample(result.logits(), j * result.vocabSize(), vocabLimit);
-            out.add(new SampledResult(e.sequenceId(), t.id(), t.logprob()));
+            out.add(new SampledResult(e.sequenceId(), t.id(), t.logprob(), t.topLogprobs()));
         }
         return out;
     }
@@ -136,12 +148,5 @@ public final class StageExecutor implements AutoCloseable {
     /** Sequences with sampling state here (0 on stages other than the last). */
     public int trackedSequences() {
         return sampling.size();
-    }
-
-    /** Frees the KV cache and the forward pass's scratch (device memory on a GPU backend). */
-    @Override
-    public void close() {
-        forward.close();
-        cache.close();
     }
 }

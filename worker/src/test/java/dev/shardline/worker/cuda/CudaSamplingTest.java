@@ -2,11 +2,11 @@ package dev.shardline.worker.cuda;
 
 import dev.shardline.model.sampling.Sampler;
 import dev.shardline.model.sampling.SamplingParams;
+import dev.shardline.model.sampling.SeededDraw;
 import dev.shardline.model.sampling.TokenHistory;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
-import java.util.SplittableRandom;
 
 import static dev.shardline.worker.cuda.GpuTestSupport.randoms;
 import static dev.shardline.worker.cuda.GpuTestSupport.upload;
@@ -15,9 +15,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
- * Device argmax and sampling give the host {@link Sampler}'s tokens: the same seed draws the same u (one
- * {@code nextDouble()} of a {@code SplittableRandom}), so every backend must pick the same token. QwQ vocabulary
- * (152064), temperatures and top-p values exact in float, top-k up to the device limit 1024, ties planted.
+ * Device argmax and sampling give the host {@link Sampler}'s tokens: the host draws u for a row as the Sampler does,
+ * {@link SeededDraw#uniform SeededDraw.uniform(seed, position)}, so every backend must pick the same token. QwQ
+ * vocabulary (152064), temperatures and top-p values exact in float, top-k up to the device limit 1024, ties planted,
+ * rows at different positions.
  */
 class CudaSamplingTest extends GpuTest {
     private static final int VOCAB = 152064;
@@ -65,10 +66,12 @@ class CudaSamplingTest extends GpuTest {
                 topK[r] = (int) settings[r][1];
                 topP[r] = settings[r][2];
                 long seed = 1000L * trial + r;
-                u[r] = new SplittableRandom(seed).nextDouble();
+                int position = 37 * trial + r;                 // a prompt of that many tokens: the next draw's position
+                u[r] = SeededDraw.uniform(seed, position);
                 SamplingParams p = SamplingParams.defaults().withTemperature(temperature[r])
                         .withTopK(topK[r] == 0 ? -1 : topK[r]).withTopP(topP[r]).withSeed(seed);
-                expected[r] = new Sampler(p).sample(logits, r * VOCAB, VOCAB, TokenHistory.ofPrompt(new int[0])).id();
+                expected[r] = new Sampler(p).sample(logits, r * VOCAB, VOCAB, TokenHistory.ofPrompt(new int[position]))
+                        .id();
             }
             try (var l = upload(cuda, logits)) {
                 assertArrayEquals(expected, cuda.sample(l, rows, VOCAB, temperature, topK, topP, u), "trial " + trial);

@@ -37,10 +37,10 @@ class AssignValidationTest {
     static void start() throws Exception {
         TinyModel.write(model);
         cp = TestControlPlane.start(0);
-        WorkerConfig c = TinyModel.worker(model, cp.address());
+        WorkerConfig c = TinyModel.worker(model, cp.address(), "w-valid");
         // budget: the whole model's weights (~0.3 MB) and a modest KV cache, not a huge one
-        worker = WorkerProcess.start(new WorkerConfig("w-valid", c.coordinator(), c.host(), 0, model, "reference", 1,
-                4L << 20, "mmap"), s -> { });
+        worker = WorkerProcess.start(new WorkerConfig(c.workerId(), c.coordinator(), c.host(), 0, model, "reference", 1,
+                4L << 20, "mmap", c.drainTimeoutMs()), s -> { });
         channel = Channels.open(worker.address());
     }
 
@@ -93,6 +93,9 @@ class AssignValidationTest {
 
     @Test
     void assignStreamsProgressPerLayerThenReady() {
+        // another range first, so that the whole model is loaded again rather than reused
+        StageGrpc.newBlockingStub(channel).assign(valid().setLayerStart(1).setHasEmbedding(false).build())
+                .forEachRemaining(p -> { });
         List<LoadProgress> events = new ArrayList<>();
         StageGrpc.newBlockingStub(channel).assign(valid().build()).forEachRemaining(events::add);
         List<Integer> layers = events.stream().filter(LoadProgress::hasProgress)

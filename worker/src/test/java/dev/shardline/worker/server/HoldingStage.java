@@ -55,6 +55,9 @@ final class HoldingStage extends StageGrpc.StageImplBase implements AutoCloseabl
 
             @Override
             public void onCompleted() {
+                synchronized (HoldingStage.this) {
+                    out.onCompleted();   // the sender is done: so is this side
+                }
             }
         };
     }

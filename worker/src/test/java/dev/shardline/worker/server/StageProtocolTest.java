@@ -4,12 +4,14 @@ import dev.shardline.proto.stage.v1.ActivationChunk;
 import dev.shardline.proto.stage.v1.BatchEntry;
 import dev.shardline.proto.stage.v1.LayerAssignment;
 import dev.shardline.proto.stage.v1.MicroBatchHeader;
+import dev.shardline.proto.stage.v1.SampledToken;
 import dev.shardline.proto.stage.v1.SamplerParams;
 import dev.shardline.proto.stage.v1.StageAck;
 import dev.shardline.proto.stage.v1.StageGrpc;
 import dev.shardline.proto.stage.v1.StageMessage;
 import dev.shardline.proto.stage.v1.StageStatusRequest;
 import dev.shardline.proto.stage.v1.StepResult;
+import dev.shardline.proto.stage.v1.TokenLogprob;
 import dev.shardline.proto.stage.v1.codec.ActivationCodec;
 import dev.shardline.proto.stage.v1.codec.EncodedActivations;
 import com.google.protobuf.ByteString;
@@ -58,7 +60,7 @@ class StageProtocolTest {
     }
 
     void startWorker(int stage, int stages, int start, int end, String next) {
-        worker = WorkerProcess.start(TinyModel.worker(model, cp.address()), s -> { });
+        worker = WorkerProcess.start(TinyModel.worker(model, cp.address(), "protocol-" + stage + "-of-" + stages), s -> { });
         channel = Channels.open(worker.address());
         LayerAssignment a = LayerAssignment.newBuilder().setPipelineId(3).setPlanEpoch(1).setStageIndex(stage)
                 .setStageCount(stages).setLayerStart(start).setLayerEnd(end).setHasEmbedding(stage == 0)
@@ -180,5 +182,51 @@ class StageProtocolTest {
             assertTrue(none.isEmpty());
         }
         assertFalse(worker.runtime().active() == null, "still assigned");
+    }
+
+    static MicroBatchHeader.Builder withParams(long step, long sequence, SamplerParams.Builder params, int... tokens) {
+        MicroBatchHeader.Builder h = header(step, sequence, 0, false, tokens);
+        h.setEntries(0, h.getEntries(0).toBuilder().setSampling(params));
+        return h;
+    }
+
+    @Test
+    void theLastStageReportsForcedTokensAlternativesAndBiasUnderItsEpoch() throws Exception {
+        startWorker(0, 1, 0, 3, "coordinator");
+        cp.results.clear();
+        SamplerParams.Builder params = SamplerParams.newBuilder().setTemperature(0.7).setSeed(9).setTopLogprobs(3)
+                .putLogitBias(42, 100f).addForcedTokenIds(9).addForcedTokenIds(8).setPromptTokens(2);
+        try (PipelineClient client = PipelineClient.open(channel)) {
+            client.send(withParams(1, 5, params, 5, 6).build());
+            client.send(header(2, 5, 2, false, 9).build());
+            client.send(header(3, 5, 3, false, 8).build());
+            client.send(withParams(4, 6, SamplerParams.newBuilder().setSeed(1).putLogitBias(1, 200f), 5).build());
+            client.send(withParams(5, 7, SamplerParams.newBuilder().setSeed(1).addForcedTokenIds(600), 5).build());
+            List<StepResult> rs = new ArrayList<>();
+            for (int i = 0; i < 5; i++) rs.add(cp.nextResult());
+            for (StepResult r : rs) assertEquals(1, r.getPlanEpoch(), "every result names its plan epoch");
+            assertEquals(9, rs.get(0).getTokens(0).getTokenId(), "forced");
+            assertEquals(8, rs.get(1).getTokens(0).getTokenId(), "forced");
+            SampledToken biased = rs.get(2).getTokens(0);
+            assertEquals(42, biased.getTokenId(), "+100 on 42");
+            assertTrue(biased.getLogprob() < -1, "the model's log-prob, before the bias: " + biased.getLogprob());
+            for (StepResult r : rs.subList(0, 3)) {
+                List<TokenLogprob> top = r.getTokens(0).getTopLogprobsList();
+                assertEquals(3, top.size());
+                assertTrue(top.get(0).getLogprob() >= top.get(1).getLogprob() && top.get(1).getLogprob() >= top.get(2).getLogprob());
+                assertTrue(top.stream().allMatch(t -> t.getLogprob() <= 0 && t.getTokenId() < 512));
+            }
+            assertTrue(rs.get(0).getTokens(0).getLogprob() <= rs.get(0).getTokens(0).getTopLogprobs(0).getLogprob());
+            assertTrue(rs.get(3).getError().contains("logit_bias[1] must be in [-100, 100]"), rs.get(3).getError());
+            assertTrue(rs.get(4).getError().contains("forced token id 600 is outside the vocabulary"), rs.get(4).getError());
+            client.drainAcks();
+        }
+        assertFalse(cp.streamOpeners.isEmpty());
+        for (StepResult greeting : cp.streamOpeners) {
+            assertEquals(0, greeting.getStepId(), "every results stream opens with the step-0 greeting");
+            assertEquals(3, greeting.getPipelineId());
+            assertEquals(1, greeting.getPlanEpoch());
+            assertEquals(0, greeting.getTokensCount());
+        }
     }
 }

@@ -31,8 +31,9 @@ final class TinyModel {
     }
 
     /** A worker config on a free loopback port, reference kernels, one thread. */
-    static WorkerConfig worker(Path dir, String coordinator) {
-        return new WorkerConfig("", coordinator, "127.0.0.1", 0, dir, "reference", 1, 1L << 30, "mmap");
+    static WorkerConfig worker(Path dir, String coordinator, String id) {
+        return new WorkerConfig(id, coordinator, "127.0.0.1", 0, dir, "reference", 1, 1L << 30, "mmap",
+                WorkerConfig.DEFAULT_DRAIN_TIMEOUT_MS);
     }
 
     /** The whole model in one process, with the same kernels as the test workers. */

@@ -73,7 +73,7 @@ class WorkerProcessTest {
                 throw new IllegalStateException(e);
             }
         });
-        try (WorkerProcess w = WorkerProcess.start(TinyModel.worker(model, "127.0.0.1:" + port), log::add);
+        try (WorkerProcess w = WorkerProcess.start(TinyModel.worker(model, "127.0.0.1:" + port, "late"), log::add);
              TestControlPlane cp = late.get(5, TimeUnit.SECONDS)) {
             assertEquals(1, registrationsOf(cp, w.workerId()));
             assertTrue(log.stream().anyMatch(l -> l.startsWith("coordinator at 127.0.0.1:" + port
@@ -87,7 +87,7 @@ class WorkerProcessTest {
     void aCoordinatorThatNeverComesUpFailsTheStart() throws Exception {
         int port = freePort();
         WorkerStartException e = assertThrows(WorkerStartException.class, () -> WorkerProcess.start(
-                TinyModel.worker(model, "127.0.0.1:" + port), s -> { }, Duration.ofMillis(600)));
+                TinyModel.worker(model, "127.0.0.1:" + port, "never"), s -> { }, Duration.ofMillis(600)));
         assertTrue(e.getMessage().contains("127.0.0.1:" + port + " stayed unreachable"), e.getMessage());
     }
 
@@ -96,10 +96,10 @@ class WorkerProcessTest {
         int port = freePort();
         List<String> log = Collections.synchronizedList(new ArrayList<>());
         TestControlPlane cp = TestControlPlane.start(port);
-        WorkerProcess w = WorkerProcess.start(TinyModel.worker(model, cp.address()), log::add);
+        WorkerProcess w = WorkerProcess.start(TinyModel.worker(model, cp.address(), "outage"), log::add);
         ManagedChannel channel = Channels.open(w.address());
         try {
-            cp.nextCommand.set(WorkerCommand.WORKER_COMMAND_REGISTER);
+            cp.command(WorkerCommand.WORKER_COMMAND_REGISTER);
             await("a second registration", () -> registrationsOf(cp, w.workerId()) == 2);
 
             StageGrpc.newBlockingStub(channel).assign(LayerAssignment.newBuilder().setStageCount(1).setLayerEnd(3)
@@ -107,7 +107,7 @@ class WorkerProcessTest {
                     .setNextStageAddress("coordinator").setCoordinatorAddress(cp.address()).build())
                     .forEachRemaining(p -> { });
             assertEquals(WorkerState.WORKER_STATE_READY, w.state());
-            cp.nextCommand.set(WorkerCommand.WORKER_COMMAND_RELOAD);
+            cp.command(WorkerCommand.WORKER_COMMAND_RELOAD);
             await("the assignment dropped", () -> w.state() == WorkerState.WORKER_STATE_IDLE);
 
             cp.close();
@@ -116,7 +116,7 @@ class WorkerProcessTest {
             assertEquals(1, log.stream().filter(l -> l.contains("is unreachable")).count(), "logged once per change");
             try (TestControlPlane back = TestControlPlane.start(port)) {
                 await("the coordinator back", () -> log.stream().anyMatch(l -> l.contains("is reachable again")));
-                back.nextCommand.set(WorkerCommand.WORKER_COMMAND_DRAIN);
+                back.command(WorkerCommand.WORKER_COMMAND_DRAIN);
                 assertTrue(w.awaitStopped(Duration.ofSeconds(10)), "a drain ends the worker");
             }
         } finally {
@@ -133,7 +133,7 @@ class WorkerProcessTest {
                     new String[]{"--coordinator", cp.address(), "--worker-id=main-1", "--threads=1",
                             "--stop-on-stdin-close=false"}));
             await("main's registration", () -> registrationsOf(cp, "main-1") == 1);
-            cp.nextCommand.set(WorkerCommand.WORKER_COMMAND_DRAIN);
+            cp.command(WorkerCommand.WORKER_COMMAND_DRAIN);
             assertEquals(0, exit.get(10, TimeUnit.SECONDS));
         }
         assertEquals(2, WorkerMain.run(Map.of(), new String[]{"--coordinator=h:1", "--model", "/m", "--colour=red"}));

@@ -50,7 +50,7 @@ class StageExecutorTest {
         List<Integer> out = new ArrayList<>();
         // prefill in two chunks: sampling params travel with the first, logits are asked for on the second
         int split = prompt.length / 2;
-        run(stages, new StageEntry(9, java.util.Arrays.copyOf(prompt, split), 0, table, false, params, 0));
+        run(stages, new StageEntry(9, java.util.Arrays.copyOf(prompt, split), 0, table, false, SamplingSetup.of(params), 0));
         SampledResult r = run(stages, new StageEntry(9, java.util.Arrays.copyOfRange(prompt, split, prompt.length), split,
                 table, true, null, 0));
         out.add(r.tokenId());
@@ -85,32 +85,11 @@ class StageExecutorTest {
     }
 
     @Test
-    void forcedTokensReplaceTheDrawThenSamplingTakesOver() {
-        int[] prompt = {5, 17, 300, 42};
-        int[] table = {0, 1, 2, 3};
-        StageExecutor s = stage(LayerRange.whole(3));
-        int[] forced = {7, 8, 9};
-        SampledResult r = run(List.of(s), new StageEntry(4, prompt, 0, table, true, SamplingParams.greedy(), 0, forced));
-        List<Integer> out = new ArrayList<>(List.of(r.tokenId()));
-        for (int i = 1; i < 5; i++) {
-            r = run(List.of(s), new StageEntry(4, new int[]{r.tokenId()}, prompt.length + i - 1, table, true, null, i));
-            out.add(r.tokenId());
-            if (i < forced.length) assertEquals(true, r.logprob() <= 0f, "a forced token has its log-prob");
-        }
-        assertEquals(List.of(7, 8, 9), out.subList(0, 3));
-        // a sequence resumed after its first forced token (generatedCount 1) continues with the second
-        StageExecutor t = stage(LayerRange.whole(3));
-        int[] history = {5, 17, 300, 42, 7};
-        SampledResult resumed = run(List.of(t), new StageEntry(5, history, 0, table, true, SamplingParams.greedy(), 1, forced));
-        assertEquals(8, resumed.tokenId());
-    }
-
-    @Test
     void lastStageForgetsFinishedSequencesAndRejectsUnknownOnes() {
         StageExecutor s = stage(LayerRange.whole(3));
-        s.execute(List.of(new StageEntry(1, new int[]{1, 2}, 0, new int[]{0}, true, SamplingParams.greedy(), 0)), null, List.of());
+        s.execute(List.of(new StageEntry(1, new int[]{1, 2}, 0, new int[]{0}, true, SamplingSetup.of(SamplingParams.greedy()), 0)), null, List.of());
         assertEquals(1, s.trackedSequences());
-        s.execute(List.of(new StageEntry(2, new int[]{3}, 0, new int[]{1}, true, SamplingParams.greedy(), 0)), null, List.of(1L));
+        s.execute(List.of(new StageEntry(2, new int[]{3}, 0, new int[]{1}, true, SamplingSetup.of(SamplingParams.greedy()), 0)), null, List.of(1L));
         assertEquals(1, s.trackedSequences());
         assertThrows(IllegalStateException.class,
                 () -> s.execute(List.of(new StageEntry(1, new int[]{4}, 2, new int[]{0}, true, null, 1)), null, List.of()));

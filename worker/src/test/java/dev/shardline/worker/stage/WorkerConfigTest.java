@@ -4,6 +4,7 @@ import dev.shardline.model.config.ConfigKeyException;
 import dev.shardline.worker.config.WorkerConfig;
 import org.junit.jupiter.api.Test;
 
+import java.net.InetAddress;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -40,5 +41,30 @@ class WorkerConfigTest {
                 Map.of("coordinator", "h:1", "model", "/m", "backend", "cuda")).backend());
         assertEquals("reference", WorkerConfig.parse(Map.of("SHARDLINE_WORKER_BACKEND", "reference"),
                 Map.of("coordinator", "h:1", "model", "/m")).backend());
+    }
+
+    @Test
+    void theWorkerIdDefaultsToTheHostName() throws Exception {
+        Map<String, String> flags = Map.of("coordinator", "h:1", "model", "/m");
+        assertEquals("shardline-worker-7f9c", WorkerConfig.parse(Map.of("HOSTNAME", "shardline-worker-7f9c"), flags)
+                .workerId(), "a Kubernetes pod's name");
+        assertEquals(InetAddress.getLocalHost().getHostName(), WorkerConfig.parse(Map.of(), flags).workerId());
+        assertEquals("w-3", WorkerConfig.parse(Map.of("HOSTNAME", "pod"), Map.of("coordinator", "h:1", "model", "/m",
+                "worker-id", "w-3")).workerId(), "an explicit id wins");
+        assertEquals("worker-id", assertThrows(ConfigKeyException.class, () -> WorkerConfig.parse(Map.of("HOSTNAME", "pod"),
+                Map.of("coordinator", "h:1", "model", "/m", "worker-id", " "))).key());
+    }
+
+    @Test
+    void drainTimeoutDefaultsTo120SecondsAndMustBePositive() {
+        Map<String, String> base = Map.of("coordinator", "h:1", "model", "/m", "worker-id", "w");
+        assertEquals(120_000, WorkerConfig.parse(Map.of(), base).drainTimeoutMs());
+        assertEquals(5_000, WorkerConfig.parse(Map.of("SHARDLINE_WORKER_DRAIN_TIMEOUT_MS", "5000"), base).drainTimeoutMs());
+        java.util.Map<String, String> zero = new java.util.HashMap<>(base);
+        zero.put("drain-timeout-ms", "0");
+        assertEquals("drain-timeout-ms", assertThrows(ConfigKeyException.class, () -> WorkerConfig.parse(Map.of(), zero)).key());
+        java.util.Map<String, String> typo = new java.util.HashMap<>(base);
+        typo.put("drain-timeout", "5");
+        assertEquals("drain-timeout", assertThrows(ConfigKeyException.class, () -> WorkerConfig.parse(Map.of(), typo)).key());
     }
 }

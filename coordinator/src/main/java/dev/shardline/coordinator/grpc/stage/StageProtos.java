@@ -114,8 +114,8 @@ final class StageProtos {
         SamplerParams.Builder b = SamplerParams.newBuilder().setTemperature(p.temperature()).setTopP(p.topP())
                 .setTopK(p.topK()).setMinP(p.minP()).setPresencePenalty(p.presencePenalty())
                 .setFrequencyPenalty(p.frequencyPenalty()).setRepetitionPenalty(p.repetitionPenalty())
-                .setSeed(s.seed()).setPromptTokens(s.promptTokens()).setTopLogprobs(s.topLogprobs());
-        for (Map.Entry<Integer, Float> e : s.logitBias().entrySet()) b.putLogitBias(e.getKey(), e.getValue());
+                .setSeed(s.seed()).setPromptTokens(s.promptTokens()).setTopLogprobs(p.topLogprobs());
+        for (Map.Entry<Integer, Float> e : p.logitBias().entrySet()) b.putLogitBias(e.getKey(), e.getValue());
         for (int id : s.forcedTokenIds()) b.addForcedTokenIds(id);
         return b.build();
     }

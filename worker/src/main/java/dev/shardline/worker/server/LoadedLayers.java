@@ -1,0 +1,151 @@
+package dev.shardline.worker.server;
+
+import dev.shardline.model.checkpoint.CheckpointLoader;
+import dev.shardline.model.checkpoint.LoadProgress;
+import dev.shardline.model.forward.Qwen2Forward;
+import dev.shardline.model.kernels.Backends;
+import dev.shardline.model.kernels.Kernels;
+import dev.shardline.model.kernels.VectorKernels;
+import dev.shardline.model.kvcache.KvCache;
+import dev.shardline.model.weights.LayerRange;
+import dev.shardline.model.weights.ModelWeights;
+import dev.shardline.model.weights.ResidentWeights;
+import dev.shardline.worker.config.WorkerConfig;
+import dev.shardline.worker.cuda.CudaBackend;
+import dev.shardline.worker.stage.StageExecutor;
+import io.grpc.Status;
+
+import java.nio.file.Path;
+import java.util.function.Consumer;
+
+/**
+ * The layers a worker holds: its weights (mapped, or copied into process memory), the kernels and the forward pass
+ * over them, and the KV cache of those layers. They outlive an assignment: a released worker keeps them, and an
+ * Assign of the same model and layer range takes them over without loading again (the KV cache is allocated again
+ * only when its block count or block size changes). Closing releases all of it.
+ */
+final class LoadedLayers implements AutoCloseable {
+    private final Path dir;
+    private final String fingerprint;
+    private final LayerRange range;
+    private final AssignmentPlan loadedFor;
+    private final ModelWeights weights;
+    private final Kernels kernels;
+    private final Qwen2Forward forward;
+    private volatile KvCache cache;   // replaced by ensureKv while no assignment is in service
+    private boolean closed;
+
+    private LoadedLayers(AssignmentPlan plan, ModelWeights weights, Kernels kernels, Qwen2Forward forward, KvCache cache) {
+        this.dir = plan.dir().toAbsolutePath().normalize();
+        this.fingerprint = plan.fingerprint();
+        this.range = plan.range();
+        this.loadedFor = plan;
+        this.weights = weights;
+        this.kernels = kernels;
+        this.forward = forward;
+        this.cache = cache;
+    }
+
+    /**
+     * Maps the range's weights (copying them when configured), creates the kernels, uploads the weights to them,
+     * allocates the KV cache and warms the forward pass and the sampler up.
+     */
+    static LoadedLayers load(AssignmentPlan plan, WorkerConfig cfg, Consumer<LoadProgress> progress,
+                             Consumer<String> log) throws AssignException {
+        ModelWeights weights = null;
+        Kernels kernels = null;
+        KvCache cache = null;
+        try {
+            weights = CheckpointLoader.load(plan.dir(), plan.config(), plan.range(), progress);
+            if (cfg.weights().equals("copy") && !cfg.backend().equals("cuda")) {   // a GPU uploads from the mapping
+                weights = ResidentWeights.copyOf(weights, log);
+            }
+            kernels = cfg.backend().equals("cuda") ? CudaBackend.create(cfg.threadsOrDefault())
+                    : Backends.create(cfg.backend(), cfg.threadsOrDefault());
+            if (kernels instanceof VectorKernels vector) {
+                vector.warmUp();
+            }
+            prepare(kernels, weights, log);
+            cache = KvCache.allocate(kernels, plan.config(), plan.range(), plan.assignment().getKvBlocks(),
+                    plan.assignment().getBlockSize());
+            Qwen2Forward forward = new Qwen2Forward(weights, kernels);
+            long warm = System.nanoTime();
+            new StageExecutor(forward, cache, plan.vocabLimit()).warmUp();
+            log.accept(String.format("warmed up the forward pass in %.1f s", (System.nanoTime() - warm) / 1e9));
+            return new LoadedLayers(plan, weights, kernels, forward, cache);
+        } catch (OutOfMemoryError e) {
+            release(cache, kernels, weights);
+            throw new AssignException(Status.Code.RESOURCE_EXHAUSTED, "out of memory while loading " + plan.range()
+                    + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            release(cache, kernels, weights);
+            throw new AssignException(Status.Code.FAILED_PRECONDITION, "loading " + plan.range() + " from "
+                    + plan.dir() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Moves the weights to the backend before the first step (a GPU uploads them), logging progress. */
+    private static void prepare(Kernels kernels, ModelWeights weights, Consumer<String> log) {
+        long[] last = {System.nanoTime()};
+        long start = last[0];
+        kernels.prepare(weights, bytes -> {
+            if (System.nanoTime() - last[0] > 1_000_000_000L) {
+                last[0] = System.nanoTime();
+                log.accept(String.format("uploading weights to %s: %.2f GB", kernels.name(), bytes / 1e9));
+            }
+        });
+        if (!kernels.name().equals("cpu") && !kernels.name().equals("reference")) {
+            log.accept(String.format("weights on %s after %.1f s", kernels.name(), (System.nanoTime() - start) / 1e9));
+        }
+    }
+
+    /** Whether these are the layers the plan asks for: the same model (directory and fingerprint) and layer range. */
+    boolean holds(AssignmentPlan plan) {
+        return dir.equals(plan.dir().toAbsolutePath().normalize()) && fingerprint.equals(plan.fingerprint())
+                && range.equals(plan.range());
+    }
+
+    /**
+     * Makes the KV cache {@code kvBlocks x blockSize} tokens; returns false when it already was (its contents are
+     * stale, which is harmless: every sequence writes a position before it reads it).
+     */
+    boolean ensureKv(int kvBlocks, int blockSize) {
+        if (cache.numBlocks() == kvBlocks && cache.blockSize() == blockSize) {
+            return false;
+        }
+        cache.close();
+        cache = KvCache.allocate(kernels, loadedFor.config(), range, kvBlocks, blockSize);
+        return true;
+    }
+
+    Qwen2Forward forward() {
+        return forward;
+    }
+
+    KvCache cache() {
+        return cache;
+    }
+
+    LayerRange range() {
+        return range;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        forward.close();
+        release(cache, kernels, weights);
+    }
+
+    private static void release(AutoCloseable... resources) {
+        for (AutoCloseable c : resources) {
+            if (c == null) continue;
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // best effort: the rest must still be released
+            }
+        }
+    }
+}
