@@ -299,6 +299,15 @@ class HttpApiTest {
         List<Object> content = list(at(lp, "choices", 0, "logprobs", "content"));
         assertEquals(4, content.size());
         for (Object e : content) assertTrue(((Number) map(e).get("logprob")).doubleValue() <= 0);
+
+        Map<String, Object> top = Json.parseObject(http.post("/v1/chat/completions", chat("Hi", "logprobs", true,
+                "top_logprobs", 3, "max_tokens", 2, "ignore_eos", true)).body());
+        for (Object e : list(at(top, "choices", 0, "logprobs", "content"))) {
+            assertEquals(3, list(map(e).get("top_logprobs")).size(), "three alternatives per token");
+        }
+        Map<String, Object> biased = Json.parseObject(http.post("/v1/completions", Map.of("prompt", "x", "max_tokens", 3,
+                "temperature", 0, "ignore_eos", true, "logit_bias", Map.of("9707", 100), "return_token_ids", true)).body());
+        assertEquals(List.of(9707L, 9707L, 9707L), at(biased, "choices", 0, "token_ids"), "logit_bias reaches the sampler");
     }
 
     @Test
