@@ -85,9 +85,10 @@ public final class LocalCluster implements AutoCloseable {
                     "--coordinator=" + coordinator.address(), "--model=" + model, "--threads=" + workerThreads,
                     "--memory-budget=" + budgetBytes), log));
         } else {
+            // in one JVM (tests) the weights stay memory-mapped: no copy per worker, and loads take milliseconds
             Map<String, String> w = Map.of("worker-id", id, "coordinator", coordinator.address(),
                     "model", model.toString(), "threads", Integer.toString(workerThreads),
-                    "memory-budget", Long.toString(budgetBytes));
+                    "memory-budget", Long.toString(budgetBytes), "weights", "mmap");
             inProcess.put(id, WorkerProcess.start(WorkerConfig.parse(Map.of(), w), line -> log.accept("[" + id + "] " + line)));
         }
     }

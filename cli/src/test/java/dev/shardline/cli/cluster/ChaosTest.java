@@ -35,8 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * each of them prefilled exactly its prompt + the tokens it had generated; every token sequence equals the same
  * request's output in a run without the fault, except that it may part from it at a step whose two most likely
  * reference tokens were within {@link #NEAR_TIE} (re-prefilled KV is close to, not bit-identical with, KV written by
- * decode steps); no token is repeated or missing; the lost pipeline's surviving worker forms a new pipeline from the
- * pool; at the end no surviving worker holds a KV block.
+ * decode steps); no token is repeated or missing; the lost pipeline's surviving worker and a spare from the pool
+ * form a new pipeline; at the end no surviving worker holds a KV block.
  */
 class ChaosTest {
     /** Log-probability gap under which two tokens count as tied (f32 logits of this model differ by ~1e-6). */
@@ -47,11 +47,15 @@ class ChaosTest {
     void killingAWorkerMidStreamLosesNothing() throws Exception {
         Map<String, String> flags = Map.of("pipelines", "2", "activation-dtype", "f32", "max-kv-blocks", "400",
                 "kv-reserve-tokens", "64", "heartbeat-ms", "200", "worker-timeout-ms", "2000");
-        try (LocalCluster cluster = LocalCluster.start(TestModels.get(DemoPreset.TINY), 4, 0, 1, 4L << 30, flags, true,
-                line -> { })) {
+        java.nio.file.Path model = TestModels.get(DemoPreset.TINY);
+        TestLog log = new TestLog();
+        try (LocalCluster cluster = LocalCluster.start(model, 4, 0, 1, TestModels.halfModelBudget(model), flags, true,
+                log)) {
             ClusterStatus formed = cluster.cluster().status();
             assertEquals(2, formed.serving());
             assertTrue(formed.pipelines().stream().allMatch(p -> p.stages().size() == 2), formed.pipelines().toString());
+            cluster.addWorker("spare");                          // waits in the pool: the target is met
+            await(() -> cluster.cluster().status().pool().contains("spare"), "the spare worker in the pool", cluster);
 
             List<GenerationRequest> requests = requests();
             List<Collected> reference = run(cluster, requests);
@@ -91,7 +95,7 @@ class ChaosTest {
             await(() -> cluster.cluster().status().serving() == 2 && cluster.cluster().status().pipelines().stream()
                     .anyMatch(p -> p.state() == PipelineState.SERVING && p.id() != busiest.id()
                             && p.stages().stream().anyMatch(st -> st.workerId().equals(partner))),
-                    "the survivor of the lost pipeline formed a new one from the pool, without a restart", cluster);
+                    "the survivor of the lost pipeline and the spare formed a new one, without a restart", cluster);
             for (RegisteredWorker.Snapshot w : cluster.cluster().status().workers()) {
                 if (w.id().equals(victim)) continue;
                 awaitStageIdle(w.record().address(), w.id());

@@ -31,9 +31,11 @@ class DrainTest {
     @Test
     void sigtermDrainsAWorkerWithoutLosingWork() throws Exception {
         Map<String, String> flags = Map.of("pipelines", "2", "max-kv-blocks", "400", "kv-reserve-tokens", "64",
-                "heartbeat-ms", "200", "worker-timeout-ms", "2000", "drain-timeout-ms", "60000");
-        try (LocalCluster cluster = LocalCluster.start(TestModels.get(DemoPreset.TINY), 4, 0, 1, 4L << 30, flags, true,
-                line -> { });
+                "heartbeat-ms", "200", "worker-timeout-ms", "5000", "drain-timeout-ms", "60000");
+        java.nio.file.Path model = TestModels.get(DemoPreset.TINY);
+        TestLog log = new TestLog();
+        try (LocalCluster cluster = LocalCluster.start(model, 4, 0, 1, TestModels.halfModelBudget(model), flags, true,
+                log);
              ClusterClient client = new ClusterClient(cluster.address())) {
             SamplingParams run = SamplingParams.newBuilder().setTemperature(0).setMaxTokens(300).setIgnoreEos(true).build();
             List<CompletableFuture<ClusterClient.Result>> streams = new ArrayList<>();
@@ -62,8 +64,8 @@ class DrainTest {
             await(() -> cluster.cluster().status().pipelines().stream().noneMatch(p -> p.id() == drained.id()),
                     "the drained pipeline is gone", cluster);
             ClusterStatus after = cluster.cluster().status();
-            assertEquals(0, after.counters().migrationsAfterFailure(), "a drain is no failure");
-            assertEquals(0, after.counters().pipelinesFailed());
+            assertEquals(0, after.counters().migrationsAfterFailure(), "a drain is no failure" + log.tail());
+            assertEquals(0, after.counters().pipelinesFailed(), log.tail());
             assertEquals(1, after.counters().pipelinesDrained());
             assertTrue(after.pool().contains(partner) || after.pipelines().stream().anyMatch(p -> p.stages().stream()
                     .anyMatch(s -> s.workerId().equals(partner))), "the partner is back in service or in the pool");

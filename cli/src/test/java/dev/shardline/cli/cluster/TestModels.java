@@ -29,6 +29,22 @@ public final class TestModels {
         });
     }
 
+    /**
+     * A worker memory budget that holds half of the model's layers with an end (embedding or head) and a small KV
+     * reserve, but not the whole model: with it, every pipeline has exactly two stages.
+     */
+    static long halfModelBudget(Path model) {
+        dev.shardline.model.config.ModelConfig c = dev.shardline.model.config.ModelConfig.read(model.resolve("config.json"));
+        dev.shardline.coordinator.plan.CostModel cost = dev.shardline.coordinator.plan.CostModel.of(c, 2,
+                dev.shardline.coordinator.plan.PlanOptions.defaults().withMinKvReserveTokens(64));
+        int half = c.numHiddenLayers() / 2;
+        long need = Math.max(cost.memoryNeed(half, true, false), cost.memoryNeed(c.numHiddenLayers() - half, false, true));
+        long whole = cost.memoryNeed(c.numHiddenLayers(), true, true);
+        long budget = (need + whole) / 2;
+        if (budget <= need || budget >= whole) throw new IllegalStateException("no two-stage budget for " + model);
+        return budget;
+    }
+
     private TestModels() {
     }
 }

@@ -326,6 +326,12 @@ public final class Scheduler {
     }
 
     private void finish(ScheduledSequence s, FinishReason reason) {
+        remove(s);
+        listener.onFinished(s.id, reason, s.generated());
+    }
+
+    /** Frees the sequence's blocks, takes it out of its queue or the running set, and has the stages forget it. */
+    private void remove(ScheduledSequence s) {
         freeBlocks(s);
         if (s.status == SequenceStatus.RUNNING) {
             running.remove(s);
@@ -336,7 +342,6 @@ public final class Scheduler {
         }
         live.remove(s.id);
         forget(s);
-        listener.onFinished(s.id, reason, s.generated());
     }
 
     /**
@@ -355,16 +360,7 @@ public final class Scheduler {
             throw new IllegalStateException("sequence " + sequenceId + " is in flight");
         }
         SequenceState state = s.snapshot();
-        freeBlocks(s);
-        if (s.status == SequenceStatus.RUNNING) {
-            running.remove(s);
-        } else {
-            ArrayDeque<ScheduledSequence> q = waiting.get(s.rank());
-            q.remove(s);
-            if (q.isEmpty()) waiting.remove(s.rank());
-        }
-        live.remove(s.id);
-        forget(s);
+        remove(s);
         return Optional.of(state);
     }
 
