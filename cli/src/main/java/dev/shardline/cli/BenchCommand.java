@@ -68,6 +68,11 @@ final class BenchCommand implements Callable<Integer> {
                     + "seconds; reports the clients' pause, the re-plan time and throughput before and after")
     Double killWorkerAfterS;
 
+    @Option(names = "--http", description = "with --local: one cluster (--workers, last value) serves the same load over "
+            + "gRPC and over the OpenAI HTTP API (SSE), interleaved; reports the HTTP/gRPC throughput ratio and the TTFT "
+            + "HTTP adds, per --concurrency, per round and their median (--rounds)")
+    boolean http;
+
     @Option(names = "--pipelines", defaultValue = "2", paramLabel = "P", description = "with --kill-worker-after-s")
     int pipelines;
 
@@ -95,6 +100,17 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.println(line);
                 System.out.flush();
             }).run();
+        }
+        if (local && http) {
+            if (modelOptions.model == null) throw new IllegalArgumentException("--http needs --model DIR");
+            int w = workers[workers.length - 1];
+            int threads = workerThreads > 0 ? workerThreads : Math.max(1, modelOptions.threadsOrDefault() / w);
+            return new dev.shardline.cli.bench.HttpBench(new dev.shardline.cli.bench.HttpBench.Settings(modelOptions.model,
+                    w, threads, UpCommand.physicalMemory() / Math.max(1, w), concurrency, promptTokens, genTokens, rounds),
+                    line -> {
+                        System.out.println(line);
+                        System.out.flush();
+                    }).run();
         }
         if (local || server != null) {
             return new LoadBench(modelOptions, server, workers, workerThreads, concurrency, promptTokens, genTokens, rounds).run();

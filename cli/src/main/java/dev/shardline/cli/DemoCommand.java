@@ -36,6 +36,9 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--message", defaultValue = "Explain pipeline parallelism in one sentence.", paramLabel = "TEXT")
     String message;
 
+    @Option(names = "--keep", description = "keep the cluster up after the demo (to try the curl line); Ctrl-C stops it")
+    boolean keep;
+
     @Override
     public Integer call() throws InterruptedException {
         Path modelDir = dir != null ? dir : QwenTokenizerSource.cacheRoot().resolve("models").resolve("small");
@@ -47,7 +50,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         say("starting a local cluster: 1 coordinator + " + workers + " worker processes on " + modelDir);
         long start = System.nanoTime();
-        try (LocalCluster cluster = UpCommand.startLocal(modelDir, workers, 0, 0, "bf16", 1, quietLog());
+        try (LocalCluster cluster = UpCommand.startLocal(modelDir, workers, 0, 0, "bf16", 1, 0, quietLog());
              ClusterClient client = new ClusterClient(cluster.address())) {
             say(String.format("cluster ready in %.1f s on %s; shard plan:", (System.nanoTime() - start) / 1e9, cluster.address()));
             cluster.cluster().status().pipelines().forEach(p -> System.out.print(
@@ -67,9 +70,56 @@ final class DemoCommand implements Callable<Integer> {
                 say(String.format("stage %d (%s): busy %.0f%% of the time, %d steps", l.getStageIndex(), l.getWorkerId(),
                         100 * l.getBusyFraction(), l.getStepsCompleted()));
             }
+            String curl = curl(cluster.httpUrl(), cluster.coordinator().model().id(), message, 16);
+            say("the same cluster speaks the OpenAI API on " + cluster.httpUrl() + "/v1; with curl:");
+            System.out.println(curl);
+            say("that request, sent now: " + tryHttp(cluster.httpUrl(), cluster.coordinator().model().id(), message));
+            if (keep) {
+                say("the cluster stays up (gRPC " + cluster.address() + ", HTTP " + cluster.httpUrl() + "); Ctrl-C stops it");
+                Shutdown.awaitSignal(cluster);
+            }
             say("the weights are random, so the text is meaningless; the pipeline and its speed are real. Stopping.");
         }
         return 0;
+    }
+
+    /** A curl command line for one chat completion against {@code url} (quoted for a POSIX shell). */
+    static String curl(String url, String model, String message, int maxTokens) {
+        String body = dev.shardline.model.json.Json.write(chatBody(model, message, maxTokens));
+        return "curl -s " + url + "/v1/chat/completions -H 'Content-Type: application/json' -d '"
+                + body.replace("'", "'\\''") + "'";
+    }
+
+    private static java.util.Map<String, Object> chatBody(String model, String message, int maxTokens) {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("model", model);
+        m.put("messages", List.of(java.util.Map.of("role", "user", "content", message)));
+        m.put("max_tokens", maxTokens);
+        return m;
+    }
+
+    /** Sends what the curl line sends and summarises the answer. */
+    private static String tryHttp(String url, String model, String message) {
+        try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
+            java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create(url + "/v1/chat/completions")).header("Content-Type", "application/json")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(dev.shardline.model.json.Json.write(
+                            chatBody(model, message, 16)))).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) return "HTTP " + r.statusCode() + ": " + r.body();
+            java.util.Map<String, Object> usage = asMap(dev.shardline.model.json.Json.parseObject(r.body()).get("usage"));
+            return "HTTP 200, a chat.completion with " + usage.get("completion_tokens") + " completion tokens ("
+                    + asMap(usage.get("completion_tokens_details")).get("reasoning_tokens") + " of them reasoning)";
+        } catch (java.io.IOException e) {
+            return "failed: " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static java.util.Map<String, Object> asMap(Object o) {
+        return (java.util.Map<String, Object>) o;
     }
 
     private static void say(String line) {

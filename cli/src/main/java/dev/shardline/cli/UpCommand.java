@@ -22,6 +22,10 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "0", paramLabel = "P", description = "client port (0 picks a free one)")
     int port;
 
+    @Option(names = "--http-port", defaultValue = "8000", paramLabel = "P",
+            description = "port of the OpenAI-compatible HTTP API (0 picks a free one)")
+    int httpPort;
+
     @Option(names = "--threads-per-worker", defaultValue = "0", paramLabel = "T", description = "default: cores / workers")
     int threadsPerWorker;
 
@@ -35,23 +39,26 @@ final class UpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        LocalCluster cluster = startLocal(model, workers, port, threadsPerWorker, activationDtype, pipelines,
+        LocalCluster cluster = startLocal(model, workers, port, threadsPerWorker, activationDtype, pipelines, httpPort,
                 line -> System.err.println(line));
-        System.out.println("shardline cluster up: gRPC on " + cluster.address() + " (port " + cluster.port() + ")");
+        System.out.println("shardline cluster up: gRPC on " + cluster.address() + " (port " + cluster.port() + "), "
+                + "OpenAI HTTP API on " + cluster.httpUrl() + "/v1");
         System.out.println("try: ./shardline chat --server " + cluster.address() + " \"Hello\"");
+        System.out.println("or:  " + DemoCommand.curl(cluster.httpUrl(), cluster.coordinator().model().id(), "Hello", 32));
         System.out.flush();
         Shutdown.awaitSignal(cluster);
         return 0;
     }
 
     static LocalCluster startLocal(Path model, int workers, int port, int threadsPerWorker, String dtype, int pipelines,
-                                   java.util.function.Consumer<String> log) throws InterruptedException {
+                                   int httpPort, java.util.function.Consumer<String> log) throws InterruptedException {
         int cores = Runtime.getRuntime().availableProcessors();
         int threads = threadsPerWorker > 0 ? threadsPerWorker : Math.max(1, cores / workers);
         long budget = physicalMemory() / Math.max(1, workers);
         Map<String, String> flags = new LinkedHashMap<>();
         flags.put("activation-dtype", dtype);
         flags.put("pipelines", Integer.toString(pipelines));
+        flags.put("http-port", Integer.toString(httpPort));
         return LocalCluster.start(model, workers, port, threads, budget, flags, true, log);
     }
 

@@ -46,7 +46,8 @@ public final class LocalCluster implements AutoCloseable {
      *
      * @param workerThreads      compute threads per worker
      * @param workerBudgetBytes  memory budget each worker offers (weights + KV)
-     * @param coordinatorFlags   extra coordinator config keys (block-size, activation-dtype, pipelines, ...)
+     * @param coordinatorFlags   extra coordinator config keys (block-size, activation-dtype, pipelines, ...; http-port
+     *                           defaults to 0 here: a free port)
      * @param separateProcesses  true: each worker is its own JVM; false: all in this JVM (tests)
      */
     public static LocalCluster start(Path model, int workers, int port, int workerThreads, long workerBudgetBytes,
@@ -56,6 +57,7 @@ public final class LocalCluster implements AutoCloseable {
         flags.put("model", model.toString());
         flags.putIfAbsent("workers", Integer.toString(workers));
         flags.put("port", Integer.toString(port));
+        flags.putIfAbsent("http-port", "0");                 // several local clusters (tests, bench) must not collide
         CoordinatorProcess coordinator = CoordinatorProcess.start(CoordinatorConfig.parse(Map.of(), flags), log);
         LocalCluster cluster = new LocalCluster(coordinator, model, workerThreads, workerBudgetBytes, separateProcesses, log);
         try {
@@ -97,6 +99,11 @@ public final class LocalCluster implements AutoCloseable {
 
     public int port() {
         return coordinator.port();
+    }
+
+    /** The OpenAI HTTP API's base URL, e.g. http://127.0.0.1:8000. */
+    public String httpUrl() {
+        return coordinator.httpUrl();
     }
 
     public CoordinatorProcess coordinator() {

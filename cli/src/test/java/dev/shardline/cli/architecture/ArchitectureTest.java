@@ -61,9 +61,34 @@ class ArchitectureTest {
                         "dev.shardline.coordinator.config..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.grpc..", "com.google.protobuf..",
                         "dev.shardline.proto..", "io.netty..", "dev.shardline.coordinator.grpc..",
-                        "dev.shardline.coordinator.server..")
-                .because("the domain is transport-neutral: gRPC (and later HTTP, Kafka) adapters only translate");
+                        "dev.shardline.coordinator.server..", "io.vertx..", "io.prometheus..",
+                        "dev.shardline.coordinator.http..", "dev.shardline.coordinator.metrics..")
+                .because("the domain is transport-neutral: gRPC, HTTP (and later Kafka) adapters only translate");
         pure.check(classes);
+    }
+
+    @Test
+    void theHttpAdapterAndTheMetricsStayInTheirLanes() {
+        noClasses().that().resideInAPackage("dev.shardline.coordinator.http..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.grpc..", "com.google.protobuf..", "dev.shardline.proto..",
+                        "dev.shardline.coordinator.grpc..", "dev.shardline.coordinator.cluster..",
+                        "dev.shardline.coordinator.schedule..", "dev.shardline.coordinator.server..")
+                .because("the HTTP API is an adapter over the generation service only (health and metrics come in as "
+                        + "functions), like the gRPC one")
+                .check(classes);
+        noClasses().that().resideInAPackage("dev.shardline.coordinator.metrics..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.vertx..", "io.netty..", "io.grpc..",
+                        "dev.shardline.proto..", "dev.shardline.coordinator.http..", "dev.shardline.coordinator.grpc..")
+                .because("metrics are computed from the generation service and the cluster status, whatever the transport")
+                .check(classes);
+        noClasses().that().resideOutsideOfPackage("dev.shardline.coordinator..")
+                .should().dependOnClassesThat().resideInAPackage("dev.shardline.coordinator.http..")
+                .because("the HTTP adapter is the coordinator's own; others reach it over HTTP or through CoordinatorProcess")
+                .check(classes);
+        noClasses().that().resideOutsideOfPackages("dev.shardline.coordinator.http..", "dev.shardline.cli..")
+                .should().dependOnClassesThat().resideInAPackage("io.vertx..")
+                .because("Vert.x is the HTTP adapter's transport and nobody else's")
+                .check(classes);
     }
 
     @Test

@@ -12,10 +12,10 @@ import java.util.HashMap;
 import java.util.Map;
 
 /** Seeded demo checkpoints with the real tokenizer, written once per test JVM into a temp directory. */
-final class TestModels {
+public final class TestModels {
     private static final Map<DemoPreset, Path> written = new HashMap<>();
 
-    static synchronized Path get(DemoPreset preset) {
+    public static synchronized Path get(DemoPreset preset) {
         return written.computeIfAbsent(preset, p -> {
             try {
                 Path dir = Files.createTempDirectory("shardline-" + p.cliName());

@@ -51,6 +51,10 @@ public interface ClusterSequence {
         STEP_FAILED
     }
 
+    /** Its KV blocks were taken back to make room (it will be recomputed); for metrics. */
+    default void onPreempted() {
+    }
+
     /** It leaves {@code pipelineId} to resume elsewhere. */
     void onMigrating(int pipelineId, MigrationCause cause);
 

@@ -424,6 +424,8 @@ public final class PipelineRunner implements AutoCloseable {
         @Override
         public void onPreempted(long sequenceId) {
             prefillRows.put(sequenceId, 0);
+            ClusterSequence owner = owners.get(sequenceId);
+            if (owner != null) owner.onPreempted();
         }
     }
 }

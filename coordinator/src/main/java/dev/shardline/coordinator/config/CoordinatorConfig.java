@@ -39,13 +39,19 @@ import java.util.Set;
  * @param sinkBufferTokens   tokens a consumer may fall behind before its request is cancelled
  * @param adminToken         bearer token required by the Admin service ("" = none)
  * @param testHooks          accept forced token ids in requests (tests only)
+ * @param httpPort           port of the OpenAI-compatible HTTP API (default 8000; 0 picks a free one)
+ * @param httpMaxBodyBytes   largest HTTP request body; larger ones are refused with 413
+ * @param apiKeys            HTTP API keys, comma-separated {@code [name=]secret} or {@code [name=]sha256:<hex>}
+ *                           ("" with no file = the API is open)
+ * @param apiKeysFile        a file of such keys, one per line ("" = none)
  */
 public record CoordinatorConfig(String host, int port, String advertiseHost, Path model, String modelId, int workers,
                                 int pipelines, int blockSize, int tokenBudget, int maxRunning, String activationDtype,
                                 int maxMessageBytes, int heartbeatMs, int workerTimeoutMs, long kvReserveTokens,
                                 int maxKvBlocks, long startupWaitMs, long queueTimeoutMs, long drainTimeoutMs,
                                 long canaryIntervalMs, long readinessWindowMs, long assignRestMs, int maxWaiting,
-                                int sinkBufferTokens, String adminToken, boolean testHooks) {
+                                int sinkBufferTokens, String adminToken, boolean testHooks, int httpPort,
+                                long httpMaxBodyBytes, String apiKeys, String apiKeysFile) {
 
     /** Default cap on KV blocks per pipeline when the config sets none (16 tokens each: 16k tokens). */
     public static final int DEFAULT_MAX_KV_BLOCKS = 1024;
@@ -54,7 +60,8 @@ public record CoordinatorConfig(String host, int port, String advertiseHost, Pat
             "pipelines", "block-size", "token-budget", "max-running", "activation-dtype", "max-message-bytes",
             "heartbeat-ms", "worker-timeout-ms", "kv-reserve-tokens", "max-kv-blocks", "startup-wait-ms",
             "queue-timeout-ms", "drain-timeout-ms", "canary-interval-ms", "readiness-window-ms", "assign-rest-ms",
-            "max-waiting", "sink-buffer-tokens", "admin-token", "test-hooks");
+            "max-waiting", "sink-buffer-tokens", "admin-token", "test-hooks", "http-port", "http-max-body-bytes", "api-keys",
+            "api-keys-file");
 
     public CoordinatorConfig {
         range("port", port, 0, 65535);
@@ -75,6 +82,8 @@ public record CoordinatorConfig(String host, int port, String advertiseHost, Pat
         range("assign-rest-ms", assignRestMs, 0, 3_600_000L);
         range("max-waiting", maxWaiting, 1, 1 << 24);
         range("sink-buffer-tokens", sinkBufferTokens, 1, 1 << 24);
+        range("http-port", httpPort, 0, 65535);
+        range("http-max-body-bytes", httpMaxBodyBytes, 1024, 1L << 30);
         if (!activationDtype.equals("bf16") && !activationDtype.equals("f32")) {
             throw new ConfigKeyException("activation-dtype", "must be bf16 or f32, got " + activationDtype);
         }
@@ -121,7 +130,11 @@ public record CoordinatorConfig(String host, int port, String advertiseHost, Pat
                 ConfigKeys.intValue(v, "max-waiting", 4096),
                 ConfigKeys.intValue(v, "sink-buffer-tokens", 4096),
                 v.getOrDefault("admin-token", ""),
-                Boolean.parseBoolean(testHooks));
+                Boolean.parseBoolean(testHooks),
+                ConfigKeys.intValue(v, "http-port", 8000),
+                ConfigKeys.bytesValue(v, "http-max-body-bytes", 4L << 20),
+                v.getOrDefault("api-keys", ""),
+                v.getOrDefault("api-keys-file", ""));
     }
 
     /** KV blocks per pipeline at most. */

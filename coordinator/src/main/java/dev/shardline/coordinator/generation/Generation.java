@@ -25,6 +25,7 @@ final class Generation implements ClusterSequence, GenerationHandle {
     private final Delivery delivery;
     private final Cancel canceller;
     private final LongSupplier clock;
+    private final GenerationObserver observer;
     private final long arrivalNanos;
     private final CompletableFuture<Completion> done = new CompletableFuture<>();
     private final List<Migration> migrations = new ArrayList<>();
@@ -32,6 +33,7 @@ final class Generation implements ClusterSequence, GenerationHandle {
     private int generated;
     private long scheduledNanos;
     private long firstTokenNanos;
+    private long lastTokenNanos;
     private volatile boolean cancelled;
     private volatile GenerationException cancelReason;
     private boolean finished;
@@ -45,6 +47,12 @@ final class Generation implements ClusterSequence, GenerationHandle {
 
     Generation(long key, GenerationRequest request, ValidatedRequest resolved, GenerationAccumulator accumulator,
                Delivery delivery, Cancel canceller, LongSupplier clock) {
+        this(key, request, resolved, accumulator, delivery, canceller, clock, GenerationObserver.NONE);
+    }
+
+    Generation(long key, GenerationRequest request, ValidatedRequest resolved, GenerationAccumulator accumulator,
+               Delivery delivery, Cancel canceller, LongSupplier clock, GenerationObserver observer) {
+        this.observer = observer;
         this.key = key;
         this.request = request;
         this.resolved = resolved;
@@ -128,7 +136,10 @@ final class Generation implements ClusterSequence, GenerationHandle {
 
     @Override
     public synchronized void onScheduled(int pipelineId) {
-        if (scheduledNanos == 0) scheduledNanos = clock.getAsLong();
+        if (scheduledNanos == 0) {
+            scheduledNanos = clock.getAsLong();
+            observer.onScheduled(this, scheduledNanos - arrivalNanos);
+        }
     }
 
     @Override
@@ -136,7 +147,10 @@ final class Generation implements ClusterSequence, GenerationHandle {
         if (finished) return true;
         if (generated == journal.length) journal = Arrays.copyOf(journal, generated * 2);
         journal[generated++] = token.tokenId();
-        if (firstTokenNanos == 0) firstTokenNanos = clock.getAsLong();
+        long now = clock.getAsLong();
+        if (firstTokenNanos == 0) firstTokenNanos = now;
+        observer.onToken(this, generated - 1, now - (generated == 1 ? arrivalNanos : lastTokenNanos));
+        lastTokenNanos = now;
         if (!migrations.isEmpty() && migrations.getLast().reprefilledRows() < 0) {
             Migration m = migrations.removeLast();
             migrations.add(new Migration(m.fromPipeline(), m.cause(), m.generatedBefore(), m.promptTokens(), rowsBefore));
@@ -146,6 +160,11 @@ final class Generation implements ClusterSequence, GenerationHandle {
             return true;                                        // the consumer fell behind: stop now
         }
         return accumulator.stopped();
+    }
+
+    @Override
+    public void onPreempted() {
+        observer.onPreempted(this);
     }
 
     @Override
@@ -171,6 +190,7 @@ final class Generation implements ClusterSequence, GenerationHandle {
         } else if (cancelled) {
             end(cancelReason);
         } else {
+            observer.onCompleted(this, c);
             delivery.complete(last, c);
             done.complete(c);
         }
@@ -189,6 +209,11 @@ final class Generation implements ClusterSequence, GenerationHandle {
     }
 
     private void end(GenerationException e) {
+        int tokens;
+        synchronized (this) {
+            tokens = generated;
+        }
+        observer.onFailed(this, e, tokens);
         delivery.fail(e);
         done.completeExceptionally(e);
     }

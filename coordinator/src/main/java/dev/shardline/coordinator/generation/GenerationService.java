@@ -2,6 +2,8 @@ package dev.shardline.coordinator.generation;
 
 import dev.shardline.coordinator.cluster.ClusterReconciler;
 
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -27,6 +29,8 @@ public final class GenerationService implements AutoCloseable {
     private final ScheduledExecutorService deadlines = Executors.newSingleThreadScheduledExecutor(r ->
             Thread.ofPlatform().name("generation-deadlines").daemon().unstarted(r));
     private final AtomicLong keys = new AtomicLong();
+    private final List<GenerationObserver> observers = new CopyOnWriteArrayList<>();
+    private final GenerationObserver fanOut = new FanOut(observers);
 
     public GenerationService(ServedModel model, ClusterReconciler cluster, GenerationSettings settings, LongSupplier clock,
                              Consumer<String> log) {
@@ -40,6 +44,11 @@ public final class GenerationService implements AutoCloseable {
 
     public ServedModel model() {
         return model;
+    }
+
+    /** Adds an observer of every request from now on (metrics); call before serving. */
+    public void observe(GenerationObserver observer) {
+        observers.add(observer);
     }
 
     /**
@@ -74,7 +83,7 @@ public final class GenerationService implements AutoCloseable {
                 log.accept(x + ": its consumer fell behind by more than " + settings.sinkBufferTokens()
                         + " tokens; cancelled and its KV blocks freed");
             }
-        }, clock);
+        }, clock, fanOut);
         self[0] = g;
         if (request.deadline() != null) {
             var timer = deadlines.schedule(() -> g.cancel(new GenerationException.DeadlineExceeded("the request's deadline of "
@@ -93,5 +102,33 @@ public final class GenerationService implements AutoCloseable {
     @Override
     public void close() {
         deadlines.shutdownNow();
+    }
+
+    /** Calls every registered observer. */
+    private record FanOut(List<GenerationObserver> all) implements GenerationObserver {
+        @Override
+        public void onScheduled(GenerationHandle r, long queueNanos) {
+            for (GenerationObserver o : all) o.onScheduled(r, queueNanos);
+        }
+
+        @Override
+        public void onToken(GenerationHandle r, int index, long gapNanos) {
+            for (GenerationObserver o : all) o.onToken(r, index, gapNanos);
+        }
+
+        @Override
+        public void onPreempted(GenerationHandle r) {
+            for (GenerationObserver o : all) o.onPreempted(r);
+        }
+
+        @Override
+        public void onCompleted(GenerationHandle r, Completion c) {
+            for (GenerationObserver o : all) o.onCompleted(r, c);
+        }
+
+        @Override
+        public void onFailed(GenerationHandle r, GenerationException e, int generatedTokens) {
+            for (GenerationObserver o : all) o.onFailed(r, e, generatedTokens);
+        }
     }
 }

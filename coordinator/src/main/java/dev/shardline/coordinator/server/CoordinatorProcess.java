@@ -15,6 +15,9 @@ import dev.shardline.coordinator.grpc.api.AdminGrpcService;
 import dev.shardline.coordinator.grpc.api.InferenceGrpcService;
 import dev.shardline.coordinator.grpc.stage.ControlPlaneService;
 import dev.shardline.coordinator.grpc.stage.GrpcWorkerTransport;
+import dev.shardline.coordinator.http.ApiKeys;
+import dev.shardline.coordinator.http.HttpApi;
+import dev.shardline.coordinator.metrics.ServingMetrics;
 import dev.shardline.coordinator.plan.PlanOptions;
 import dev.shardline.model.checkpoint.ModelFingerprint;
 import dev.shardline.model.kvcache.KvCache;
@@ -59,6 +62,8 @@ public final class CoordinatorProcess implements AutoCloseable {
     private final ScheduledExecutorService healthTimer = Executors.newSingleThreadScheduledExecutor(r ->
             Thread.ofPlatform().name("coordinator-health").daemon().unstarted(r));
     private final Server server;
+    private final ServingMetrics metrics;
+    private final HttpApi http;
     private final Consumer<String> log;
     private volatile boolean wasReady;
 
@@ -79,6 +84,11 @@ public final class CoordinatorProcess implements AutoCloseable {
                 System::nanoTime, log, true);
         this.generation = new GenerationService(model, cluster, new GenerationSettings(config.sinkBufferTokens(),
                 config.testHooks(), Duration.ofSeconds(2)), System::nanoTime, log);
+        this.metrics = new ServingMetrics(model.id(), model.config().maxPositionEmbeddings(), cluster::status);
+        generation.observe(metrics);
+        this.http = new HttpApi(generation, cluster::ready, metrics::scrape, ApiKeys.load(config.apiKeys(),
+                config.apiKeysFile().isBlank() ? null : java.nio.file.Path.of(config.apiKeysFile())),
+                new HttpApi.Settings(config.host(), config.httpPort(), config.httpMaxBodyBytes()), log);
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
                 .maxInboundMessageSize(config.maxMessageBytes() + (1 << 20))
                 .callExecutor(resultsOnTransportThread())
@@ -116,13 +126,19 @@ public final class CoordinatorProcess implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage(), e);
         }
+        try {
+            p.http.start();
+        } catch (RuntimeException e) {
+            p.close();
+            throw e;
+        }
         p.health.setStatus(LIVENESS, ServingStatus.SERVING);
         p.health.setStatus(AdminGrpc.SERVICE_NAME, ServingStatus.SERVING);
         p.refreshHealth();
         p.healthTimer.scheduleWithFixedDelay(p::refreshHealth, 200, 200, TimeUnit.MILLISECONDS);
         p.cluster.start(p.address());
-        log.accept("coordinator listening on " + p.address() + " (model " + model.id() + "; the first pipelines form once "
-                + config.workers() + " worker(s) registered)");
+        log.accept("coordinator listening on " + p.address() + " (gRPC) and " + p.httpUrl() + " (OpenAI HTTP API; model "
+                + model.id() + "; the first pipelines form once " + config.workers() + " worker(s) registered)");
         return p;
     }
 
@@ -140,6 +156,22 @@ public final class CoordinatorProcess implements AutoCloseable {
 
     public int port() {
         return server.getPort();
+    }
+
+    /** The HTTP API's port. */
+    public int httpPort() {
+        return http.port();
+    }
+
+    /** The HTTP API's base URL as clients reach it, e.g. http://127.0.0.1:8000 (OpenAI clients add /v1). */
+    public String httpUrl() {
+        String h = advertisedHost();
+        return "http://" + (h.contains(":") ? "[" + h + "]" : h) + ":" + httpPort();
+    }
+
+    /** The Prometheus metrics, as {@code GET /metrics} returns them. */
+    public ServingMetrics metrics() {
+        return metrics;
     }
 
     /** host:port as workers and clients reach it. */
@@ -188,6 +220,7 @@ public final class CoordinatorProcess implements AutoCloseable {
 
     @Override
     public void close() {
+        http.close();
         health.enterTerminalState();
         healthTimer.shutdownNow();
         server.shutdown();

@@ -1,0 +1,135 @@
+package dev.shardline.cli.bench;
+
+import dev.shardline.cli.client.ClusterClient;
+import dev.shardline.cli.cluster.LocalCluster;
+
+import java.net.http.HttpClient;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+
+/**
+ * {@code bench --local --http}: one local cluster serves the same load over gRPC and over the OpenAI HTTP API
+ * (SSE) in one run: per concurrency C, max(1, 16 / C) runs of C requests per path, in alternating pairs (so
+ * drift moves both alike and TTFT has 16 samples); reports the HTTP/gRPC throughput ratio (tokens over summed run
+ * time) and the time to first token HTTP adds at p50, per round and, with several rounds, their medians.
+ */
+public final class HttpBench {
+
+    /** What to run. */
+    public record Settings(Path model, int workers, int threadsPerWorker, long budgetBytes, int[] concurrency,
+                           int promptTokens, int genTokens, int rounds) {
+    }
+
+    private final Settings s;
+    private final Consumer<String> out;
+
+    public HttpBench(Settings settings, Consumer<String> out) {
+        this.s = settings;
+        this.out = out;
+    }
+
+    public int run() throws Exception {
+        Map<String, String> flags = Map.of("pipelines", "1", "activation-dtype", "bf16", "max-kv-blocks", "4096");
+        try (LocalCluster cluster = LocalCluster.start(s.model(), s.workers(), 0, s.threadsPerWorker(), s.budgetBytes(),
+                flags, true, line -> { });
+             ClusterClient grpc = new ClusterClient(cluster.address());
+             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
+            String url = cluster.httpUrl();
+            out.accept(String.format("one cluster of %d worker(s) x %d thr; prompt %d tokens, %d generated per request; "
+                    + "gRPC %s, HTTP %s; %d round(s)", s.workers(), s.threadsPerWorker(), s.promptTokens(), s.genTokens(),
+                    cluster.address(), url, s.rounds()));
+            ClusterLoad.run(grpc, null, 0, prompts(4, 99), 64, "warm-up");
+            HttpLoad.run(http, url, prompts(4, 99), 64, "warm-up");
+            List<double[]> perRound = new ArrayList<>();           // per concurrency: throughput ratio, added TTFT p50
+            for (int round = 1; round <= s.rounds(); round++) {
+                out.accept("\nround " + round + " of " + s.rounds());
+                out.accept(LoadRun.header());
+                double[] r = new double[2 * s.concurrency().length];
+                for (int i = 0; i < s.concurrency().length; i++) {
+                    int c = s.concurrency()[i];
+                    int[][] p = prompts(c, c * 1000L + round);
+                    List<LoadRun> gs = new ArrayList<>();
+                    List<LoadRun> hs = new ArrayList<>();
+                    for (int k = 0; k < repeats(c); k++) {        // alternating pairs: both paths share the drift
+                        int[][] q = k == 0 ? p : prompts(c, c * 1000L + round * 100L + k);
+                        if ((round + k) % 2 == 1) {
+                            gs.add(ClusterLoad.run(grpc, null, 0, q, s.genTokens(), "gRPC"));
+                            hs.add(HttpLoad.run(http, url, q, s.genTokens(), "HTTP/SSE"));
+                        } else {
+                            hs.add(HttpLoad.run(http, url, q, s.genTokens(), "HTTP/SSE"));
+                            gs.add(ClusterLoad.run(grpc, null, 0, q, s.genTokens(), "gRPC"));
+                        }
+                    }
+                    LoadRun g = report(merge(gs));
+                    LoadRun h = report(merge(hs));
+                    r[2 * i] = h.throughput() / g.throughput();
+                    r[2 * i + 1] = h.ttft(50) - g.ttft(50);
+                }
+                perRound.add(r);
+                describe(r);
+            }
+            if (perRound.size() > 1) {
+                out.accept("\nmedian of " + perRound.size() + " rounds:");
+                double[] m = new double[perRound.getFirst().length];
+                for (int j = 0; j < m.length; j++) {
+                    int k = j;
+                    double[] v = perRound.stream().mapToDouble(x -> x[k]).sorted().toArray();
+                    m[j] = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+                }
+                describe(m);
+            }
+        }
+        return 0;
+    }
+
+    /** Runs per path at concurrency c: enough that TTFT has 16 samples (C=1: 16 single requests, alternating). */
+    private static int repeats(int c) {
+        return Math.max(1, 16 / c);
+    }
+
+    /** Several runs of one path as one row: tokens and seconds summed, every TTFT and ITL sample kept. */
+    static LoadRun merge(List<LoadRun> runs) {
+        int tokens = 0;
+        double seconds = 0;
+        List<Double> ttft = new ArrayList<>();
+        List<Double> itl = new ArrayList<>();
+        for (LoadRun r : runs) {
+            tokens += r.generatedTokens();
+            seconds += r.seconds();
+            for (double x : r.ttftMillis()) ttft.add(x);
+            for (double x : r.itlMillis()) itl.add(x);
+        }
+        LoadRun first = runs.getFirst();
+        return new LoadRun(first.setup() + (runs.size() > 1 ? " x" + runs.size() : ""), first.concurrency(), tokens, seconds,
+                LoadRun.toArray(ttft), LoadRun.toArray(itl), new double[0], 0);
+    }
+
+    private void describe(double[] r) {
+        for (int i = 0; i < s.concurrency().length; i++) {
+            out.accept(String.format("C=%d: HTTP/gRPC throughput %.3fx (goal >= 0.97), HTTP adds %+.2f ms to TTFT p50 "
+                    + "(goal < 2 ms)", s.concurrency()[i], r[2 * i], r[2 * i + 1]));
+        }
+    }
+
+    private LoadRun report(LoadRun r) {
+        out.accept(r.row());
+        return r;
+    }
+
+    private int[][] prompts(int c, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int[][] p = new int[c][];
+        for (int i = 0; i < c; i++) p[i] = r.ints(s.promptTokens(), 0, 151643).toArray();
+        return p;
+    }
+
+    @Override
+    public String toString() {
+        return "HttpBench" + Arrays.toString(s.concurrency());
+    }
+}

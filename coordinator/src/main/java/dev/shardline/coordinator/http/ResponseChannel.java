@@ -1,0 +1,104 @@
+package dev.shardline.coordinator.http;
+
+import io.vertx.core.Context;
+import io.vertx.core.http.HttpServerResponse;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * One HTTP answer, written from a request's delivery thread: every response operation runs on the request's Vert.x
+ * context. {@link #write} waits until the event loop took the chunk, and while the connection's write queue is
+ * full (the client reads slowly), so a slow client holds back only its own request (whose bounded buffer then
+ * decides). The status is chosen at the first write or at the end, so a request that fails before its first token
+ * (no pipeline in time) still gets its own status. A client that disconnects fires {@code onClientGone} once.
+ */
+final class ResponseChannel {
+    static final String SSE = "text/event-stream";
+    static final String JSON = "application/json";
+
+    private final Context context;
+    private final HttpServerResponse response;
+    private volatile boolean closed;
+    private volatile boolean ended;
+    private volatile CompletableFuture<Void> draining;
+    private boolean headSent;                 // event loop only
+
+    ResponseChannel(Context context, HttpServerResponse response, Runnable onClientGone) {
+        this.context = context;
+        this.response = response;
+        response.closeHandler(v -> {
+            if (ended) return;
+            closed = true;
+            CompletableFuture<Void> d = draining;
+            if (d != null) d.complete(null);
+            onClientGone.run();
+        });
+    }
+
+    boolean closed() {
+        return closed;
+    }
+
+    /** Writes an SSE chunk (the first one sends 200 and the event-stream headers). */
+    void write(String chunk) throws InterruptedException {
+        if (closed || ended) return;
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        context.runOnContext(v -> {
+            if (closed || ended) {
+                done.complete(null);
+                return;
+            }
+            if (!headSent) {
+                headSent = true;
+                response.setStatusCode(200).setChunked(true).putHeader("Content-Type", SSE)
+                        .putHeader("Cache-Control", "no-cache").putHeader("X-Accel-Buffering", "no");
+            }
+            response.write(chunk);
+            if (response.writeQueueFull()) {
+                draining = done;
+                response.drainHandler(x -> {
+                    draining = null;
+                    done.complete(null);
+                });
+            } else {
+                done.complete(null);
+            }
+        });
+        try {
+            done.get();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    /** Ends with a whole body, or (after SSE chunks went out) with a last chunk. */
+    void end(int status, String contentType, String body) {
+        finish(status, contentType, body, null);
+    }
+
+    /**
+     * Ends with an error: its status and JSON when nothing was sent yet; after SSE chunks, an error event and
+     * {@code [DONE]} (the status is gone by then, as with every OpenAI-compatible server).
+     */
+    void fail(ApiError e) {
+        finish(e.status(), JSON, e.json(), e);
+    }
+
+    private void finish(int status, String contentType, String body, ApiError error) {
+        if (closed || ended) return;
+        ended = true;
+        context.runOnContext(v -> {
+            if (closed) return;
+            if (headSent) {
+                response.end(error == null ? body : "data: " + body + "\n\ndata: [DONE]\n\n");
+                return;
+            }
+            response.setStatusCode(status).putHeader("Content-Type", contentType);
+            if (error != null && error.retryAfter() != null) {
+                response.putHeader("Retry-After", Long.toString(Math.max(1, (error.retryAfter().toMillis() + 999) / 1000)));
+            }
+            response.end(body);
+        });
+    }
+}
