@@ -19,7 +19,7 @@ public final class TestModels {
         return written.computeIfAbsent(preset, p -> {
             try {
                 Path dir = Files.createTempDirectory("shardline-" + p.cliName());
-                dir.toFile().deleteOnExit();
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dir)));   // a small model is 1 GB
                 QwenTokenizerSource tok = QwenTokenizerSource.defaults();
                 DemoCheckpointWriter.write(p, -1, dir, 1, 77, tok.tokenizerJson(null), tok.tokenizerConfigJson(null), null);
                 return dir;
@@ -43,6 +43,14 @@ public final class TestModels {
         long budget = (need + whole) / 2;
         if (budget <= need || budget >= whole) throw new IllegalStateException("no two-stage budget for " + model);
         return budget;
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException | UncheckedIOException ignored) {
+            // best effort at exit
+        }
     }
 
     private TestModels() {

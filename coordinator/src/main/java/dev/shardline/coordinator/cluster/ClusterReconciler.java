@@ -117,7 +117,8 @@ public final class ClusterReconciler implements AutoCloseable {
         if (command.isEmpty()) return command;
         if (!beat.linkError().isEmpty()) {
             post(() -> pipelineOf(beat.workerId()).filter(p -> p.epoch == beat.epoch())
-                    .ifPresent(p -> markBroken(p, "worker " + beat.workerId() + " reports: " + beat.linkError())));
+                    .ifPresent(p -> markBroken(p, "worker " + beat.workerId() + " reports: " + beat.linkError(),
+                            nextStage(p, beat.workerId()))));
         }
         if (beat.drainRequested()) {
             post(() -> leave(beat.workerId(), "its process is stopping"));
@@ -139,7 +140,7 @@ public final class ClusterReconciler implements AutoCloseable {
     public void onResultStreamBroken(int pipelineId, long epoch, String reason) {
         post(() -> {
             PipelineRecord p = pipelines.get(pipelineId);
-            if (p != null && p.epoch == epoch) markBroken(p, reason);
+            if (p != null && p.epoch == epoch) markBroken(p, reason, p.plan.stages().getLast().workerId());
         });
     }
 
@@ -389,7 +390,7 @@ public final class ClusterReconciler implements AutoCloseable {
             String why = error instanceof java.util.concurrent.CompletionException c && c.getCause() != null
                     ? c.getCause().getMessage() : error.getMessage();
             registry.assignFailed(workerId, settings.assignRestMillis());
-            markBroken(p, "assigning " + a.range() + " to " + workerId + " failed: " + why);
+            markBroken(p, "assigning " + a.range() + " to " + workerId + " failed: " + why, null);
             return;
         }
         registry.loaded(workerId, new HeldAssignment(p.id, p.epoch, a.range(), a.kvBlocks(), a.blockSize()));
@@ -471,13 +472,25 @@ public final class ClusterReconciler implements AutoCloseable {
             registry.exit(workerId);                            // in the pool: nothing to drain
             log.accept("worker " + workerId + " leaves the pool (" + reason + ")");
         } else if (p.get().state == PipelineState.FORMING) {
-            markBroken(p.get(), "worker " + workerId + " is leaving while its pipeline formed");
+            markBroken(p.get(), "worker " + workerId + " is leaving while its pipeline formed", null);
             registry.exit(workerId);
         }
     }
 
-    private void markBroken(PipelineRecord p, String reason) {
+    /**
+     * The pipeline must fail. {@code suspect}: the worker at the far end of the link that broke (it may be dead
+     * before its heartbeats tell): it is not planned into a new pipeline until it heartbeats again.
+     */
+    private void markBroken(PipelineRecord p, String reason, String suspect) {
         if (p.broken == null) p.broken = reason;
+        if (suspect != null) registry.suspect(suspect);
+    }
+
+    /** The worker after {@code workerId} in the pipeline, or null for its last stage. */
+    private static String nextStage(PipelineRecord p, String workerId) {
+        List<String> ws = p.workers();
+        int i = ws.indexOf(workerId);
+        return i >= 0 && i + 1 < ws.size() ? ws.get(i + 1) : null;
     }
 
     // ---- sequences ----
@@ -635,7 +648,7 @@ public final class ClusterReconciler implements AutoCloseable {
         public void onBroken(int pipelineId, long epoch, String reason) {
             post(() -> {
                 PipelineRecord p = pipelines.get(pipelineId);
-                if (p != null && p.epoch == epoch) markBroken(p, reason);
+                if (p != null && p.epoch == epoch) markBroken(p, reason, p.plan.stages().getFirst().workerId());
             });
         }
 

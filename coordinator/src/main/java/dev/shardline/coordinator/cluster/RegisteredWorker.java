@@ -14,6 +14,7 @@ public final class RegisteredWorker {
     long assignedEpoch;          // that pipeline's epoch, 0 = none
     HeldAssignment held;         // layers it holds loaded (kept while in the pool)
     long assignableAtNanos;      // after a failed assignment it rests until then
+    long suspectSinceNanos;      // a link to it broke then; assignable again once it heartbeats after
     String leaving;              // why it is to leave the cluster, or null
     boolean exit;                // its process is told to stop (WORKER_COMMAND_DRAIN)
     long weightLoads;
@@ -27,8 +28,9 @@ public final class RegisteredWorker {
 
     /** An immutable copy for status pages and decisions. */
     Snapshot snapshot(long now) {
+        boolean cleared = suspectSinceNanos == 0 || lastHeardNanos > suspectSinceNanos;
         return new Snapshot(record, (now - lastHeardNanos) / 1_000_000, lastBeat, lost, pipelineId, held,
-                now >= assignableAtNanos, leaving, weightLoads);
+                now >= assignableAtNanos && cleared, leaving, weightLoads);
     }
 
     /** A worker at one moment. */

@@ -112,6 +112,12 @@ public final class WorkerRegistry {
         w.assignableAtNanos = clock.getAsLong() + restMillis * 1_000_000L;
     }
 
+    /** A link to the worker broke: it is not assignable until it heartbeats again. */
+    public synchronized void suspect(String id) {
+        RegisteredWorker w = workers.get(id);
+        if (w != null) w.suspectSinceNanos = clock.getAsLong();
+    }
+
     /** The worker is to leave the cluster; once its pipeline is drained it is told to stop. */
     public synchronized void leaving(String id, String reason) {
         RegisteredWorker w = workers.get(id);
