@@ -42,12 +42,14 @@ public final class FaultBench {
 
     public int run() throws Exception {
         Map<String, String> flags = Map.of("pipelines", Integer.toString(s.pipelines()), "activation-dtype", "bf16",
-                "max-kv-blocks", "4096", "kv-reserve-tokens", "256", "heartbeat-ms", "200", "worker-timeout-ms", "2000");
+                "max-kv-blocks", "4096", "kv-reserve-tokens", "256", "heartbeat-ms", "200");
         out.accept(String.format(Locale.ROOT, "starting %d worker processes (%d thread(s) each), %d pipeline(s); %d streams "
                         + "of %d prompt + %d generated tokens; SIGKILL after %.1f s", s.workers(), s.threadsPerWorker(),
                 s.pipelines(), s.concurrency(), s.promptTokens(), s.genTokens(), s.killAfterSeconds()));
         try (LocalCluster cluster = LocalCluster.start(s.model(), s.workers(), 0, s.threadsPerWorker(), s.budgetBytes(),
-                flags, true, line -> { });
+                flags, true, line -> {
+                    if (System.getenv("SHARDLINE_BENCH_LOG") != null) System.err.println(line);
+                });
              ClusterClient client = new ClusterClient(cluster.address())) {
             ClusterStatus start = cluster.cluster().status();
             out.accept(describe(start));
@@ -85,6 +87,7 @@ public final class FaultBench {
             int whole = 0;
             int migrated = 0;
             int longest = 0;
+            List<Integer> movedLengths = new ArrayList<>();
             for (Future<ClusterClient.Result> f : streams) {
                 ClusterClient.Result res = f.get();
                 times.add(res.tokenNanos());
@@ -93,6 +96,7 @@ public final class FaultBench {
                     migrated++;
                     int generatedBefore = (int) res.tokenNanos().stream().filter(t -> t < killed).count();
                     longest = Math.max(longest, s.promptTokens() + generatedBefore);
+                    movedLengths.add(s.promptTokens() + generatedBefore);
                 }
             }
             pool.shutdownNow();
@@ -105,7 +109,9 @@ public final class FaultBench {
                 if (one.pausesMs().isEmpty()) continue;
                 (res.finished().getMigrations() > 0 ? movedPauses : stayedPauses).add(Math.round(one.maxPauseMs()));
             }
-            double reprefillMs = longest == 0 ? 0 : prefillMillis(client, longest);
+            double reprefillMs = longest == 0 ? 0 : prefillMillis(client, List.of(longest));
+            double allMs = 0;
+            for (int n : movedLengths) allMs += prefillMillis(client, List.of(n));
             ClusterStatus end = cluster.cluster().status();
             out.accept(String.format(Locale.ROOT, "streams completed whole: %d of %d; %d migrated (%d tokens re-prefilled)",
                     whole, s.concurrency(), migrated, end.counters().migrationReprefillTokens()));
@@ -118,18 +124,39 @@ public final class FaultBench {
             out.accept(String.format(Locale.ROOT, "goal: max pause %.0f ms <= 2000 ms + re-prefill of the longest migrated "
                             + "sequence (%d tokens: %.0f ms on an idle pipeline) = %.0f ms: %s", fig.maxPauseMs(), longest,
                     reprefillMs, goal, whole == s.concurrency() && fig.maxPauseMs() <= goal ? "met" : "NOT met"));
+            out.accept(String.format(Locale.ROOT, "re-prefilling every migrated sequence (%s tokens), one after the other "
+                            + "on an idle pipeline, takes %.0f ms in all: max pause - that = %.0f ms", movedLengths, allMs,
+                    fig.maxPauseMs() - allMs));
             out.accept(describe(end));
             return whole == s.concurrency() ? 0 : 1;
         }
     }
 
-    /** Time to first token of an n-token prompt on the idle cluster: what re-prefilling n tokens costs. */
-    private static double prefillMillis(ClusterClient client, int n) {
-        int[] prompt = new SplittableRandom(11).ints(n, 0, 151643).toArray();
+    /**
+     * The longest time to first token of prompts of these lengths sent at once to the idle cluster: what
+     * re-prefilling them costs (a second round, after a warm-up round).
+     */
+    private static double prefillMillis(ClusterClient client, List<Integer> lengths) throws Exception {
         SamplingParams one = SamplingParams.newBuilder().setTemperature(0).setMaxTokens(1).setIgnoreEos(true).build();
-        client.generate(ClusterClient.tokens(prompt, one), null);                  // warm
-        ClusterClient.Result res = client.generate(ClusterClient.tokens(prompt, one), null);
-        return (res.firstTokenNanos() - res.startNanos()) / 1e6;
+        double worst = 0;
+        ExecutorService pool = Executors.newFixedThreadPool(lengths.size());
+        try {
+            for (int round = 0; round < 2; round++) {
+                List<Future<ClusterClient.Result>> runs = new ArrayList<>();
+                for (int i = 0; i < lengths.size(); i++) {
+                    int[] prompt = new SplittableRandom(11 + i).ints(lengths.get(i), 0, 151643).toArray();
+                    runs.add(pool.submit(() -> client.generate(ClusterClient.tokens(prompt, one), null)));
+                }
+                worst = 0;
+                for (Future<ClusterClient.Result> f : runs) {
+                    ClusterClient.Result res = f.get();
+                    worst = Math.max(worst, (res.firstTokenNanos() - res.startNanos()) / 1e6);
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        return worst;
     }
 
     private static void warmUp(ClusterClient client) {

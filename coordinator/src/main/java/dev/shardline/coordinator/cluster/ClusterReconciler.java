@@ -293,7 +293,11 @@ public final class ClusterReconciler implements AutoCloseable {
 
     /** The timer: lost workers, drain deadlines, queue timeouts, canaries (tests call this directly). */
     public void tick() {
-        for (String id : registry.sweep()) {
+        java.util.Set<String> loading = new java.util.HashSet<>();
+        for (PipelineRecord p : pipelines.values()) {
+            if (p.state == PipelineState.FORMING) loading.addAll(p.loading);
+        }
+        for (String id : registry.sweep(loading)) {
             RegisteredWorker.Snapshot w = registry.get(id).orElseThrow();
             if (w.leaving() != null && w.pipelineId() < 0) {
                 registry.remove(id);                                  // a drained worker that stopped, as told

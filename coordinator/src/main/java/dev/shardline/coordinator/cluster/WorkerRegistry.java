@@ -71,11 +71,16 @@ public final class WorkerRegistry {
         return Optional.of(WorkerCommand.NONE);
     }
 
-    /** Marks workers silent for longer than the timeout as lost; returns the ids newly lost. */
-    public synchronized List<String> sweep() {
+    /**
+     * Marks workers silent for longer than the timeout as lost; returns the ids newly lost. Workers in
+     * {@code loading} are spared: a load can starve a JVM's heartbeat thread for seconds, and the open Assign stream
+     * tells of a dead worker anyway.
+     */
+    public synchronized List<String> sweep(java.util.Set<String> loading) {
         long now = clock.getAsLong();
         List<String> newlyLost = new ArrayList<>();
         for (RegisteredWorker w : workers.values()) {
+            if (loading.contains(w.record.id())) continue;
             if (!w.lost && now - w.lastHeardNanos > timeoutNanos) {
                 w.lost = true;
                 newlyLost.add(w.record.id());
