@@ -3,7 +3,9 @@ package dev.shardline.cli;
 import dev.shardline.cli.client.ClusterClient;
 import dev.shardline.proto.v1.ClusterCounters;
 import dev.shardline.proto.v1.GetClusterStatusResponse;
+import dev.shardline.proto.v1.LatencySummary;
 import dev.shardline.proto.v1.PipelineStatus;
+import dev.shardline.proto.v1.ServingFigures;
 import dev.shardline.proto.v1.StagePlan;
 import dev.shardline.proto.v1.WorkerInfo;
 import picocli.CommandLine.Command;
@@ -23,6 +25,12 @@ final class StatusCommand implements Callable<Integer> {
             System.out.print(describe(client.status()));
         }
         return 0;
+    }
+
+    private static String latency(String name, LatencySummary l) {
+        return String.format(java.util.Locale.ROOT, "%s: %d observed, mean %.1f ms, p50 %.1f ms, p90 %.1f ms, p99 %.1f ms%n",
+                name, l.getCount(), l.getMeanSeconds() * 1e3, l.getP50Seconds() * 1e3, l.getP90Seconds() * 1e3,
+                l.getP99Seconds() * 1e3);
     }
 
     static String describe(GetClusterStatusResponse s) {
@@ -54,6 +62,13 @@ final class StatusCommand implements Callable<Integer> {
                 c.getPipelinesFormed(), c.getPipelinesFailed(), c.getPipelinesDrained(), c.getMigrationsAfterFailure(),
                 c.getMigrationsAfterDrain(), c.getMigrationReprefillTokens(), c.getRequestsTimedOutWaiting(),
                 c.getRequestsCancelledSlowConsumer()));
+        ServingFigures f = s.getServing();
+        sb.append(String.format("requests finished %s; %d prompt and %d generated tokens, %d preemption(s)%n",
+                f.getRequestsFinishedMap(), f.getPromptTokens(), f.getGenerationTokens(), f.getPreemptions()));
+        sb.append(latency("time to first token", f.getTimeToFirstToken()));
+        sb.append(latency("inter-token latency", f.getInterTokenLatency()));
+        sb.append(latency("end-to-end latency", f.getE2ERequestLatency()));
+        sb.append(latency("queue time", f.getRequestQueueTime()));
         return sb.toString();
     }
 }

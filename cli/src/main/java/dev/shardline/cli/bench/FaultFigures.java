@@ -6,8 +6,10 @@ import java.util.Locale;
 
 /**
  * What clients saw around a fault, from each stream's token arrival times (nanoseconds, one per token) and the
- * moment the fault happened: the pause of every stream that was running across the fault (its last token before to
- * its first token after), and the tokens per second all streams received in equal windows before and after it.
+ * moment the fault happened: the pause of every stream that was running across the fault (its longest gap between
+ * two tokens from its last token before the fault on: a token the dead stage sent just before it died can arrive
+ * after the fault, so the first gap across the fault is not always the pause), and the tokens per second all
+ * streams received in equal windows before and after it.
  */
 public record FaultFigures(List<Double> pausesMs, double tokensPerSecondBefore, double tokensPerSecondAfter,
                            double windowSeconds) {
@@ -22,12 +24,17 @@ public record FaultFigures(List<Double> pausesMs, double tokensPerSecondBefore, 
         List<Double> pauses = new ArrayList<>();
         for (List<Long> times : streams) {
             long before = -1;
-            long after = -1;
+            long longest = -1;
+            long previous = -1;
             for (long t : times) {
-                if (t < faultNanos) before = t;
-                else if (after < 0) after = t;
+                if (t < faultNanos) {
+                    before = t;
+                } else if (before >= 0) {
+                    longest = Math.max(longest, t - (previous < faultNanos ? before : previous));
+                }
+                previous = t;
             }
-            if (before >= 0 && after >= 0) pauses.add((after - before) / 1e6);
+            if (longest >= 0) pauses.add(longest / 1e6);
         }
         pauses.sort(Double::compare);
         long resume = faultNanos + (long) (pauses.isEmpty() ? 0 : pauses.getLast() * 1e6);

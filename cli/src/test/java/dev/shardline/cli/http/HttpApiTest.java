@@ -1,6 +1,8 @@
 package dev.shardline.cli.http;
 
 import dev.shardline.cli.client.ClusterClient;
+import dev.shardline.proto.v1.LatencySummary;
+import dev.shardline.proto.v1.ServingFigures;
 import dev.shardline.cli.cluster.LocalCluster;
 import dev.shardline.cli.cluster.TestModels;
 import dev.shardline.model.demo.DemoPreset;
@@ -385,6 +387,10 @@ class HttpApiTest {
         assertEquals(200, before.statusCode(), "metrics need no key");
         assertTrue(before.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"));
         Metrics m0 = Metrics.parse(before.body());
+        ServingFigures f0;
+        try (ClusterClient c = new ClusterClient(cluster.address())) {
+            f0 = c.status().getServing();
+        }
         int[] prompt = new SplittableRandom(11).ints(12, 0, 151643).toArray();
         int n = 6;
         HttpResponse<String> r = http.post("/v1/completions", Map.of("prompt", ids(prompt), "max_tokens", n, "temperature", 0,
@@ -420,6 +426,23 @@ class HttpApiTest {
         assertTrue(kv >= 0 && kv <= 1, "KV usage is a fraction: " + kv);
         assertEquals("counter", m1.types().get("shardline:prompt_tokens_total"), m1.types().toString());
         assertEquals("histogram", m1.types().get("shardline:time_to_first_token_seconds"));
+
+        // the same figures over gRPC status, for the command line
+        ServingFigures f1;
+        try (ClusterClient c = new ClusterClient(cluster.address())) {
+            f1 = c.status().getServing();
+        }
+        assertEquals(2 * 12, f1.getPromptTokens() - f0.getPromptTokens());
+        assertEquals(2 * n, f1.getGenerationTokens() - f0.getGenerationTokens());
+        assertEquals(2, f1.getRequestsFinishedOrDefault("length", 0) - f0.getRequestsFinishedOrDefault("length", 0));
+        assertEquals(m1.value("shardline:request_success_total", "finished_reason", "length"),
+                f1.getRequestsFinishedOrDefault("length", -1));
+        assertEquals(2, f1.getTimeToFirstToken().getCount() - f0.getTimeToFirstToken().getCount());
+        assertEquals(m1.value("shardline:e2e_request_latency_seconds_count"), f1.getE2ERequestLatency().getCount());
+        assertEquals(m1.value("shardline:inter_token_latency_seconds_count"), f1.getInterTokenLatency().getCount());
+        LatencySummary ttft = f1.getTimeToFirstToken();
+        assertTrue(ttft.getP50Seconds() > 0 && ttft.getP50Seconds() <= ttft.getP90Seconds()
+                && ttft.getP90Seconds() <= ttft.getP99Seconds(), ttft.toString());
     }
 
     static long delta(Metrics a, Metrics b, String name, String... labels) {

@@ -36,9 +36,12 @@ import java.util.Set;
  * @param readinessWindowMs  ready while a pipeline completed a micro-batch this recently
  * @param assignRestMs       a worker whose assignment failed rests this long before it is used again
  * @param maxWaiting         requests waiting (not admitted) at most; more are refused as overloaded
+ * @param maxPromptTokens    longest prompt accepted, in tokens (0 = the model's context); a limit on what one
+ *                           request may cost the cluster, below the context
  * @param sinkBufferTokens   tokens a consumer may fall behind before its request is cancelled
  * @param adminToken         bearer token required by the Admin service ("" = none)
  * @param testHooks          accept forced token ids in requests (tests only)
+ * @param requestLog         log one JSON line per finished request (tenant, user, tokens, timings)
  * @param httpPort           port of the OpenAI-compatible HTTP API (default 8000; 0 picks a free one)
  * @param httpMaxBodyBytes   largest HTTP request body; larger ones are refused with 413
  * @param apiKeys            HTTP API keys, comma-separated {@code [name=]secret} or {@code [name=]sha256:<hex>}
@@ -49,8 +52,8 @@ public record CoordinatorConfig(String host, int port, String advertiseHost, Pat
                                 int pipelines, int blockSize, int tokenBudget, int maxRunning, String activationDtype,
                                 int maxMessageBytes, int heartbeatMs, int workerTimeoutMs, long kvReserveTokens,
                                 int maxKvBlocks, long startupWaitMs, long queueTimeoutMs, long drainTimeoutMs,
-                                long canaryIntervalMs, long readinessWindowMs, long assignRestMs, int maxWaiting,
-                                int sinkBufferTokens, String adminToken, boolean testHooks, int httpPort,
+                                long canaryIntervalMs, long readinessWindowMs, long assignRestMs, int maxWaiting, int maxPromptTokens,
+                                int sinkBufferTokens, String adminToken, boolean testHooks, boolean requestLog, int httpPort,
                                 long httpMaxBodyBytes, String apiKeys, String apiKeysFile) {
 
     /** Default cap on KV blocks per pipeline when the config sets none (16 tokens each: 16k tokens). */
@@ -60,7 +63,7 @@ public record CoordinatorConfig(String host, int port, String advertiseHost, Pat
             "pipelines", "block-size", "token-budget", "max-running", "activation-dtype", "max-message-bytes",
             "heartbeat-ms", "worker-timeout-ms", "kv-reserve-tokens", "max-kv-blocks", "startup-wait-ms",
             "queue-timeout-ms", "drain-timeout-ms", "canary-interval-ms", "readiness-window-ms", "assign-rest-ms",
-            "max-waiting", "sink-buffer-tokens", "admin-token", "test-hooks", "http-port", "http-max-body-bytes", "api-keys",
+            "max-waiting", "max-prompt-tokens", "sink-buffer-tokens", "admin-token", "test-hooks", "request-log", "http-port", "http-max-body-bytes", "api-keys",
             "api-keys-file");
 
     public CoordinatorConfig {
@@ -81,6 +84,7 @@ public record CoordinatorConfig(String host, int port, String advertiseHost, Pat
         range("readiness-window-ms", readinessWindowMs, canaryIntervalMs, 3_600_000L);
         range("assign-rest-ms", assignRestMs, 0, 3_600_000L);
         range("max-waiting", maxWaiting, 1, 1 << 24);
+        range("max-prompt-tokens", maxPromptTokens, 0, Integer.MAX_VALUE);
         range("sink-buffer-tokens", sinkBufferTokens, 1, 1 << 24);
         range("http-port", httpPort, 0, 65535);
         range("http-max-body-bytes", httpMaxBodyBytes, 1024, 1L << 30);
@@ -103,6 +107,10 @@ public record CoordinatorConfig(String host, int port, String advertiseHost, Pat
         String testHooks = v.getOrDefault("test-hooks", "false");
         if (!testHooks.equals("true") && !testHooks.equals("false")) {
             throw new ConfigKeyException("test-hooks", "must be true or false, got " + testHooks);
+        }
+        String requestLog = v.getOrDefault("request-log", "false");
+        if (!requestLog.equals("true") && !requestLog.equals("false")) {
+            throw new ConfigKeyException("request-log", "must be true or false, got " + requestLog);
         }
         return new CoordinatorConfig(
                 host,
@@ -128,9 +136,11 @@ public record CoordinatorConfig(String host, int port, String advertiseHost, Pat
                 ConfigKeys.intValue(v, "readiness-window-ms", 10_000),
                 ConfigKeys.intValue(v, "assign-rest-ms", 30_000),
                 ConfigKeys.intValue(v, "max-waiting", 4096),
+                ConfigKeys.intValue(v, "max-prompt-tokens", 0),
                 ConfigKeys.intValue(v, "sink-buffer-tokens", 4096),
                 v.getOrDefault("admin-token", ""),
                 Boolean.parseBoolean(testHooks),
+                Boolean.parseBoolean(requestLog),
                 ConfigKeys.intValue(v, "http-port", 8000),
                 ConfigKeys.bytesValue(v, "http-max-body-bytes", 4L << 20),
                 v.getOrDefault("api-keys", ""),

@@ -71,6 +71,11 @@ final class Generation implements ClusterSequence, GenerationHandle {
     }
 
     @Override
+    public GenerationRequest submitted() {
+        return request;
+    }
+
+    @Override
     public String requestId() {
         return request.requestId();
     }

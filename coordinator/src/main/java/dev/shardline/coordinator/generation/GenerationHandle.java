@@ -9,6 +9,9 @@ public interface GenerationHandle {
     /** The coordinator's id of the request (unique per coordinator process). */
     long id();
 
+    /** The request as submitted. */
+    GenerationRequest submitted();
+
     /** The client's own id, or "". */
     String requestId();
 

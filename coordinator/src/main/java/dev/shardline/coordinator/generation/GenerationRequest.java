@@ -18,6 +18,7 @@ import java.util.Map;
  * @param priorityClass  interactive (default) or batch
  * @param priority       within the class, higher first
  * @param tenant         who asked (the API key's identity), for logs and limits; "" = anonymous
+ * @param endUser        the client's own end user (OpenAI's {@code user}), for the request log; "" = none
  * @param deadline       how long the request may take from submission; null = no limit
  * @param requestId      the client's id, for logs; may be ""
  * @param forcedTokenIds test hook: the first generated tokens are these ids (refused unless test hooks are on)
@@ -26,7 +27,7 @@ import java.util.Map;
  */
 public record GenerationRequest(String model, Prompt prompt, SamplingOverrides sampling, boolean logprobs,
                                 PriorityClass priorityClass, int priority,
-                                String tenant, Duration deadline, String requestId, List<Integer> forcedTokenIds,
+                                String tenant, String endUser, Duration deadline, String requestId, List<Integer> forcedTokenIds,
                                 boolean reasoningOpen) {
 
     public GenerationRequest {
@@ -34,6 +35,7 @@ public record GenerationRequest(String model, Prompt prompt, SamplingOverrides s
         sampling = sampling == null ? SamplingOverrides.none() : sampling;
         priorityClass = priorityClass == null ? PriorityClass.INTERACTIVE : priorityClass;
         tenant = tenant == null ? "" : tenant;
+        endUser = endUser == null ? "" : endUser;
         requestId = requestId == null ? "" : requestId;
         forcedTokenIds = forcedTokenIds == null ? List.of() : List.copyOf(forcedTokenIds);
     }
@@ -53,6 +55,7 @@ public record GenerationRequest(String model, Prompt prompt, SamplingOverrides s
         private PriorityClass priorityClass = PriorityClass.INTERACTIVE;
         private int priority;
         private String tenant = "";
+        private String endUser = "";
         private Duration deadline;
         private String requestId = "";
         private List<Integer> forced = List.of();
@@ -71,6 +74,7 @@ public record GenerationRequest(String model, Prompt prompt, SamplingOverrides s
         public Builder logprobs(boolean v) { logprobs = v; return this; }
         public Builder priority(PriorityClass c, int p) { priorityClass = c; priority = p; return this; }
         public Builder tenant(String v) { tenant = v; return this; }
+        public Builder endUser(String v) { endUser = v; return this; }
         public Builder deadline(Duration v) { deadline = v; return this; }
         public Builder requestId(String v) { requestId = v; return this; }
         public Builder forcedTokenIds(List<Integer> v) { forced = v; return this; }
@@ -87,7 +91,7 @@ public record GenerationRequest(String model, Prompt prompt, SamplingOverrides s
                         o.ignoreEos(), topLogprobs != null ? topLogprobs : o.topLogprobs(),
                         logitBias != null ? logitBias : o.logitBias());
             }
-            return new GenerationRequest(model, prompt, o, logprobs, priorityClass, priority, tenant, deadline,
+            return new GenerationRequest(model, prompt, o, logprobs, priorityClass, priority, tenant, endUser, deadline,
                     requestId, forced, reasoningOpen);
         }
     }

@@ -37,7 +37,7 @@ public final class GenerationService implements AutoCloseable {
         this.model = model;
         this.cluster = cluster;
         this.settings = settings;
-        this.validator = new RequestValidator(model, settings.testHooks());
+        this.validator = new RequestValidator(model, settings.testHooks(), settings.maxPromptTokens());
         this.clock = clock;
         this.log = log;
     }

@@ -27,10 +27,17 @@ public final class RequestValidator {
 
     private final ServedModel model;
     private final boolean testHooks;
+    private final int maxPromptTokens;
 
     public RequestValidator(ServedModel model, boolean testHooks) {
+        this(model, testHooks, 0);
+    }
+
+    /** @param maxPromptTokens longest prompt accepted (0 = the model's context) */
+    public RequestValidator(ServedModel model, boolean testHooks, int maxPromptTokens) {
         this.model = model;
         this.testHooks = testHooks;
+        this.maxPromptTokens = maxPromptTokens;
     }
 
     /**
@@ -58,6 +65,10 @@ public final class RequestValidator {
         if (prompt.length >= context) {
             throw new ContextLengthExceeded("prompt", "this model's maximum context length is " + context
                     + " tokens, and the prompt alone has " + prompt.length + " tokens");
+        }
+        if (maxPromptTokens > 0 && prompt.length > maxPromptTokens) {
+            throw new ContextLengthExceeded("prompt", "this server accepts prompts of at most " + maxPromptTokens
+                    + " tokens (max-prompt-tokens), and the prompt has " + prompt.length + " tokens");
         }
         long room = Math.min(context, kvTokens > 0 ? kvTokens : context) - prompt.length;
         if (room < 1) {

@@ -52,7 +52,7 @@ final class CommonFields {
         b.model(body.optString("model", ""));
         Long n = body.optInteger("n");
         if (n != null && n != 1) throw ApiError.unsupported("n", "only n = 1 is supported, got " + n).exception();
-        body.optString("user", "");
+        b.endUser(body.optString("user", ""));
         List<String> stop = null;
         if (body.has("stop")) {
             Object s = body.raw("stop");

@@ -8,12 +8,17 @@ import dev.shardline.coordinator.generation.GenerationObserver;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
+import io.prometheus.metrics.model.snapshots.HistogramSnapshot;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Supplier;
 
 /**
@@ -145,6 +150,35 @@ public final class ServingMetrics implements GenerationObserver {
             default -> "error";
         };
         finished.labelValues(model, reason).inc();
+    }
+
+    /** The request figures now, as the gRPC status carries them. */
+    public ServingFigures figures() {
+        Map<String, Long> byReason = new TreeMap<>();
+        for (CounterSnapshot.CounterDataPointSnapshot d : finished.collect().getDataPoints()) {
+            byReason.put(d.getLabels().get("finished_reason"), (long) d.getValue());
+        }
+        return new ServingFigures(count(promptTokens), count(generationTokens), count(preemptions), byReason,
+                latency(timeToFirstToken), latency(interToken), latency(endToEnd), latency(queueTime));
+    }
+
+    private static long count(Counter c) {
+        return (long) c.collect().getDataPoints().getFirst().getValue();
+    }
+
+    private static ServingFigures.Latency latency(Histogram h) {
+        HistogramSnapshot.HistogramDataPointSnapshot d = h.collect().getDataPoints().getFirst();
+        if (d.getCount() == 0) return ServingFigures.Latency.NONE;
+        ClassicHistogramBuckets b = d.getClassicBuckets();
+        double[] bounds = new double[b.size()];
+        long[] counts = new long[b.size()];
+        for (int i = 0; i < b.size(); i++) {
+            bounds[i] = b.getUpperBound(i);
+            counts[i] = b.getCount(i);
+        }
+        return new ServingFigures.Latency(d.getCount(), d.getSum() / d.getCount(),
+                BucketQuantiles.quantile(bounds, counts, 0.5), BucketQuantiles.quantile(bounds, counts, 0.9),
+                BucketQuantiles.quantile(bounds, counts, 0.99));
     }
 
     /** Every metric now, in Prometheus text format. */

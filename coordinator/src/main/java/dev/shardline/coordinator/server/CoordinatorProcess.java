@@ -18,6 +18,7 @@ import dev.shardline.coordinator.grpc.stage.GrpcWorkerTransport;
 import dev.shardline.coordinator.http.ApiKeys;
 import dev.shardline.coordinator.http.HttpApi;
 import dev.shardline.coordinator.metrics.ServingMetrics;
+import dev.shardline.coordinator.requestlog.RequestLog;
 import dev.shardline.coordinator.plan.PlanOptions;
 import dev.shardline.model.checkpoint.ModelFingerprint;
 import dev.shardline.model.kvcache.KvCache;
@@ -83,16 +84,19 @@ public final class CoordinatorProcess implements AutoCloseable {
         this.cluster = new ClusterReconciler(settings, registry, new GrpcWorkerTransport(config.maxMessageBytes()),
                 System::nanoTime, log, true);
         this.generation = new GenerationService(model, cluster, new GenerationSettings(config.sinkBufferTokens(),
-                config.testHooks(), Duration.ofSeconds(2)), System::nanoTime, log);
+                config.testHooks(), Duration.ofSeconds(2), config.maxPromptTokens()), System::nanoTime, log);
         this.metrics = new ServingMetrics(model.id(), model.config().maxPositionEmbeddings(), cluster::status);
         generation.observe(metrics);
+        if (config.requestLog()) {
+            generation.observe(new RequestLog(log));
+        }
         this.http = new HttpApi(generation, cluster::ready, metrics::scrape, ApiKeys.load(config.apiKeys(),
                 config.apiKeysFile().isBlank() ? null : java.nio.file.Path.of(config.apiKeysFile())),
                 new HttpApi.Settings(config.host(), config.httpPort(), config.httpMaxBodyBytes()), log);
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
                 .maxInboundMessageSize(config.maxMessageBytes() + (1 << 20))
                 .callExecutor(resultsOnTransportThread())
-                .addService(new InferenceGrpcService(generation, cluster))
+                .addService(new InferenceGrpcService(generation, cluster, metrics::figures))
                 .addService(ServerInterceptors.intercept(new AdminGrpcService(cluster), new AdminAuth(config.adminToken())))
                 .addService(new ControlPlaneService(cluster, config.heartbeatMs(), log))
                 .addService(health.getHealthService())

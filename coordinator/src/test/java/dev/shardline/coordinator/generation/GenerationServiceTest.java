@@ -181,6 +181,37 @@ class GenerationServiceTest {
     }
 
     @Test
+    void aServerPromptLimitBelowTheContextNamesThePrompt() {
+        RequestValidator limited = new RequestValidator(model, false, 3);
+        assertEquals(3, limited.validate(tokens(1, 2, 3).build(), 0).promptIds().length);
+        GenerationException.ContextLengthExceeded e = assertThrows(GenerationException.ContextLengthExceeded.class,
+                () -> limited.validate(tokens(1, 2, 3, 4).build(), 0));
+        assertEquals("prompt", e.field());
+        assertTrue(e.getMessage().contains("at most 3 tokens") && e.getMessage().contains("has 4"), e.getMessage());
+        assertEquals(4, new RequestValidator(model, false, 0).validate(tokens(1, 2, 3, 4).build(), 0).promptIds().length);
+    }
+
+    @Test
+    void theRequestLogNamesWhoAskedAndWhatItCostButNoText() throws Exception {
+        Harness h = new Harness(false, 100, 1);
+        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        h.service.observe(new dev.shardline.coordinator.requestlog.RequestLog(lines::add));
+        Collector out = new Collector();
+        GenerationHandle handle = h.service.submit(tokens(5, 6, 7).tenant("team-a").endUser("user \"42\"")
+                .requestId("r-1").sampling(overrides(v -> { v[8] = 4; v[11] = true; })).build(), out);
+        h.drive();
+        handle.completion().get(5, TimeUnit.SECONDS);
+        assertEquals(1, lines.size(), lines.toString());
+        String line = lines.getFirst();
+        for (String part : List.of("\"request_id\":\"r-1\"", "\"tenant\":\"team-a\"", "\"user\":\"user \\\"42\\\"\"",
+                "\"priority\":\"interactive\"", "\"prompt_tokens\":3", "\"completion_tokens\":4", "\"finish\":\"length\"",
+                "\"migrations\":0", "\"ttft_ms\":")) {
+            assertTrue(line.contains(part), part + " in " + line);
+        }
+        assertTrue(!line.contains(out.answer.toString()) || out.answer.isEmpty(), "no output text in the log");
+    }
+
+    @Test
     void withoutAPipelineARequestWaitsThenFailsNamingTheCause() throws Exception {
         Harness h = new Harness(false, 100, 0);
         Collector out = new Collector();

@@ -25,10 +25,12 @@ import dev.shardline.proto.v1.ModelInfo;
 import dev.shardline.proto.v1.SamplingParams;
 import dev.shardline.proto.v1.TokenizeRequest;
 import dev.shardline.proto.v1.TokenizeResponse;
+import dev.shardline.coordinator.metrics.ServingFigures;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 
 import java.util.ArrayList;
+import java.util.function.Supplier;
 import java.util.HashSet;
 import java.util.List;
 
@@ -41,7 +43,11 @@ public final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase 
     private final GenerationService generation;
     private final ClusterReconciler cluster;
 
-    public InferenceGrpcService(GenerationService generation, ClusterReconciler cluster) {
+    private final Supplier<ServingFigures> serving;
+
+    /** @param serving the request figures of /metrics now, for status calls */
+    public InferenceGrpcService(GenerationService generation, ClusterReconciler cluster, Supplier<ServingFigures> serving) {
+        this.serving = serving;
         this.generation = generation;
         this.cluster = cluster;
     }
@@ -156,7 +162,7 @@ public final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase 
 
     @Override
     public void getClusterStatus(GetClusterStatusRequest request, StreamObserver<GetClusterStatusResponse> response) {
-        response.onNext(StatusProtos.status(cluster.status()));
+        response.onNext(StatusProtos.status(cluster.status(), serving.get()));
         response.onCompleted();
     }
 }

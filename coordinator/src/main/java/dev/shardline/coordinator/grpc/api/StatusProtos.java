@@ -3,9 +3,11 @@ package dev.shardline.coordinator.grpc.api;
 import dev.shardline.coordinator.cluster.ClusterStatus;
 import dev.shardline.coordinator.cluster.RegisteredWorker;
 import dev.shardline.coordinator.cluster.ReportedState;
+import dev.shardline.coordinator.metrics.ServingFigures;
 import dev.shardline.coordinator.plan.StagePlan;
 import dev.shardline.proto.v1.ClusterCounters;
 import dev.shardline.proto.v1.GetClusterStatusResponse;
+import dev.shardline.proto.v1.LatencySummary;
 import dev.shardline.proto.v1.PipelinePlan;
 import dev.shardline.proto.v1.PipelineState;
 import dev.shardline.proto.v1.PipelineStatus;
@@ -18,6 +20,23 @@ import java.util.List;
 
 /** The cluster's status as {@code shardline.v1} messages. */
 final class StatusProtos {
+
+    static GetClusterStatusResponse status(ClusterStatus s, ServingFigures serving) {
+        return status(s).toBuilder().setServing(serving(serving)).build();
+    }
+
+    static dev.shardline.proto.v1.ServingFigures serving(ServingFigures f) {
+        return dev.shardline.proto.v1.ServingFigures.newBuilder().setPromptTokens(f.promptTokens())
+                .setGenerationTokens(f.generationTokens()).setPreemptions(f.preemptions())
+                .putAllRequestsFinished(f.finished()).setTimeToFirstToken(latency(f.timeToFirstToken()))
+                .setInterTokenLatency(latency(f.interToken())).setE2ERequestLatency(latency(f.endToEnd()))
+                .setRequestQueueTime(latency(f.queueTime())).build();
+    }
+
+    private static LatencySummary latency(ServingFigures.Latency l) {
+        return LatencySummary.newBuilder().setCount(l.count()).setMeanSeconds(l.meanSeconds())
+                .setP50Seconds(l.p50Seconds()).setP90Seconds(l.p90Seconds()).setP99Seconds(l.p99Seconds()).build();
+    }
 
     static GetClusterStatusResponse status(ClusterStatus s) {
         GetClusterStatusResponse.Builder b = GetClusterStatusResponse.newBuilder().setEpoch(s.epoch())
