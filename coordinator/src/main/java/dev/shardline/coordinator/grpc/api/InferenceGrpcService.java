@@ -40,10 +40,18 @@ import java.util.List;
 public final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
     private final GenerationService generation;
     private final ClusterReconciler cluster;
+    private final java.util.function.Supplier<dev.shardline.coordinator.batch.Backlog> batchBacklog;
 
     public InferenceGrpcService(GenerationService generation, ClusterReconciler cluster) {
+        this(generation, cluster, () -> dev.shardline.coordinator.batch.Backlog.NONE);
+    }
+
+    /** {@code batchBacklog}: the Kafka consumer group's backlog for the status (zero without Kafka). */
+    public InferenceGrpcService(GenerationService generation, ClusterReconciler cluster,
+                                java.util.function.Supplier<dev.shardline.coordinator.batch.Backlog> batchBacklog) {
         this.generation = generation;
         this.cluster = cluster;
+        this.batchBacklog = batchBacklog;
     }
 
     @Override
@@ -156,7 +164,10 @@ public final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase 
 
     @Override
     public void getClusterStatus(GetClusterStatusRequest request, StreamObserver<GetClusterStatusResponse> response) {
-        response.onNext(StatusProtos.status(cluster.status()));
+        dev.shardline.coordinator.batch.Backlog b = batchBacklog.get();
+        response.onNext(StatusProtos.status(cluster.status()).toBuilder().setBatchBacklog(
+                dev.shardline.proto.v1.BatchBacklog.newBuilder().setRecords(b.records()).setTokens(b.tokens())
+                        .setExact(b.exact())).build());
         response.onCompleted();
     }
 }
