@@ -160,6 +160,9 @@ public final class BatchRunner implements AutoCloseable {
         Properties p = common();
         p.keySet().retainAll(ConsumerConfig.configNames());
         p.put(ConsumerConfig.GROUP_ID_CONFIG, config.group());
+        // static membership: a restarted instance takes its partitions back at once, without waiting for the dead
+        // one's session to time out (and fences it, should it still be alive)
+        p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, transactionalId());
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -177,6 +180,7 @@ public final class BatchRunner implements AutoCloseable {
     // ---- the loop (the batch-loop thread only) ----
 
     private void loop() {
+        boolean clean = false;
         try {
             consumer.subscribe(List.of(config.requestsTopic()), new Rebalance());
             while (running) {
@@ -192,8 +196,9 @@ public final class BatchRunner implements AutoCloseable {
                 }
                 pauseOrResume();
             }
+            clean = true;
         } catch (WakeupException | InterruptException e) {
-            // closing
+            clean = true;                       // closing
         } catch (ProducerFencedException | InvalidProducerEpochException e) {
             log.accept("batch: fenced: a newer coordinator with instance id " + config.instanceId()
                     + " took over; this one stops consuming (" + e.getMessage() + ")");
@@ -201,9 +206,20 @@ public final class BatchRunner implements AutoCloseable {
             log.accept("batch: the loop failed, batch consumption stops: " + e);
         } finally {
             running = false;
+            if (clean) {
+                try {
+                    drain();
+                    commit();                   // what closed goes out before this member leaves
+                } catch (RuntimeException e) {
+                    log.accept("batch: the last commit failed (" + e + "); those requests run again elsewhere");
+                }
+            }
+            epochs.replaceAll((p, e) -> e + 1);   // answers of the cancelled requests below are never committed
             for (InFlight f : inFlight.values()) f.handle().cancel();
             try {
-                consumer.close(Duration.ofSeconds(5));
+                consumer.close(org.apache.kafka.clients.consumer.CloseOptions.groupMembershipOperation(
+                        org.apache.kafka.clients.consumer.CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                        .withTimeout(Duration.ofSeconds(5)));
             } catch (RuntimeException ignored) {
                 // closing anyway
             }
