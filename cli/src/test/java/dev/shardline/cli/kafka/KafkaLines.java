@@ -86,6 +86,33 @@ final class KafkaLines {
         return out;
     }
 
+    /**
+     * Every committed record of {@code topic} now: read up to each partition's last stable offset (what a
+     * read_committed consumer may see), so the count is exact, not a guess after a wait.
+     */
+    static List<Seen> readAllCommitted(String bootstrap, String topic) {
+        List<Seen> out = new ArrayList<>();
+        try (KafkaConsumer<String, String> c = new KafkaConsumer<>(Map.of("bootstrap.servers", bootstrap,
+                "isolation.level", "read_committed", "enable.auto.commit", "false"), new StringDeserializer(),
+                new StringDeserializer())) {
+            List<TopicPartition> parts = new ArrayList<>();
+            c.partitionsFor(topic).forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            Map<TopicPartition, Long> end = c.endOffsets(parts);
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
+                if (System.currentTimeMillis() > deadline) throw new AssertionError("cannot read " + topic + " to its end");
+                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(100))) {
+                    Map<String, String> h = new HashMap<>();
+                    for (Header x : r.headers()) h.put(x.key(), new String(x.value(), StandardCharsets.UTF_8));
+                    out.add(new Seen(r.topic(), r.partition(), r.offset(), r.key(), r.value(), h));
+                }
+            }
+        }
+        return out;
+    }
+
     static void await(BooleanSupplier condition, long waitMs, String what) throws InterruptedException {
         long deadline = System.currentTimeMillis() + waitMs;
         while (!condition.getAsBoolean()) {
