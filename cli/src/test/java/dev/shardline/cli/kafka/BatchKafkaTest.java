@@ -159,6 +159,113 @@ class BatchKafkaTest {
         }
     }
 
+    @Test
+    @SuppressWarnings("unchecked")
+    void theOpenAiBatchApiUploadsRunsCancelsExpiresAndSurvivesARestart() throws Exception {
+        KafkaLines.Topics t = KafkaLines.Topics.named("api");
+        t.create(kafka, 2);
+        Map<String, Object> done;
+        String output;
+        String batchId;
+        try (LocalCluster c = cluster(t, "api-1", Map.of())) {
+            BatchApiClient api = new BatchApiClient(c.httpUrl());
+            StringBuilder jsonl = new StringBuilder();
+            for (String[] l : BatchRequests.many("p", 8, 6)) if (l[1].contains("/v1/completions")) jsonl.append(l[1]).append('\n');
+            jsonl.append(BatchRequests.line("bad", "/v1/completions", Map.of("prompt", "hi", "temperature", "hot"))).append('\n');
+            BatchApiClient.Answer up = api.upload("in.jsonl", "batch", jsonl.toString());
+            assertEquals(200, up.status(), up.body());
+            Map<String, Object> file = up.json();
+            assertEquals("file", file.get("object"));
+            assertEquals("batch", file.get("purpose"));
+            assertEquals(jsonl.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length, ((Number) file.get("bytes")).intValue());
+            assertEquals(jsonl.toString(), api.get("/files/" + file.get("id") + "/content").body());
+
+            BatchApiClient.Answer created = api.post("/batches", Map.of("input_file_id", file.get("id"), "endpoint", "/v1/completions",
+                    "completion_window", "24h", "metadata", Map.of("job", "nightly")));
+            assertEquals(200, created.status(), created.body());
+            batchId = (String) created.json().get("id");
+            assertEquals("batch", created.json().get("object"));
+            assertEquals(Map.of("job", "nightly"), created.json().get("metadata"));
+            done = api.await(batchId, 120_000, "completed", "failed");
+            assertEquals("completed", done.get("status"), done.toString());
+            assertEquals(Map.of("total", 7L, "completed", 6L, "failed", 1L), longs((Map<String, Object>) done.get("request_counts")));
+            for (String k : List.of("in_progress_at", "finalizing_at", "completed_at", "created_at", "expires_at")) {
+                assertTrue(done.get(k) instanceof Number, k + " in " + done);
+            }
+            output = api.get("/files/" + done.get("output_file_id") + "/content").body();
+            String errors = api.get("/files/" + done.get("error_file_id") + "/content").body();
+            assertEquals(6, output.lines().count(), output);
+            Set<String> ids = output.lines().map(l -> (String) Json.parseObject(l).get("custom_id")).collect(Collectors.toSet());
+            assertEquals(6, ids.size());
+            assertEquals(1, errors.lines().count(), errors);
+            assertEquals("bad", Json.parseObject(errors.lines().findFirst().orElseThrow()).get("custom_id"));
+            assertEquals(400, status(Json.parseObject(errors.lines().findFirst().orElseThrow())));
+
+            List<Object> batchList = (List<Object>) api.get("/batches?limit=10").json().get("data");
+            assertTrue(batchList.stream().anyMatch(b -> batchId.equals(((Map<String, Object>) b).get("id"))));
+            List<Object> fileList = (List<Object>) api.get("/files").json().get("data");
+            Set<Object> fileIds = fileList.stream().map(f -> ((Map<String, Object>) f).get("id")).collect(Collectors.toSet());
+            assertTrue(fileIds.containsAll(List.of(file.get("id"), done.get("output_file_id"), done.get("error_file_id"))), fileIds.toString());
+
+            // cancel: every request answered once, the unfinished ones with batch_cancelled
+            String big = BatchRequests.many("k", 120, 48).stream().filter(l -> l[1].contains("/v1/completions"))
+                    .map(l -> l[1]).collect(Collectors.joining("\n"));
+            String bigFile = (String) api.upload("big.jsonl", "batch", big).json().get("id");
+            String toCancel = (String) api.post("/batches", Map.of("input_file_id", bigFile, "endpoint", "/v1/completions",
+                    "completion_window", "24h")).json().get("id");
+            Map<String, Object> cancelling = api.post("/batches/" + toCancel + "/cancel", null).json();
+            assertTrue(List.of("cancelling", "cancelled").contains(cancelling.get("status")), cancelling.toString());
+            Map<String, Object> cancelled = api.await(toCancel, 120_000, "cancelled");
+            assertEndedOnce(api, cancelled, big.lines().count(), "batch_cancelled");
+            assertEquals(409, api.post("/batches/" + toCancel + "/cancel", null).status(), "a cancelled batch cannot be cancelled");
+
+            // expiry: a window of one second
+            String toExpire = (String) api.post("/batches", Map.of("input_file_id", bigFile, "endpoint", "/v1/completions",
+                    "completion_window", "1s")).json().get("id");
+            Map<String, Object> expired = api.await(toExpire, 120_000, "expired");
+            assertEndedOnce(api, expired, big.lines().count(), "batch_expired");
+
+            // a file that does not validate fails the batch, naming the line
+            String mixed = (String) api.upload("mixed.jsonl", "batch", BatchRequests.chat("m1", "hi", 4) + "\n").json().get("id");
+            Map<String, Object> failed = api.post("/batches", Map.of("input_file_id", mixed, "endpoint", "/v1/completions",
+                    "completion_window", "24h")).json();
+            assertEquals("failed", failed.get("status"));
+            Map<String, Object> firstError = (Map<String, Object>) ((List<Object>) ((Map<String, Object>) failed.get("errors")).get("data")).getFirst();
+            assertEquals(1L, ((Number) firstError.get("line")).longValue());
+            assertEquals(404, api.get("/batches/batch_nope").status());
+            assertEquals(400, api.post("/batches", Map.of("input_file_id", mixed, "endpoint", "/v1/embeddings",
+                    "completion_window", "24h")).status());
+            assertEquals(true, api.delete("/files/" + mixed).json().get("deleted"));
+            assertEquals(404, api.get("/files/" + mixed).status());
+        }
+        // a new coordinator reads the same batches and files back from Kafka
+        try (LocalCluster c = cluster(t, "api-2", Map.of())) {
+            BatchApiClient api = new BatchApiClient(c.httpUrl());
+            assertEquals(done, api.get("/batches/" + batchId).json());
+            assertEquals(output, api.get("/files/" + done.get("output_file_id") + "/content").body());
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void assertEndedOnce(BatchApiClient api, Map<String, Object> b, long total, String code) throws Exception {
+        Map<String, Long> counts = longs((Map<String, Object>) b.get("request_counts"));
+        assertEquals(total, counts.get("total"));
+        assertEquals(total, counts.get("completed") + counts.get("failed"), b.toString());
+        String out = b.get("output_file_id") == null ? "" : api.get("/files/" + b.get("output_file_id") + "/content").body();
+        String err = api.get("/files/" + b.get("error_file_id") + "/content").body();
+        List<String> all = new ArrayList<>(out.lines().toList());
+        all.addAll(err.lines().toList());
+        assertEquals(total, all.size());
+        assertEquals(total, all.stream().map(l -> Json.parseObject(l).get("custom_id")).distinct().count(), "one line per request");
+        assertTrue(err.lines().anyMatch(l -> l.contains("\"" + code + "\"")), "some requests end with " + code);
+    }
+
+    private static Map<String, Long> longs(Map<String, Object> m) {
+        Map<String, Long> out = new HashMap<>();
+        m.forEach((k, v) -> out.put(k, ((Number) v).longValue()));
+        return out;
+    }
+
     /** Reads until {@code n} committed records came, then 2 s more: exactly n, or the log in the message. */
     static List<KafkaLines.Seen> exactly(String topic, int n) {
         List<KafkaLines.Seen> got = KafkaLines.readCommitted(kafka.bootstrap(), topic, 180_000, l -> l.size() >= n);

@@ -65,6 +65,7 @@ public final class CoordinatorProcess implements AutoCloseable {
     private final ServingMetrics metrics;
     private final HttpApi http;
     private final dev.shardline.coordinator.batch.BatchRunner batch;      // null without Kafka
+    private final dev.shardline.coordinator.batch.BatchStore batchStore;  // null without Kafka
     private final Consumer<String> log;
     private volatile boolean wasReady;
 
@@ -87,12 +88,15 @@ public final class CoordinatorProcess implements AutoCloseable {
                 config.testHooks(), Duration.ofSeconds(2)), System::nanoTime, log);
         this.metrics = new ServingMetrics(model.id(), model.config().maxPositionEmbeddings(), cluster::status);
         generation.observe(metrics);
+        this.batchStore = config.batch().enabled() ? new dev.shardline.coordinator.batch.BatchStore(config.batch(),
+                () -> System.currentTimeMillis() / 1000, log) : null;
         this.batch = config.batch().enabled() ? new dev.shardline.coordinator.batch.BatchRunner(config.batch(), generation,
-                dev.shardline.coordinator.batch.BatchStates.NONE, log) : null;
+                batchStore, log) : null;
         if (batch != null) metrics.addBatchBacklog(batch::backlog);
         this.http = new HttpApi(generation, cluster::ready, metrics::scrape, ApiKeys.load(config.apiKeys(),
                 config.apiKeysFile().isBlank() ? null : java.nio.file.Path.of(config.apiKeysFile())),
                 new HttpApi.Settings(config.host(), config.httpPort(), config.httpMaxBodyBytes()), log);
+        if (batchStore != null) http.withBatches(batchStore);
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
                 .maxInboundMessageSize(config.maxMessageBytes() + (1 << 20))
                 .callExecutor(resultsOnTransportThread())
@@ -131,6 +135,7 @@ public final class CoordinatorProcess implements AutoCloseable {
             throw new UncheckedIOException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage(), e);
         }
         try {
+            if (p.batchStore != null) p.batchStore.start();
             p.http.start();
         } catch (RuntimeException e) {
             p.close();
@@ -243,6 +248,7 @@ public final class CoordinatorProcess implements AutoCloseable {
     @Override
     public void close() {
         if (batch != null) batch.close();
+        if (batchStore != null) batchStore.close();
         http.close();
         health.enterTerminalState();
         healthTimer.shutdownNow();
