@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
                 ModelCommand.class, BenchCommand.class, CoordinatorCommand.class, WorkerCommand.class,
                 StatusCommand.class, ScaleCommand.class, DrainCommand.class,
                 GpuCheckCommand.class,
+                BatchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

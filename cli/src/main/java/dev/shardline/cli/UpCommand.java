@@ -37,21 +37,58 @@ final class UpCommand implements Callable<Integer> {
                     + "workers can hold; changeable later with ./shardline scale")
     int pipelines;
 
+    @Option(names = "--kafka", paramLabel = "embedded|HOST:PORT",
+            description = "batch jobs through Kafka: 'embedded' starts a single-node broker in this process with its data "
+                    + "under the cache directory (kept across restarts); HOST:PORT uses a running cluster")
+    String kafka;
+
     @Override
     public Integer call() throws InterruptedException {
-        LocalCluster cluster = startLocal(model, workers, port, threadsPerWorker, activationDtype, pipelines, httpPort,
-                line -> System.err.println(line));
+        dev.shardline.cli.kafka.EmbeddedKafka broker = null;
+        Map<String, String> extra = new LinkedHashMap<>();
+        if (kafka != null) {
+            if (kafka.equals("embedded")) {
+                java.nio.file.Path dir = dev.shardline.model.tokenizer.QwenTokenizerSource.cacheRoot().resolve("kafka");
+                broker = dev.shardline.cli.kafka.EmbeddedKafka.start(dir, 0);
+                System.err.println("embedded Kafka on " + broker.bootstrap() + " (data in " + dir + ")");
+                extra.put("kafka-bootstrap", broker.bootstrap());
+            } else {
+                extra.put("kafka-bootstrap", kafka);
+            }
+        }
+        LocalCluster cluster;
+        try {
+            cluster = startLocal(model, workers, port, threadsPerWorker, activationDtype, pipelines, httpPort,
+                    line -> System.err.println(line), extra);
+        } catch (RuntimeException | InterruptedException e) {
+            if (broker != null) broker.close();
+            throw e;
+        }
+        dev.shardline.cli.kafka.EmbeddedKafka b = broker;
         System.out.println("shardline cluster up: gRPC on " + cluster.address() + " (port " + cluster.port() + "), "
                 + "OpenAI HTTP API on " + cluster.httpUrl() + "/v1");
         System.out.println("try: ./shardline chat --server " + cluster.address() + " \"Hello\"");
         System.out.println("or:  " + DemoCommand.curl(cluster.httpUrl(), cluster.coordinator().model().id(), "Hello", 32));
+        if (kafka != null) {
+            System.out.println("batch: ./shardline batch submit requests.jsonl --wait --server " + cluster.httpUrl());
+        }
         System.out.flush();
-        Shutdown.awaitSignal(cluster);
+        Shutdown.awaitSignal(() -> {
+            cluster.close();
+            if (b != null) b.close();
+        });
         return 0;
     }
 
     static LocalCluster startLocal(Path model, int workers, int port, int threadsPerWorker, String dtype, int pipelines,
                                    int httpPort, java.util.function.Consumer<String> log) throws InterruptedException {
+        return startLocal(model, workers, port, threadsPerWorker, dtype, pipelines, httpPort, log, Map.of());
+    }
+
+    /** {@code extra}: more coordinator config keys (the Kafka bootstrap for batch jobs). */
+    static LocalCluster startLocal(Path model, int workers, int port, int threadsPerWorker, String dtype, int pipelines,
+                                   int httpPort, java.util.function.Consumer<String> log, Map<String, String> extra)
+            throws InterruptedException {
         int cores = Runtime.getRuntime().availableProcessors();
         int threads = threadsPerWorker > 0 ? threadsPerWorker : Math.max(1, cores / workers);
         long budget = physicalMemory() / Math.max(1, workers);
@@ -59,6 +96,7 @@ final class UpCommand implements Callable<Integer> {
         flags.put("activation-dtype", dtype);
         flags.put("pipelines", Integer.toString(pipelines));
         flags.put("http-port", Integer.toString(httpPort));
+        flags.putAll(extra);
         return LocalCluster.start(model, workers, port, threads, budget, flags, true, log);
     }
 

@@ -47,6 +47,7 @@ import java.util.Set;
  * @param apiKeys            HTTP API keys, comma-separated {@code [name=]secret} or {@code [name=]sha256:<hex>}
  *                           ("" with no file = the API is open)
  * @param apiKeysFile        a file of such keys, one per line ("" = none)
+ * @param batch              batch jobs through Kafka ({@link BatchConfig}; off without {@code kafka-bootstrap})
  */
 public record CoordinatorConfig(String host, int port, String advertiseHost, Path model, String modelId, int workers,
                                 int pipelines, int blockSize, int tokenBudget, int maxRunning, String activationDtype,
@@ -54,17 +55,17 @@ public record CoordinatorConfig(String host, int port, String advertiseHost, Pat
                                 int maxKvBlocks, long startupWaitMs, long queueTimeoutMs, long drainTimeoutMs,
                                 long canaryIntervalMs, long readinessWindowMs, long assignRestMs, int maxWaiting, int maxPromptTokens,
                                 int sinkBufferTokens, String adminToken, boolean testHooks, boolean requestLog, int httpPort,
-                                long httpMaxBodyBytes, String apiKeys, String apiKeysFile) {
+                                long httpMaxBodyBytes, String apiKeys, String apiKeysFile, BatchConfig batch) {
 
     /** Default cap on KV blocks per pipeline when the config sets none (16 tokens each: 16k tokens). */
     public static final int DEFAULT_MAX_KV_BLOCKS = 1024;
 
-    public static final Set<String> KEYS = Set.of("host", "port", "advertise-host", "model", "model-id", "workers",
+    public static final Set<String> KEYS = union(BatchConfig.KEYS, Set.of("host", "port", "advertise-host", "model", "model-id", "workers",
             "pipelines", "block-size", "token-budget", "max-running", "activation-dtype", "max-message-bytes",
             "heartbeat-ms", "worker-timeout-ms", "kv-reserve-tokens", "max-kv-blocks", "startup-wait-ms",
             "queue-timeout-ms", "drain-timeout-ms", "canary-interval-ms", "readiness-window-ms", "assign-rest-ms",
             "max-waiting", "max-prompt-tokens", "sink-buffer-tokens", "admin-token", "test-hooks", "request-log", "http-port", "http-max-body-bytes", "api-keys",
-            "api-keys-file");
+            "api-keys-file"));
 
     public CoordinatorConfig {
         range("port", port, 0, 65535);
@@ -91,6 +92,9 @@ public record CoordinatorConfig(String host, int port, String advertiseHost, Pat
         if (!activationDtype.equals("bf16") && !activationDtype.equals("f32")) {
             throw new ConfigKeyException("activation-dtype", "must be bf16 or f32, got " + activationDtype);
         }
+        if (!batch.testCrash().isEmpty() && !testHooks) {
+            throw new ConfigKeyException("batch-test-crash", "is a test hook: it needs test-hooks=true");
+        }
         if (kvReserveTokens < 1) {
             throw new ConfigKeyException("kv-reserve-tokens", "must be >= 1, got " + kvReserveTokens);
         }
@@ -98,8 +102,10 @@ public record CoordinatorConfig(String host, int port, String advertiseHost, Pat
 
     public static CoordinatorConfig parse(Map<String, String> env, Map<String, String> flags) {
         Map<String, String> v = new LinkedHashMap<>();
+        Map<String, String> rest = new LinkedHashMap<>(flags);
+        Map<String, String> kafkaClient = BatchConfig.takePassthrough(rest);
         ConfigKeys.fromEnv(env, "SHARDLINE_COORDINATOR_", KEYS, v);
-        ConfigKeys.fromFlags(flags, KEYS, v);
+        ConfigKeys.fromFlags(rest, KEYS, v);
         Path model = Path.of(ConfigKeys.require(v, "model"));
         String id = v.getOrDefault("model-id", model.toAbsolutePath().normalize().getFileName() == null ? "model"
                 : model.toAbsolutePath().normalize().getFileName().toString());
@@ -144,7 +150,8 @@ public record CoordinatorConfig(String host, int port, String advertiseHost, Pat
                 ConfigKeys.intValue(v, "http-port", 8000),
                 ConfigKeys.bytesValue(v, "http-max-body-bytes", 4L << 20),
                 v.getOrDefault("api-keys", ""),
-                v.getOrDefault("api-keys-file", ""));
+                v.getOrDefault("api-keys-file", ""),
+                BatchConfig.parse(v, kafkaClient, "coordinator-" + host + "-" + v.getOrDefault("port", "0")));
     }
 
     /** KV blocks per pipeline at most. */
@@ -155,6 +162,12 @@ public record CoordinatorConfig(String host, int port, String advertiseHost, Pat
     /** The keys this config accepts, for error messages. */
     public static String knownKeys() {
         return String.join(", ", new java.util.TreeSet<>(KEYS));
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        java.util.HashSet<String> s = new java.util.HashSet<>(a);
+        s.addAll(b);
+        return Set.copyOf(s);
     }
 
     private static void range(String key, long value, long min, long max) {

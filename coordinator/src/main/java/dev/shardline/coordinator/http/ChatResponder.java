@@ -23,7 +23,7 @@ import java.util.function.Supplier;
 final class ChatResponder implements TokenSink {
     private static final SecureRandom RANDOM = new SecureRandom();
     private final ChatRequests.ChatCall call;
-    private final ResponseChannel out;
+    private final AnswerChannel out;
     private final String id;
     private final long created;
     private final String model;
@@ -34,7 +34,7 @@ final class ChatResponder implements TokenSink {
     private boolean roleSent;
     private List<Integer> tokenIds = List.of();        // the current delta's, for return_token_ids
 
-    ChatResponder(ChatRequests.ChatCall call, ResponseChannel out, String id, long created, String model,
+    ChatResponder(ChatRequests.ChatCall call, AnswerChannel out, String id, long created, String model,
                   IntFunction<String> tokenText) {
         this.call = call;
         this.out = out;

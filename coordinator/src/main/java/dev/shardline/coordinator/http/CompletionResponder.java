@@ -19,7 +19,7 @@ import java.util.function.IntFunction;
  */
 final class CompletionResponder implements TokenSink {
     private final CompletionRequests.CompletionCall call;
-    private final ResponseChannel out;
+    private final AnswerChannel out;
     private final String id;
     private final long created;
     private final String model;
@@ -28,7 +28,7 @@ final class CompletionResponder implements TokenSink {
     private int offset;
     private boolean echoed;
 
-    CompletionResponder(CompletionRequests.CompletionCall call, ResponseChannel out, String id, long created, String model,
+    CompletionResponder(CompletionRequests.CompletionCall call, AnswerChannel out, String id, long created, String model,
                         IntFunction<String> tokenText) {
         this.call = call;
         this.out = out;

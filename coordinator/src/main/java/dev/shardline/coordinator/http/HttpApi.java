@@ -35,6 +35,8 @@ import java.util.function.Supplier;
  */
 public final class HttpApi implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** Largest batch input file upload (OpenAI allows 200 MB; files live in Kafka here, in 512 KiB chunks). */
+    static final long FILE_BODY_LIMIT = 200L << 20;
 
     /** Where and how the HTTP API listens. */
     public record Settings(String host, int port, long maxBodyBytes) {
@@ -50,6 +52,7 @@ public final class HttpApi implements AutoCloseable {
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
     private Vertx vertx;
     private HttpServer server;
+    private BatchEndpoints batches;                 // null: no Kafka, the Batch API answers 404
 
     public HttpApi(GenerationService generation, BooleanSupplier ready, Supplier<String> metrics, ApiKeys keys,
                    Settings settings, Consumer<String> log) {
@@ -60,6 +63,12 @@ public final class HttpApi implements AutoCloseable {
         this.settings = settings;
         this.log = log;
         this.tokenText = Shapes.tokenText(generation.model().tokenizer());
+    }
+
+    /** Serves the OpenAI Batch API ({@code /v1/files}, {@code /v1/batches}) from these endpoints; call before start. */
+    public HttpApi withBatches(BatchEndpoints endpoints) {
+        this.batches = endpoints;
+        return this;
     }
 
     /** Binds the port (0 picks a free one) and serves; returns the port. */
@@ -78,6 +87,7 @@ public final class HttpApi implements AutoCloseable {
                 generation.model())));
         router.post("/detokenize").handler(bodies).handler(ctx -> offload(ctx, () -> Tokenizing.detokenize(Body.parse(body(ctx)),
                 generation.model())));
+        BatchRoutes.add(router, () -> batches, workers, FILE_BODY_LIMIT);
         router.get("/health").handler(ctx -> ctx.response().setStatusCode(200).end());
         router.get("/ready").handler(ctx -> {
             boolean r = ready.getAsBoolean();

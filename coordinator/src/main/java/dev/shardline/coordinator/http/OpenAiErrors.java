@@ -22,6 +22,7 @@ final class OpenAiErrors {
     static ApiError of(Throwable t, UnaryOperator<String> fieldNames) {
         return switch (t) {
             case ApiError.ApiException a -> a.error();
+            case BatchEndpoints.BatchApiException b -> b.error();
             case GenerationException.ContextLengthExceeded c -> new ApiError(400, ApiError.INVALID_REQUEST,
                     "context_length_exceeded", fieldNames.apply(c.field()), c.getMessage(), null);
             case GenerationException.ModelNotFound m -> new ApiError(404, ApiError.INVALID_REQUEST, "model_not_found",

@@ -13,7 +13,7 @@ import java.util.concurrent.ExecutionException;
  * decides). The status is chosen at the first write or at the end, so a request that fails before its first token
  * (no pipeline in time) still gets its own status. A client that disconnects fires {@code onClientGone} once.
  */
-final class ResponseChannel {
+final class ResponseChannel implements AnswerChannel {
     static final String SSE = "text/event-stream";
     static final String JSON = "application/json";
 
@@ -41,7 +41,8 @@ final class ResponseChannel {
     }
 
     /** Writes an SSE chunk (the first one sends 200 and the event-stream headers). */
-    void write(String chunk) throws InterruptedException {
+    @Override
+    public void write(String chunk) throws InterruptedException {
         if (closed || ended) return;
         CompletableFuture<Void> done = new CompletableFuture<>();
         context.runOnContext(v -> {
@@ -73,7 +74,8 @@ final class ResponseChannel {
     }
 
     /** Ends with a whole body, or (after SSE chunks went out) with a last chunk. */
-    void end(int status, String contentType, String body) {
+    @Override
+    public void end(int status, String contentType, String body) {
         finish(status, contentType, body, null);
     }
 
@@ -81,7 +83,8 @@ final class ResponseChannel {
      * Ends with an error: its status and JSON when nothing was sent yet; after SSE chunks, an error event and
      * {@code [DONE]} (the status is gone by then, as with every OpenAI-compatible server).
      */
-    void fail(ApiError e) {
+    @Override
+    public void fail(ApiError e) {
         finish(e.status(), JSON, e.json(), e);
     }
 

@@ -181,6 +181,19 @@ public final class ServingMetrics implements GenerationObserver {
                 BucketQuantiles.quantile(bounds, counts, 0.99));
     }
 
+    /**
+     * Adds the batch backlog gauges of the whole Kafka consumer group (ADR 0011): {@code shardline:batch_backlog_records}
+     * and {@code shardline:batch_backlog_tokens}. Only a coordinator that consumes batch work has them.
+     */
+    public void addBatchBacklog(Supplier<dev.shardline.coordinator.batch.Backlog> backlog) {
+        io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name(PREFIX + "batch_backlog_records")
+                .help("Batch request records past the consumer group's committed offsets (the whole group's lag)")
+                .callback(cb -> cb.call(backlog.get().records())).register(registry);
+        io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name(PREFIX + "batch_backlog_tokens")
+                .help("Estimated prompt + completion tokens of the batch backlog (exact where producers counted them)")
+                .callback(cb -> cb.call(backlog.get().tokens())).register(registry);
+    }
+
     /** Every metric now, in Prometheus text format. */
     public String scrape() {
         ByteArrayOutputStream out = new ByteArrayOutputStream(16 << 10);

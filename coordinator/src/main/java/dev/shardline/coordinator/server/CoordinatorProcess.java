@@ -65,6 +65,8 @@ public final class CoordinatorProcess implements AutoCloseable {
     private final Server server;
     private final ServingMetrics metrics;
     private final HttpApi http;
+    private final dev.shardline.coordinator.batch.BatchRunner batch;      // null without Kafka
+    private final dev.shardline.coordinator.batch.BatchStore batchStore;  // null without Kafka
     private final Consumer<String> log;
     private volatile boolean wasReady;
 
@@ -90,13 +92,19 @@ public final class CoordinatorProcess implements AutoCloseable {
         if (config.requestLog()) {
             generation.observe(new RequestLog(log));
         }
+        this.batchStore = config.batch().enabled() ? new dev.shardline.coordinator.batch.BatchStore(config.batch(),
+                () -> System.currentTimeMillis() / 1000, log) : null;
+        this.batch = config.batch().enabled() ? new dev.shardline.coordinator.batch.BatchRunner(config.batch(), generation,
+                batchStore, log) : null;
+        if (batch != null) metrics.addBatchBacklog(batch::backlog);
         this.http = new HttpApi(generation, cluster::ready, metrics::scrape, ApiKeys.load(config.apiKeys(),
                 config.apiKeysFile().isBlank() ? null : java.nio.file.Path.of(config.apiKeysFile())),
                 new HttpApi.Settings(config.host(), config.httpPort(), config.httpMaxBodyBytes()), log);
+        if (batchStore != null) http.withBatches(batchStore);
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
                 .maxInboundMessageSize(config.maxMessageBytes() + (1 << 20))
                 .callExecutor(resultsOnTransportThread())
-                .addService(new InferenceGrpcService(generation, cluster, metrics::figures))
+                .addService(new InferenceGrpcService(generation, cluster, metrics::figures, this::batchBacklog))
                 .addService(ServerInterceptors.intercept(new AdminGrpcService(cluster), new AdminAuth(config.adminToken())))
                 .addService(new ControlPlaneService(cluster, config.heartbeatMs(), log))
                 .addService(health.getHealthService())
@@ -131,6 +139,7 @@ public final class CoordinatorProcess implements AutoCloseable {
             throw new UncheckedIOException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage(), e);
         }
         try {
+            if (p.batchStore != null) p.batchStore.start();
             p.http.start();
         } catch (RuntimeException e) {
             p.close();
@@ -141,6 +150,15 @@ public final class CoordinatorProcess implements AutoCloseable {
         p.refreshHealth();
         p.healthTimer.scheduleWithFixedDelay(p::refreshHealth, 200, 200, TimeUnit.MILLISECONDS);
         p.cluster.start(p.address());
+        if (p.batch != null) {
+            try {
+                p.batch.start();
+            } catch (RuntimeException e) {
+                p.close();
+                throw new IllegalStateException("cannot start batch jobs on Kafka " + config.batch().bootstrap() + ": "
+                        + e.getMessage(), e);
+            }
+        }
         log.accept("coordinator listening on " + p.address() + " (gRPC) and " + p.httpUrl() + " (OpenAI HTTP API; model "
                 + model.id() + "; the first pipelines form once " + config.workers() + " worker(s) registered)");
         return p;
@@ -198,6 +216,15 @@ public final class CoordinatorProcess implements AutoCloseable {
         return model;
     }
 
+    /** The batch loop, when Kafka is configured. */
+    public java.util.Optional<dev.shardline.coordinator.batch.BatchRunner> batch() {
+        return java.util.Optional.ofNullable(batch);
+    }
+
+    private dev.shardline.coordinator.batch.Backlog batchBacklog() {
+        return batch == null ? dev.shardline.coordinator.batch.Backlog.NONE : batch.backlog();
+    }
+
     public ClusterReconciler cluster() {
         return cluster;
     }
@@ -224,6 +251,8 @@ public final class CoordinatorProcess implements AutoCloseable {
 
     @Override
     public void close() {
+        if (batch != null) batch.close();
+        if (batchStore != null) batchStore.close();
         http.close();
         health.enterTerminalState();
         healthTimer.shutdownNow();

@@ -42,14 +42,20 @@ import java.util.List;
 public final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
     private final GenerationService generation;
     private final ClusterReconciler cluster;
+    private final java.util.function.Supplier<dev.shardline.coordinator.batch.Backlog> batchBacklog;
 
     private final Supplier<ServingFigures> serving;
 
-    /** @param serving the request figures of /metrics now, for status calls */
-    public InferenceGrpcService(GenerationService generation, ClusterReconciler cluster, Supplier<ServingFigures> serving) {
+    /**
+     * @param serving      the request figures of /metrics now, for status calls
+     * @param batchBacklog the Kafka consumer group's backlog for the status (zero without Kafka)
+     */
+    public InferenceGrpcService(GenerationService generation, ClusterReconciler cluster, Supplier<ServingFigures> serving,
+                                Supplier<dev.shardline.coordinator.batch.Backlog> batchBacklog) {
         this.serving = serving;
         this.generation = generation;
         this.cluster = cluster;
+        this.batchBacklog = batchBacklog;
     }
 
     @Override
@@ -162,7 +168,10 @@ public final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase 
 
     @Override
     public void getClusterStatus(GetClusterStatusRequest request, StreamObserver<GetClusterStatusResponse> response) {
-        response.onNext(StatusProtos.status(cluster.status(), serving.get()));
+        dev.shardline.coordinator.batch.Backlog b = batchBacklog.get();
+        response.onNext(StatusProtos.status(cluster.status(), serving.get()).toBuilder().setBatchBacklog(
+                dev.shardline.proto.v1.BatchBacklog.newBuilder().setRecords(b.records()).setTokens(b.tokens())
+                        .setExact(b.exact())).build());
         response.onCompleted();
     }
 }

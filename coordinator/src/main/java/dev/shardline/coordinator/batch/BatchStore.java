@@ -1,0 +1,593 @@
+package dev.shardline.coordinator.batch;
+
+import dev.shardline.coordinator.config.BatchConfig;
+import dev.shardline.coordinator.http.BatchCalls;
+import dev.shardline.coordinator.http.BatchEndpoints;
+import dev.shardline.model.json.Json;
+import dev.shardline.model.json.JsonException;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The OpenAI Batch API's state, kept in Kafka (ADR 0011) so that every coordinator of the group reads the same and
+ * a restart loses nothing: batch objects in a compacted topic keyed by id, uploaded files in a compacted topic in
+ * 512 KiB chunks, request counts and output files read from the results topic. One follower thread reads the three
+ * topics from the beginning into memory; writes wait until the follower has read them back (read your writes).
+ * A timer moves batches along: finished ones to completed (or cancelled / expired), past their window to expired.
+ */
+public final class BatchStore implements BatchEndpoints, BatchStates, AutoCloseable {
+    private static final int CHUNK = 512 << 10;
+    private static final Pattern WINDOW = Pattern.compile("([1-9][0-9]{0,5})([smh])");
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private record Counts(long completed, long failed) {
+    }
+
+    private final BatchConfig config;
+    private final Consumer<String> log;
+    private final LongSupplier clockSeconds;
+    private final Map<String, Map<String, Object>> batches = new ConcurrentHashMap<>();
+    private final Map<String, Map<String, Object>> files = new ConcurrentHashMap<>();
+    private final Map<String, byte[]> chunks = new ConcurrentHashMap<>();
+    private final Map<String, Counts> counts = new ConcurrentHashMap<>();
+    private final Map<TopicPartition, Long> positions = new ConcurrentHashMap<>();
+    private final Set<String> ended = ConcurrentHashMap.newKeySet();
+    private final AtomicLong version = new AtomicLong();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r ->
+            Thread.ofPlatform().name("batch-store-timer").daemon().unstarted(r));
+    private volatile boolean running;
+    private KafkaProducer<byte[], byte[]> producer;
+    private KafkaConsumer<byte[], byte[]> follower;
+    private Thread thread;
+
+    public BatchStore(BatchConfig config, LongSupplier clockSeconds, Consumer<String> log) {
+        this.config = config;
+        this.clockSeconds = clockSeconds;
+        this.log = log;
+    }
+
+    /**
+     * Creates the batch topics that are missing (the requests and results topics with the broker's default partition
+     * count, the batches and files topics compacted), reads the state topics up to their ends (so the state is
+     * complete before serving), then follows them.
+     */
+    public void start() {
+        ensureTopics();
+        Properties p = new Properties();
+        p.putAll(config.client());
+        p.put("bootstrap.servers", config.bootstrap());
+        Properties pp = (Properties) p.clone();
+        pp.keySet().retainAll(ProducerConfig.configNames());
+        pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        pp.put(ProducerConfig.ACKS_CONFIG, "all");
+        producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer());
+        Properties cp = (Properties) p.clone();
+        cp.keySet().retainAll(ConsumerConfig.configNames());
+        cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        cp.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        follower = new KafkaConsumer<>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        List<TopicPartition> parts = new ArrayList<>();
+        for (String t : List.of(config.batchesTopic(), config.filesTopic(), config.resultsTopic())) {
+            follower.partitionsFor(t, Duration.ofSeconds(30)).forEach(i -> parts.add(new TopicPartition(t, i.partition())));
+        }
+        follower.assign(parts);
+        follower.seekToBeginning(parts);
+        Map<TopicPartition, Long> end = follower.endOffsets(parts, Duration.ofSeconds(30));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (parts.stream().anyMatch(tp -> follower.position(tp) < end.get(tp))) {
+            if (System.nanoTime() > deadline) throw new IllegalStateException("cannot read the batch topics to their end");
+            apply(follower.poll(Duration.ofMillis(100)));
+        }
+        for (TopicPartition tp : parts) positions.put(tp, follower.position(tp));
+        running = true;
+        thread = Thread.ofPlatform().name("batch-store").start(this::follow);
+        timer.scheduleWithFixedDelay(this::advance, 200, 500, TimeUnit.MILLISECONDS);
+        log.accept("batch API: " + batches.size() + " batch(es) and " + files.size() + " file(s) in " + config.batchesTopic()
+                + " / " + config.filesTopic());
+    }
+
+    private void ensureTopics() {
+        Properties p = new Properties();
+        p.putAll(config.client());
+        p.keySet().retainAll(org.apache.kafka.clients.admin.AdminClientConfig.configNames());
+        p.put("bootstrap.servers", config.bootstrap());
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(p)) {
+            Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+            List<org.apache.kafka.clients.admin.NewTopic> missing = new ArrayList<>();
+            for (String t : List.of(config.requestsTopic(), config.resultsTopic(), config.deadLetterTopic())) {
+                if (!existing.contains(t)) {
+                    missing.add(new org.apache.kafka.clients.admin.NewTopic(t, java.util.Optional.empty(), java.util.Optional.empty()));
+                }
+            }
+            for (String t : List.of(config.batchesTopic(), config.filesTopic())) {
+                if (!existing.contains(t)) {
+                    missing.add(new org.apache.kafka.clients.admin.NewTopic(t, java.util.Optional.of(1), java.util.Optional.empty())
+                            .configs(Map.of("cleanup.policy", "compact")));
+                }
+            }
+            if (missing.isEmpty()) return;
+            try {
+                admin.createTopics(missing).all().get(60, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) throw e;
+            }
+            log.accept("batch API: created topic(s) " + missing.stream().map(org.apache.kafka.clients.admin.NewTopic::name).toList());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating the batch topics", e);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("cannot create the batch topics on " + config.bootstrap() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void follow() {
+        try {
+            while (running) {
+                apply(follower.poll(Duration.ofMillis(100)));
+                for (TopicPartition tp : follower.assignment()) positions.put(tp, follower.position(tp));
+            }
+        } catch (WakeupException e) {
+            // closing
+        } catch (RuntimeException e) {
+            log.accept("batch API: following the batch topics failed: " + e);
+        } finally {
+            follower.close();
+        }
+    }
+
+    private void apply(Iterable<ConsumerRecord<byte[], byte[]>> records) {
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            String key = r.key() == null ? "" : new String(r.key(), StandardCharsets.UTF_8);
+            if (r.topic().equals(config.batchesTopic())) {
+                if (r.value() == null) batches.remove(key);
+                else batches.put(key, Json.parseObject(new String(r.value(), StandardCharsets.UTF_8)));
+            } else if (r.topic().equals(config.filesTopic())) {
+                if (key.contains("/")) {
+                    if (r.value() == null) chunks.remove(key);
+                    else chunks.put(key, r.value());
+                } else if (r.value() == null) {
+                    files.remove(key);
+                } else {
+                    files.put(key, Json.parseObject(new String(r.value(), StandardCharsets.UTF_8)));
+                }
+            } else {
+                Header h = r.headers().lastHeader(BatchRunner.BATCH_HEADER);
+                if (h == null) continue;
+                String batch = new String(h.value(), StandardCharsets.UTF_8);
+                boolean ok;
+                try {
+                    ok = ResultLine.succeeded(Json.parseObject(new String(r.value(), StandardCharsets.UTF_8)));
+                } catch (JsonException e) {
+                    ok = false;
+                }
+                boolean success = ok;
+                counts.merge(batch, new Counts(success ? 1 : 0, success ? 0 : 1),
+                        (a, b) -> new Counts(a.completed() + b.completed(), a.failed() + b.failed()));
+            }
+        }
+    }
+
+    /** Sends and waits until the follower has read the record back, so the next read sees it. */
+    private void write(String topic, String key, byte[] value) {
+        try {
+            RecordMetadata m = producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value)).get(30, TimeUnit.SECONDS);
+            TopicPartition tp = new TopicPartition(topic, m.partition());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (positions.getOrDefault(tp, -1L) <= m.offset()) {
+                if (System.nanoTime() > deadline) throw new IllegalStateException("the write to " + topic + " was not read back");
+                Thread.sleep(5);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("cannot write to Kafka topic " + topic + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void putBatch(Map<String, Object> b) {
+        write(config.batchesTopic(), (String) b.get("id"), Json.write(b).getBytes(StandardCharsets.UTF_8));
+    }
+
+    // ---- files ----
+
+    @Override
+    public Map<String, Object> uploadFile(String filename, String purpose, byte[] content) {
+        if (!purpose.equals("batch")) {
+            throw new BatchApiException(400, "invalid_value", "purpose", "purpose: only \"batch\" is supported, got \"" + purpose + "\"");
+        }
+        String id = "file-" + hex(12);
+        int n = 0;
+        for (int off = 0; off < content.length || n == 0; off += CHUNK, n++) {
+            byte[] part = java.util.Arrays.copyOfRange(content, off, Math.min(content.length, off + CHUNK));
+            write(config.filesTopic(), id + "/" + n, part);
+        }
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("id", id);
+        f.put("object", "file");
+        f.put("bytes", content.length);
+        f.put("created_at", clockSeconds.getAsLong());
+        f.put("filename", filename == null || filename.isBlank() ? "input.jsonl" : filename);
+        f.put("purpose", purpose);
+        f.put("status", "processed");
+        f.put("chunks", n);
+        write(config.filesTopic(), id, Json.write(f).getBytes(StandardCharsets.UTF_8));
+        return shown(f);
+    }
+
+    @Override
+    public List<Map<String, Object>> listFiles() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        files.values().stream().sorted(Comparator.comparing((Map<String, Object> f) -> ((Number) f.get("created_at")).longValue())
+                .reversed()).forEach(f -> out.add(shown(f)));
+        for (Map<String, Object> b : batches.values()) {
+            for (String k : List.of("output_file_id", "error_file_id")) {
+                if (b.get(k) instanceof String id) out.add(outputFile(id, b));
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public Map<String, Object> file(String id) {
+        Map<String, Object> f = files.get(id);
+        if (f != null) return shown(f);
+        Map<String, Object> b = batchOfOutput(id);
+        return outputFile(id, b);
+    }
+
+    @Override
+    public byte[] fileContent(String id) {
+        Map<String, Object> f = files.get(id);
+        if (f != null) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            int n = ((Number) f.get("chunks")).intValue();
+            for (int i = 0; i < n; i++) {
+                byte[] c = chunks.get(id + "/" + i);
+                if (c == null) throw new IllegalStateException("file " + id + ": chunk " + i + " is missing from " + config.filesTopic());
+                out.writeBytes(c);
+            }
+            return out.toByteArray();
+        }
+        Map<String, Object> b = batchOfOutput(id);
+        return output((String) b.get("id"), id.startsWith("file-out-")).getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public Map<String, Object> deleteFile(String id) {
+        Map<String, Object> f = files.get(id);
+        if (f == null) {
+            batchOfOutput(id);
+            throw new BatchApiException(400, "invalid_value", "file_id", "file " + id + " is a batch's output: it is read "
+                    + "from the results topic and goes with its retention");
+        }
+        write(config.filesTopic(), id, null);
+        int n = ((Number) f.get("chunks")).intValue();
+        for (int i = 0; i < n; i++) write(config.filesTopic(), id + "/" + i, null);
+        return Map.of("id", id, "object", "file", "deleted", true);
+    }
+
+    private Map<String, Object> batchOfOutput(String id) {
+        String batchId = id.startsWith("file-out-") ? id.substring(9) : id.startsWith("file-err-") ? id.substring(9) : null;
+        Map<String, Object> b = batchId == null ? null : batches.get(batchId);
+        if (b == null || !id.equals(b.get("output_file_id")) && !id.equals(b.get("error_file_id"))) {
+            throw new BatchApiException(404, "not_found", "file_id", "no file with id " + id);
+        }
+        return b;
+    }
+
+    private Map<String, Object> outputFile(String id, Map<String, Object> b) {
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("id", id);
+        f.put("object", "file");
+        f.put("bytes", output((String) b.get("id"), id.startsWith("file-out-")).getBytes(StandardCharsets.UTF_8).length);
+        f.put("created_at", b.get("completed_at") != null ? b.get("completed_at") : b.get("created_at"));
+        f.put("filename", (id.startsWith("file-out-") ? "batch_output_" : "batch_errors_") + b.get("id") + ".jsonl");
+        f.put("purpose", "batch_output");
+        f.put("status", "processed");
+        return f;
+    }
+
+    private static Map<String, Object> shown(Map<String, Object> f) {
+        Map<String, Object> m = new LinkedHashMap<>(f);
+        m.remove("chunks");
+        return m;
+    }
+
+    /** A batch's output (200 answers) or error lines, read from the results topic as a read_committed consumer. */
+    String output(String batchId, boolean succeeded) {
+        Properties p = new Properties();
+        p.putAll(config.client());
+        p.keySet().retainAll(ConsumerConfig.configNames());
+        p.put("bootstrap.servers", config.bootstrap());
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        StringBuilder sb = new StringBuilder();
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> parts = new ArrayList<>();
+            c.partitionsFor(config.resultsTopic()).forEach(i -> parts.add(new TopicPartition(config.resultsTopic(), i.partition())));
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            Map<TopicPartition, Long> end = c.endOffsets(parts);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
+                if (System.nanoTime() > deadline) throw new IllegalStateException("cannot read " + config.resultsTopic());
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(100))) {
+                    Header h = r.headers().lastHeader(BatchRunner.BATCH_HEADER);
+                    if (h == null || !batchId.equals(new String(h.value(), StandardCharsets.UTF_8))) continue;
+                    String line = new String(r.value(), StandardCharsets.UTF_8);
+                    if (ResultLine.succeeded(Json.parseObject(line)) == succeeded) sb.append(line).append('\n');
+                }
+            }
+        }
+        return sb.toString();
+    }
+
+    // ---- batches ----
+
+    @Override
+    public Map<String, Object> createBatch(String inputFileId, String endpoint, String completionWindow,
+                                           Map<String, String> metadata) {
+        if (!endpoint.equals(BatchCalls.CHAT) && !endpoint.equals(BatchCalls.COMPLETIONS)) {
+            throw new BatchApiException(400, "invalid_value", "endpoint", "endpoint: " + endpoint + " is not supported (use "
+                    + BatchCalls.CHAT + " or " + BatchCalls.COMPLETIONS + ")");
+        }
+        long window = windowSeconds(completionWindow);
+        Map<String, Object> f = files.get(inputFileId);
+        if (f == null) throw new BatchApiException(404, "not_found", "input_file_id", "no file with id " + inputFileId);
+        if (!"batch".equals(f.get("purpose"))) {
+            throw new BatchApiException(400, "invalid_value", "input_file_id", "file " + inputFileId + " has purpose "
+                    + f.get("purpose") + ", not batch");
+        }
+        long now = clockSeconds.getAsLong();
+        Map<String, Object> b = new LinkedHashMap<>();
+        b.put("id", "batch_" + hex(12));
+        b.put("object", "batch");
+        b.put("endpoint", endpoint);
+        b.put("errors", null);
+        b.put("input_file_id", inputFileId);
+        b.put("completion_window", completionWindow);
+        b.put("status", "validating");
+        b.put("output_file_id", null);
+        b.put("error_file_id", null);
+        b.put("created_at", now);
+        b.put("in_progress_at", null);
+        b.put("expires_at", now + window);
+        b.put("finalizing_at", null);
+        b.put("completed_at", null);
+        b.put("failed_at", null);
+        b.put("expired_at", null);
+        b.put("cancelling_at", null);
+        b.put("cancelled_at", null);
+        b.put("request_counts", requestCounts(0, 0, 0));
+        b.put("metadata", metadata.isEmpty() ? null : new LinkedHashMap<>(metadata));
+        putBatch(b);
+
+        List<String[]> lines = new ArrayList<>();
+        List<Object> errors = new ArrayList<>();
+        String text = new String(fileContent(inputFileId), StandardCharsets.UTF_8);
+        Set<String> ids = new HashSet<>();
+        int lineNo = 0;
+        for (String line : text.split("\n")) {
+            lineNo++;
+            if (line.isBlank()) continue;
+            String problem = null;
+            String customId = null;
+            switch (BatchLine.read(line.getBytes(StandardCharsets.UTF_8))) {
+                case BatchLine.Unreadable u -> problem = u.reason();
+                case BatchLine.Readable r -> {
+                    customId = r.customId();
+                    if (r.problem() != null) problem = r.problem();
+                    else if (!r.url().equals(endpoint)) problem = "url: " + r.url() + " differs from the batch's endpoint " + endpoint;
+                    else if (!ids.add(customId)) problem = "custom_id: \"" + customId + "\" is used by another line";
+                }
+            }
+            if (problem != null) {
+                errors.add(Map.of("code", "invalid_request", "message", problem, "param", problem.split(":")[0], "line", lineNo));
+            } else {
+                lines.add(new String[]{customId, line});
+            }
+        }
+        if (lines.isEmpty() && errors.isEmpty()) {
+            errors.add(Map.of("code", "empty_file", "message", "the input file has no request lines", "param", "input_file_id",
+                    "line", 0));
+        }
+        if (!errors.isEmpty()) {
+            b.put("status", "failed");
+            b.put("failed_at", clockSeconds.getAsLong());
+            b.put("errors", Map.of("object", "list", "data", errors.size() > 100 ? errors.subList(0, 100) : errors));
+            putBatch(b);
+            return view(b);
+        }
+        String id = (String) b.get("id");
+        for (String[] l : lines) {
+            ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(config.requestsTopic(), l[0].getBytes(StandardCharsets.UTF_8),
+                    l[1].getBytes(StandardCharsets.UTF_8));
+            r.headers().add(BatchRunner.BATCH_HEADER, id.getBytes(StandardCharsets.UTF_8));
+            producer.send(r);
+        }
+        producer.flush();
+        b.put("status", "in_progress");
+        b.put("in_progress_at", clockSeconds.getAsLong());
+        b.put("request_counts", requestCounts(lines.size(), 0, 0));
+        putBatch(b);
+        return view(b);
+    }
+
+    private static long windowSeconds(String w) {
+        Matcher m = WINDOW.matcher(w == null ? "" : w);
+        if (!m.matches()) {
+            throw new BatchApiException(400, "invalid_value", "completion_window", "completion_window: \"" + w
+                    + "\" is not a duration like 24h (also: 30m, 90s)");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "h" -> n * 3600;
+            case "m" -> n * 60;
+            default -> n;
+        };
+    }
+
+    @Override
+    public Map<String, Object> batch(String id) {
+        Map<String, Object> b = batches.get(id);
+        if (b == null) throw new BatchApiException(404, "not_found", "batch_id", "no batch with id " + id);
+        return view(b);
+    }
+
+    @Override
+    public List<Map<String, Object>> listBatches(String after, int limit) {
+        List<Map<String, Object>> all = new ArrayList<>(batches.values());
+        all.sort(Comparator.comparing((Map<String, Object> b) -> ((Number) b.get("created_at")).longValue())
+                .thenComparing(b -> (String) b.get("id")).reversed());
+        int from = 0;
+        if (after != null) {
+            from = -1;
+            for (int i = 0; i < all.size(); i++) if (all.get(i).get("id").equals(after)) from = i + 1;
+            if (from < 0) throw new BatchApiException(404, "not_found", "after", "no batch with id " + after);
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (int i = from; i < all.size() && out.size() < limit; i++) out.add(view(all.get(i)));
+        return out;
+    }
+
+    @Override
+    public Map<String, Object> cancel(String id) {
+        Map<String, Object> b = new LinkedHashMap<>(batch(id));
+        String s = (String) b.get("status");
+        if (!s.equals("validating") && !s.equals("in_progress")) {
+            throw new BatchApiException(409, "invalid_state", "batch_id", "batch " + id + " is " + s + ": only a validating or "
+                    + "in-progress batch can be cancelled");
+        }
+        b.put("status", "cancelling");
+        b.put("cancelling_at", clockSeconds.getAsLong());
+        putBatch(b);
+        return view(b);
+    }
+
+    /** The stored object with live request counts from the results topic. */
+    private Map<String, Object> view(Map<String, Object> stored) {
+        Map<String, Object> b = new LinkedHashMap<>(stored);
+        String s = (String) b.get("status");
+        if (s.equals("in_progress") || s.equals("cancelling") || s.equals("finalizing")) {
+            Counts c = counts.getOrDefault((String) b.get("id"), new Counts(0, 0));
+            b.put("request_counts", requestCounts(total(stored), c.completed(), c.failed()));
+        }
+        return b;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static long total(Map<String, Object> b) {
+        return ((Number) ((Map<String, Object>) b.get("request_counts")).get("total")).longValue();
+    }
+
+    private static Map<String, Object> requestCounts(long total, long completed, long failed) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("total", total);
+        m.put("completed", completed);
+        m.put("failed", failed);
+        return m;
+    }
+
+    /** The timer: every batch whose requests are all answered is finalized; ended batches are announced. */
+    private void advance() {
+        try {
+            long now = clockSeconds.getAsLong();
+            for (Map<String, Object> stored : List.copyOf(batches.values())) {
+                String id = (String) stored.get("id");
+                String s = (String) stored.get("status");
+                boolean expired = now >= ((Number) stored.get("expires_at")).longValue();
+                if ((s.equals("cancelling") || s.equals("in_progress") && expired) && ended.add(id)) version.incrementAndGet();
+                if (!s.equals("in_progress") && !s.equals("cancelling")) continue;
+                Counts c = counts.getOrDefault(id, new Counts(0, 0));
+                long total = total(stored);
+                if (c.completed() + c.failed() < total) continue;
+                Map<String, Object> b = new LinkedHashMap<>(stored);
+                b.put("finalizing_at", now);
+                b.put("request_counts", requestCounts(total, c.completed(), c.failed()));
+                b.put("output_file_id", c.completed() > 0 ? "file-out-" + id : null);
+                b.put("error_file_id", c.failed() > 0 ? "file-err-" + id : null);
+                String end = s.equals("cancelling") ? "cancelled" : expired ? "expired" : "completed";
+                b.put("status", end);
+                b.put(end + "_at", now);
+                putBatch(b);
+                log.accept("batch API: " + id + " " + end + " (" + c.completed() + " completed, " + c.failed() + " failed)");
+            }
+        } catch (RuntimeException e) {
+            log.accept("batch API: advancing batches failed (retrying): " + e.getMessage());
+        }
+    }
+
+    // ---- BatchStates, for the batch loop ----
+
+    @Override
+    public String ended(String batchId) {
+        Map<String, Object> b = batches.get(batchId);
+        if (b == null) return null;
+        String s = (String) b.get("status");
+        if (s.equals("cancelling") || s.equals("cancelled")) return ResultLine.CANCELLED;
+        if (s.equals("expired") || s.equals("in_progress") && clockSeconds.getAsLong() >= ((Number) b.get("expires_at")).longValue()) {
+            return ResultLine.EXPIRED;
+        }
+        return null;
+    }
+
+    @Override
+    public long version() {
+        return version.get();
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        timer.shutdownNow();
+        if (follower != null) follower.wakeup();
+        if (thread != null) {
+            try {
+                thread.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (producer != null) producer.close(Duration.ofSeconds(5));
+    }
+
+    private static String hex(int bytes) {
+        byte[] b = new byte[bytes];
+        RANDOM.nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+}
