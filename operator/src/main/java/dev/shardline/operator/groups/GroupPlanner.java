@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.stream.Collectors;
 
 /**
  * Pure: from the groups that exist and the pipelines wanted, the next steps. Whole groups only; a group that is
@@ -80,10 +79,11 @@ public final class GroupPlanner {
                 .thenComparingInt(GroupView::index)).orElseThrow();
     }
 
+    /** New indices above every index in use, so a drained worker's name is not reused while it may linger. */
     static List<Integer> freeIndices(List<GroupView> groups, int n) {
-        Set<Integer> used = groups.stream().map(GroupView::index).collect(Collectors.toSet());
+        int next = groups.stream().mapToInt(GroupView::index).max().orElse(-1) + 1;
         List<Integer> free = new ArrayList<>();
-        for (int i = 0; free.size() < n; i++) if (!used.contains(i)) free.add(i);
+        for (int i = 0; i < n; i++) free.add(next + i);
         return free;
     }
 
