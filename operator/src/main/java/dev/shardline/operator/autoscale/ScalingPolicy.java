@@ -27,7 +27,7 @@ public record ScalingPolicy(long backlogTokensPerPipeline, int waitingRequestsPe
         String why = raw == 0 ? "no work" : raw == byBacklog ? "backlog " + demand + " tokens at " + backlogTokensPerPipeline + " per pipeline"
                 : raw == byDrainTime ? "backlog " + demand + " tokens drains in " + targetDrainSeconds + " s at "
                         + Math.round(s.tokensPerSecondPerPipeline()) + " tokens/s per pipeline"
-                : raw == byWaiting ? s.waitingRequests() + " requests waiting for a pipeline"
+                : raw == byWaiting ? s.waitingRequests() + " requests waiting for admission"
                 : raw == byKv ? "KV usage " + Math.round(s.kvUsage() * 100) + "% above " + Math.round(kvUsageHigh * 100) + "%"
                 : "sequences running";
 

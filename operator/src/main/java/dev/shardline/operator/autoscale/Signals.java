@@ -4,7 +4,7 @@ package dev.shardline.operator.autoscale;
  * One sample of the work the cluster has, read from the coordinator's status (ADR 0010).
  *
  * @param batchBacklogTokens         Kafka batch tokens still to process (whole consumer group)
- * @param waitingRequests            requests waiting for a pipeline that can serve them
+ * @param waitingRequests            requests waiting for admission (queued on a pipeline, or for one when none serves)
  * @param waitingTokens              their prompt + max tokens
  * @param runningSequences           sequences being generated
  * @param kvUsage                    fraction of the serving pipelines' KV blocks in use

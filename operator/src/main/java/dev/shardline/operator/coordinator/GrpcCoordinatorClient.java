@@ -84,7 +84,9 @@ public final class GrpcCoordinatorClient implements CoordinatorClient {
             workers.add(new ClusterView.Worker(w.getWorkerId(), w.getState().name().replace("WORKER_STATE_", ""),
                     w.getPipelineId(), w.getLiveSequences()));
         }
-        return new ClusterView(List.copyOf(pipelines), List.copyOf(workers), r.getWaitingRequests(), r.getWaitingTokens(),
+        // requests waiting for admission anywhere (queued on a pipeline, or for a pipeline when none can serve)
+        int waiting = Math.max(r.getQueueDepth(), r.getWaitingRequests());
+        return new ClusterView(List.copyOf(pipelines), List.copyOf(workers), waiting, r.getWaitingTokens(),
                 r.getRunningSequences(), r.getBatchBacklog().getTokens(), r.getTokensPerSecondPerPipeline(),
                 r.getTargetPipelines(), r.getReady(), tokens);
     }

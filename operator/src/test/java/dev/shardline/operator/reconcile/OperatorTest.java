@@ -60,8 +60,11 @@ class OperatorTest {
     static Watch podWatch;
     static final String NS = "ml";
 
+    static final java.util.logging.Logger MOCK_LOG = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
+
     @BeforeAll
     static void start() throws IOException {
+        MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
         client.resource(io.fabric8.kubernetes.client.utils.Serialization.unmarshal(
                 Files.readString(Path.of("../k8s/base/crd.yaml")), CustomResourceDefinition.class)).create();
         for (String name : List.of("alpha", "beta", "broken")) {
