@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         description = "Serve Qwen2-architecture models (QwQ-32B) on CPU today, on a cluster tomorrow.",
         subcommands = {DemoCommand.class, UpCommand.class, ChatCommand.class, GenerateCommand.class, TokenizeCommand.class,
                 ModelCommand.class, BenchCommand.class, CoordinatorCommand.class, WorkerCommand.class,
-                StatusCommand.class, ScaleCommand.class, DrainCommand.class,
+                StatusCommand.class, ScaleCommand.class, DrainCommand.class, OperatorCommand.class,
                 GpuCheckCommand.class,
                 BatchCommand.class,
                 CommandLine.HelpCommand.class})

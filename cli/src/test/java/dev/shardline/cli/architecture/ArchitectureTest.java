@@ -44,6 +44,26 @@ class ArchitectureTest {
     }
 
     @Test
+    void theOperatorUsesTheContractsAndKubernetesOnly() {
+        noClasses().that().resideInAPackage("dev.shardline.operator..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.shardline.model..", "dev.shardline.worker..",
+                        "dev.shardline.coordinator..", "dev.shardline.cli..", "io.vertx..")
+                .because("the operator reaches the coordinator over its gRPC contracts (proto) and Kubernetes over Fabric8")
+                .check(classes);
+        noClasses().that().resideOutsideOfPackages("dev.shardline.operator..", "dev.shardline.cli..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.shardline.operator..", "io.fabric8..", "io.javaoperatorsdk..")
+                .because("only the operator (and the cli that launches it) knows Kubernetes")
+                .check(classes);
+        noClasses().that().resideInAnyPackage("dev.shardline.operator.desired..", "dev.shardline.operator.autoscale..",
+                        "dev.shardline.operator.groups..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.fabric8.kubernetes.client..", "io.javaoperatorsdk..",
+                        "io.grpc..", "dev.shardline.proto..", "java.net..", "java.util.concurrent..",
+                        "dev.shardline.operator.reconcile..", "dev.shardline.operator.coordinator..")
+                .because("desired objects, the scaling policy and the group planner are pure functions of their inputs")
+                .check(classes);
+    }
+
+    @Test
     void workersAndTheCoordinatorDoNotKnowEachOther() {
         noClasses().that().resideInAPackage("dev.shardline.worker..")
                 .should().dependOnClassesThat().resideInAnyPackage("dev.shardline.coordinator..", "dev.shardline.cli..")

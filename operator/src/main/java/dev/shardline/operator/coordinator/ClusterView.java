@@ -1,0 +1,53 @@
+package dev.shardline.operator.coordinator;
+
+import java.util.List;
+
+/**
+ * The coordinator's status as the operator needs it (no proto type past the client).
+ *
+ * @param tokensProcessed prompt + generated tokens all pipelines processed since they formed (for throughput)
+ */
+public record ClusterView(List<Pipeline> pipelines, List<Worker> workers, int waitingRequests, long waitingTokens,
+                          int runningSequences, long batchBacklogTokens, double tokensPerSecondPerPipeline,
+                          int targetPipelines, boolean ready, long tokensProcessed) {
+
+    /** One pipeline and its stages. */
+    public record Pipeline(int id, String state, int running, int kvBlocksUsed, int kvBlocksTotal, List<Stage> stages) {
+        public boolean serving() {
+            return state.equals("SERVING");
+        }
+
+        /** Forming, serving or draining: it holds its workers. */
+        public boolean holdsWorkers() {
+            return state.equals("FORMING") || state.equals("SERVING") || state.equals("DRAINING");
+        }
+    }
+
+    /** One stage: the worker that runs it and its layers [start, end). */
+    public record Stage(int index, String workerId, int layerStart, int layerEnd) {
+    }
+
+    /** A registered worker. */
+    public record Worker(String id, String state, int pipelineId, int liveSequences) {
+    }
+
+    public int serving() {
+        return (int) pipelines.stream().filter(Pipeline::serving).count();
+    }
+
+    public int draining() {
+        return (int) pipelines.stream().filter(p -> p.state().equals("DRAINING")).count();
+    }
+
+    /** Fraction of the serving pipelines' KV blocks in use. */
+    public double kvUsage() {
+        long used = 0, total = 0;
+        for (Pipeline p : pipelines) {
+            if (p.serving()) {
+                used += p.kvBlocksUsed();
+                total += p.kvBlocksTotal();
+            }
+        }
+        return total == 0 ? 0 : (double) used / total;
+    }
+}

@@ -1,0 +1,294 @@
+package dev.shardline.operator.reconcile;
+
+import dev.shardline.operator.Samples;
+import dev.shardline.operator.coordinator.GrpcCoordinatorClient;
+import dev.shardline.operator.desired.Names;
+import dev.shardline.operator.main.OperatorConfig;
+import dev.shardline.operator.main.OperatorMain;
+import dev.shardline.operator.resource.InferenceCluster;
+import dev.shardline.operator.resource.InferenceClusterSpec;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodConditionBuilder;
+import io.fabric8.kubernetes.api.model.PodStatusBuilder;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.Watch;
+import io.fabric8.kubernetes.client.Watcher;
+import io.fabric8.kubernetes.client.WatcherException;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.javaoperatorsdk.operator.Operator;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The real operator (JOSDK running, leader election off, server-side apply off) against Fabric8's mock API server in
+ * CRUD mode, with a simulated coordinator speaking the real gRPC contracts. The mock runs no controllers and no
+ * garbage collector: owner references are asserted, not collection.
+ */
+@EnableKubernetesMockClient(crud = true)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class OperatorTest {
+    static KubernetesMockServer server;
+    static KubernetesClient client;
+    static Operator operator;
+    static InferenceClusterReconciler reconciler;
+    static final Map<String, SimulatedCoordinator> coordinators = new ConcurrentHashMap<>();
+    static final List<String> deletedPods = new CopyOnWriteArrayList<>();
+    static Watch podWatch;
+    static final String NS = "ml";
+
+    static final java.util.logging.Logger MOCK_LOG = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
+
+    @BeforeAll
+    static void start() throws IOException {
+        MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
+        client.resource(io.fabric8.kubernetes.client.utils.Serialization.unmarshal(
+                Files.readString(Path.of("../k8s/base/crd.yaml")), CustomResourceDefinition.class)).create();
+        for (String name : List.of("alpha", "beta", "broken")) {
+            coordinators.put(name, new SimulatedCoordinator(client, NS, name, 2));
+        }
+        reconciler = new InferenceClusterReconciler(client, new InferenceClusterReconciler.Options(false, Duration.ofMillis(300),
+                (n, ns) -> coordinators.get(n.cluster()).address(), GrpcCoordinatorClient::new, System::currentTimeMillis,
+                line -> System.err.println("operator: " + line)));
+        operator = OperatorMain.start(client, reconciler, new OperatorConfig("", false, "", Duration.ofMillis(300)), false);
+        podWatch = client.pods().inNamespace(NS).watch(new Watcher<>() {
+            @Override
+            public void eventReceived(Action action, Pod pod) {
+                if (action == Action.DELETED) {
+                    deletedPods.add(pod.getMetadata().getName() + ":" + (pod.getStatus() == null ? "none" : pod.getStatus().getPhase()));
+                }
+            }
+
+            @Override
+            public void onClose(WatcherException cause) {
+            }
+        });
+    }
+
+    @AfterAll
+    static void stop() {
+        podWatch.close();
+        operator.stop();
+        reconciler.close();
+        coordinators.values().forEach(SimulatedCoordinator::close);
+    }
+
+    static InferenceCluster get(String name) {
+        return client.resources(InferenceCluster.class).inNamespace(NS).withName(name).get();
+    }
+
+    static List<Pod> pods(String cluster) {
+        return client.pods().inNamespace(NS).withLabels(new Names(cluster).workerSelector()).list().getItems();
+    }
+
+    static Condition condition(String cluster, String type) {
+        InferenceCluster c = get(cluster);
+        if (c == null || c.getStatus() == null || c.getStatus().conditions() == null) return null;
+        return c.getStatus().conditions().stream().filter(x -> x.getType().equals(type)).findFirst().orElse(null);
+    }
+
+    static boolean is(String cluster, String type, String status, String reason) {
+        Condition c = condition(cluster, type);
+        return c != null && c.getStatus().equals(status) && (reason == null || reason.equals(c.getReason()));
+    }
+
+    static void await(BooleanSupplier ok, String what, Supplier<String> state) {
+        long end = System.nanoTime() + 30_000_000_000L;
+        while (!ok.getAsBoolean()) {
+            if (System.nanoTime() > end) throw new AssertionError("timed out waiting for " + what + ": " + state.get());
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    static Supplier<String> statusOf(String cluster) {
+        return () -> {
+            InferenceCluster c = get(cluster);
+            return (c == null ? "no resource" : String.valueOf(c.getStatus())) + " pods="
+                    + pods(cluster).stream().map(p -> p.getMetadata().getName()).toList();
+        };
+    }
+
+    static void edit(String name, java.util.function.UnaryOperator<InferenceClusterSpec> change) {
+        client.resources(InferenceCluster.class).inNamespace(NS).withName(name).edit(c -> {
+            c.setSpec(change.apply(c.getSpec()));
+            return c;
+        });
+    }
+
+    static InferenceClusterSpec withPipelines(InferenceClusterSpec s, int p) {
+        return new InferenceClusterSpec(s.image(), s.imagePullPolicy(), s.model(), s.workers(), s.stages(), p, s.minPipelines(),
+                s.maxPipelines(), s.autoscaling(), s.coordinator(), s.kafka(), s.apiKeySecret(), s.drainTimeoutSeconds());
+    }
+
+    @Test
+    @Order(1)
+    void creatingAClusterMakesEveryObjectOwnedByItAndTheStatusTellsThePlan() {
+        client.resource(Samples.cluster("alpha", Samples.tinySpec(2, 2))).create();
+        await(() -> is("alpha", "Ready", "True", "PipelinesServing"), "alpha ready", statusOf("alpha"));
+        InferenceCluster cr = get("alpha");
+        String uid = cr.getMetadata().getUid();
+        List<HasMetadata> owned = new java.util.ArrayList<>(List.of(
+                client.apps().deployments().inNamespace(NS).withName("alpha-coordinator").get(),
+                client.services().inNamespace(NS).withName("alpha-coordinator").get(),
+                client.services().inNamespace(NS).withName("alpha-workers").get(),
+                client.configMaps().inNamespace(NS).withName("alpha-config").get(),
+                client.serviceAccounts().inNamespace(NS).withName("alpha-shardline").get(),
+                client.rbac().roles().inNamespace(NS).withName("alpha-shardline").get(),
+                client.rbac().roleBindings().inNamespace(NS).withName("alpha-shardline").get(),
+                client.policy().v1().podDisruptionBudget().inNamespace(NS).withName("alpha-workers").get(),
+                client.network().v1().networkPolicies().inNamespace(NS).withName("alpha-stages").get(),
+                client.secrets().inNamespace(NS).withName("alpha-admin").get()));
+        owned.addAll(pods("alpha"));
+        assertEquals(10 + 4, owned.size());
+        for (HasMetadata o : owned) {
+            assertNotNull(o, "every object exists");
+            assertEquals(uid, o.getMetadata().getOwnerReferences().getFirst().getUid(), o.getMetadata().getName());
+        }
+        assertEquals(List.of("alpha-g0-s0", "alpha-g0-s1", "alpha-g1-s0", "alpha-g1-s1"),
+                pods("alpha").stream().map(p -> p.getMetadata().getName()).sorted().toList());
+        var s = cr.getStatus();
+        assertEquals(1L, s.observedGeneration());
+        assertEquals(2, s.readyPipelines());
+        assertEquals(2, s.desiredPipelines());
+        assertEquals(2, s.plan().size());
+        assertEquals("alpha-g0-s1", s.plan().getFirst().stages().get(1).pod());
+        assertEquals("shardline.dev/cluster=alpha,app.kubernetes.io/component=worker", s.selector());
+        assertTrue(is("alpha", "Degraded", "False", null));
+        assertTrue(is("alpha", "ScalingLimited", "False", null));
+        assertEquals(2, coordinators.get("alpha").target, "the coordinator was told the target");
+    }
+
+    @Test
+    @Order(2)
+    void scalingDownDrainsOneGroupByNameAndRemovesItsPodsOnlyOnceTheyExited() {
+        edit("alpha", s -> withPipelines(s, 1));
+        await(() -> pods("alpha").size() == 2 && is("alpha", "Ready", "True", null) && get("alpha").getStatus().observedGeneration() == 2,
+                "alpha at one pipeline", statusOf("alpha"));
+        SimulatedCoordinator sim = coordinators.get("alpha");
+        List<String> gone = List.of("alpha-g1-s0", "alpha-g1-s1");      // equal load: the newest group goes
+        assertTrue(sim.drained.containsAll(gone), "drained by name: " + sim.drained);
+        await(() -> deletedPods.containsAll(List.of("alpha-g1-s0:Succeeded", "alpha-g1-s1:Succeeded")), "deletions seen", deletedPods::toString);
+        assertTrue(deletedPods.stream().filter(d -> d.startsWith("alpha-")).allMatch(d -> d.endsWith(":Succeeded")),
+                "no pod was deleted before its worker exited: " + deletedPods);
+        assertEquals(1, sim.target);
+        var last = get("alpha").getStatus().lastScaling();
+        assertEquals(2, last.from());
+        assertEquals(1, last.to());
+    }
+
+    @Test
+    @Order(3)
+    void changingTheWorkerTemplateRollsAGroupWithoutGoingBelowTheServingPipelines() {
+        edit("alpha", s -> new InferenceClusterSpec("shardline:test-2", s.imagePullPolicy(), s.model(), s.workers(), s.stages(),
+                s.pipelines(), s.minPipelines(), s.maxPipelines(), s.autoscaling(), s.coordinator(), s.kafka(), s.apiKeySecret(),
+                s.drainTimeoutSeconds()));
+        long end = System.nanoTime() + 30_000_000_000L;
+        int minServing = Integer.MAX_VALUE;
+        while (System.nanoTime() < end) {
+            List<Pod> pods = pods("alpha");
+            int serving = coordinators.get("alpha").status().getPipelinesList().stream()
+                    .filter(p -> p.getState() == dev.shardline.proto.v1.PipelineState.PIPELINE_STATE_SERVING).toList().size();
+            minServing = Math.min(minServing, serving);
+            if (pods.size() == 2 && pods.stream().allMatch(p -> p.getSpec().getContainers().getFirst().getImage().equals("shardline:test-2"))
+                    && is("alpha", "Progressing", "False", null)) break;
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }
+        List<Pod> pods = pods("alpha");
+        assertEquals(List.of("alpha-g1-s0", "alpha-g1-s1"), pods.stream().map(p -> p.getMetadata().getName()).sorted().toList(),
+                "a new group replaced the old: " + statusOf("alpha").get());
+        assertTrue(pods.stream().allMatch(p -> p.getSpec().getContainers().getFirst().getImage().equals("shardline:test-2")));
+        assertEquals(1, minServing, "a pipeline served throughout the roll");
+        assertTrue(coordinators.get("alpha").drained.containsAll(List.of("alpha-g0-s0", "alpha-g0-s1")));
+    }
+
+    @Test
+    @Order(4)
+    void anInvalidResourceIsReportedInStatusAndTheOperatorKeepsWorking() {
+        InferenceClusterSpec bad = Samples.tinySpec(2, 1);
+        bad = new InferenceClusterSpec(bad.image(), null, bad.model(), bad.workers(), 2, 1, 3, 1, null, null, null, null, 20);
+        client.resource(Samples.cluster("broken", bad)).create();
+        await(() -> is("broken", "Degraded", "True", "InvalidSpec"), "broken reported", statusOf("broken"));
+        assertTrue(condition("broken", "Degraded").getMessage().contains("minPipelines"), condition("broken", "Degraded").getMessage());
+        assertTrue(pods("broken").isEmpty(), "nothing was created for it");
+        edit("alpha", s -> withPipelines(s, 2));
+        await(() -> pods("alpha").size() == 4 && is("alpha", "Ready", "True", null) && get("alpha").getStatus().readyPipelines() == 2,
+                "alpha still reconciled", statusOf("alpha"));
+        edit("broken", s -> new InferenceClusterSpec(s.image(), null, s.model(), s.workers(), 2, 1, 0, 1, null, null, null, null, 20));
+        await(() -> is("broken", "Ready", "True", null), "broken fixed", statusOf("broken"));
+    }
+
+    @Test
+    @Order(5)
+    void theAutoscalerAddsPipelinesForWaitingWorkReportsItsLimitAndScalesBackDown() {
+        SimulatedCoordinator sim = coordinators.get("beta");
+        client.resource(Samples.cluster("beta", Samples.autoscaled(2))).create();
+        await(() -> is("beta", "Ready", "True", null) && get("beta").getStatus().readyPipelines() == 1, "beta at one", statusOf("beta"));
+        sim.waitingRequests = 5;                         // 2 per pipeline -> 3
+        await(() -> pods("beta").size() == 6 && get("beta").getStatus().readyPipelines() == 3, "beta at three", statusOf("beta"));
+        var last = get("beta").getStatus().lastScaling();
+        assertEquals(3, last.to());
+        assertEquals(5, last.waitingRequests());
+        assertTrue(last.reason().contains("5 requests waiting"), last.reason());
+        sim.waitingRequests = 20;
+        await(() -> is("beta", "ScalingLimited", "True", "MaxPipelines"), "limited", statusOf("beta"));
+        assertEquals(6, pods("beta").size());
+        sim.waitingRequests = 0;
+        await(() -> pods("beta").size() == 2 && get("beta").getStatus().readyPipelines() == 1 && is("beta", "ScalingLimited", "False", null),
+                "beta back at one", statusOf("beta"));
+        assertEquals(4, sim.drained.size(), "two groups drained by name: " + sim.drained);
+    }
+
+    @Test
+    @Order(6)
+    void aGroupThatCannotBeScheduledIsReportedAsScalingLimited() {
+        Pod p = pods("beta").getFirst();
+        client.pods().inNamespace(NS).resource(p).editStatus(x -> {
+            x.setStatus(new PodStatusBuilder().withPhase("Pending").withConditions(new PodConditionBuilder().withType("PodScheduled")
+                    .withStatus("False").withReason("Unschedulable").withMessage("0/3 nodes: Insufficient nvidia.com/gpu").build()).build());
+            return x;
+        });
+        await(() -> is("beta", "ScalingLimited", "True", "Unschedulable"), "unschedulable reported", statusOf("beta"));
+        assertFalse(is("beta", "Ready", "True", "PipelinesServing") && get("beta").getStatus().readyPipelines() > 0
+                && coordinators.get("beta").status().getPipelinesCount() > 0, "the pending group is counted as not there");
+    }
+
+    @Test
+    @Order(7)
+    void deletingAClusterLeavesTheOperatorRunning() {
+        client.resources(InferenceCluster.class).inNamespace(NS).withName("broken").delete();
+        await(() -> get("broken") == null, "broken deleted", () -> "");
+        edit("alpha", s -> withPipelines(s, 1));
+        await(() -> pods("alpha").size() == 2, "alpha still reconciled after a deletion", statusOf("alpha"));
+    }
+}
