@@ -12,7 +12,7 @@ final class QuantBlocks {
     static void widen(WeightTensor w, long from, int n, float[] dst, int dstOff) {
         int bs = w.dtype().blockSize();
         if (from % bs == 0 && n % bs == 0) {
-            Quant.dequantize(w.dtype(), w.data(), from / bs, n / bs, dst, dstOff);
+            QuantKernels.decode(w.dtype(), w.data(), from / bs, n / bs, dst, dstOff);
             return;
         }
         float[] block = new float[bs];
