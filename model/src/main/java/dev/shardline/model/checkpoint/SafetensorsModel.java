@@ -26,7 +26,7 @@ public final class SafetensorsModel implements ModelSource {
     private final ModelConfig config;
     private final Checkpoint checkpoint;
     private final GenerationDefaults defaults;
-    private final Optional<Tokenizer> tokenizer;
+    private Optional<Tokenizer> tokenizer;   // read on first use
 
     private SafetensorsModel(ModelDirectory files, ModelConfig config, Checkpoint checkpoint, GenerationDefaults defaults,
                              Optional<Tokenizer> tokenizer) {
@@ -43,9 +43,7 @@ public final class SafetensorsModel implements ModelSource {
         ModelConfig config = files.readConfig();
         Checkpoint ckpt = Checkpoint.open(dir);
         GenerationDefaults defaults = GenerationDefaults.read(files.generationConfigJson());
-        Optional<Tokenizer> tokenizer = files.hasTokenizer() ? Optional.of(Tokenizer.load(files.tokenizerJson()))
-                : Optional.empty();
-        return new SafetensorsModel(files, config, ckpt, defaults, tokenizer);
+        return new SafetensorsModel(files, config, ckpt, defaults, null);
     }
 
     @Override
@@ -74,7 +72,10 @@ public final class SafetensorsModel implements ModelSource {
     }
 
     @Override
-    public Optional<Tokenizer> tokenizer() {
+    public synchronized Optional<Tokenizer> tokenizer() {
+        if (tokenizer == null) {
+            tokenizer = files.hasTokenizer() ? Optional.of(Tokenizer.load(files.tokenizerJson())) : Optional.empty();
+        }
         return tokenizer;
     }
 

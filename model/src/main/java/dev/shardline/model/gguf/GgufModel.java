@@ -47,7 +47,7 @@ public final class GgufModel implements ModelSource {
     private final Map<String, Path> tensorFile;   // GGUF name -> part
     private final Map<String, GgufTensorInfo> infos;
     private final ModelConfig config;
-    private final Optional<Tokenizer> tokenizer;
+    private Optional<Tokenizer> tokenizer;   // built on first use
     private final GenerationDefaults defaults;
 
     private GgufModel(Path path, List<Path> parts, GgufMetadata metadata, Map<String, Path> tensorFile,
@@ -106,7 +106,10 @@ public final class GgufModel implements ModelSource {
         for (Qwen2Tensors.Spec s : Qwen2Tensors.all(config)) {
             check(path, s, infos, tensorFile);
         }
-        Optional<Tokenizer> tokenizer = GgufVocabulary.tokenizer(first);
+        Optional<Tokenizer> tokenizer = null;
+        if (!first.optString("tokenizer.ggml.model", "none").equals("none")) {
+            GgufVocabulary.check(first);   // an unsupported vocabulary fails at open, naming the key
+        }
         Path generationConfig = (Files.isDirectory(path) ? path : path.toAbsolutePath().getParent())
                 .resolve("generation_config.json");
         GenerationDefaults defaults = GgufSampling.defaults(generationConfig, first);
@@ -218,7 +221,10 @@ public final class GgufModel implements ModelSource {
     }
 
     @Override
-    public Optional<Tokenizer> tokenizer() {
+    public synchronized Optional<Tokenizer> tokenizer() {
+        if (tokenizer == null) {
+            tokenizer = GgufVocabulary.tokenizer(metadata);
+        }
         return tokenizer;
     }
 

@@ -18,11 +18,11 @@ public final class GgufVocabulary {
     private GgufVocabulary() {
     }
 
-    /** The tokenizer of the file whose metadata this is, or empty when it has none. */
-    public static Optional<Tokenizer> tokenizer(GgufMetadata md) {
+    /** Checks that the vocabulary is one Shardline reads (or none), naming the key otherwise. */
+    public static void check(GgufMetadata md) {
         String model = md.optString("tokenizer.ggml.model", "none");
         if (model.equals("none")) {
-            return Optional.empty();
+            return;
         }
         if (!model.equals("gpt2")) {
             throw new CheckpointException(md.file() + ": metadata \"tokenizer.ggml.model\" is \"" + model
@@ -33,6 +33,14 @@ public final class GgufVocabulary {
             throw new CheckpointException(md.file() + ": metadata \"tokenizer.ggml.pre\" is \"" + pre
                     + "\"; only Qwen2's pre-tokenizer (\"qwen2\") is supported");
         }
+    }
+
+    /** The tokenizer of the file whose metadata this is, or empty when it has none. */
+    public static Optional<Tokenizer> tokenizer(GgufMetadata md) {
+        if (md.optString("tokenizer.ggml.model", "none").equals("none")) {
+            return Optional.empty();
+        }
+        check(md);
         List<String> tokens = strings(md, "tokenizer.ggml.tokens");
         List<String> merges = strings(md, "tokenizer.ggml.merges");
         List<Integer> types = null;
