@@ -138,16 +138,23 @@ final class BenchCommand implements Callable<Integer> {
             double bandwidth = Math.max(bwBefore, bwAfter);
             double decodeTps = r.decodeTokensPerSecond();
             double efficiency = bytesPerToken * decodeTps / (bandwidth * 1e9);
-            double encodeMBps = tokenizerSpeed(model);
+            double encodeMBps = model.hasTokenizer() ? tokenizerSpeed(model) : Double.NaN;
+            var c = model.config();
+            long matmulWeights = (long) c.numHiddenLayers() * (2L * c.hiddenSize() * c.hiddenSize()
+                    + 2L * c.kvDim() * c.hiddenSize() + 3L * c.intermediateSize() * c.hiddenSize());
+            double prefillGflops = 2.0 * matmulWeights * r.prefillTokensPerSecond() / 1e9;   // the layers' matmuls
+            String format = dev.shardline.model.source.ModelSources.open(modelOptions.model).describe();
 
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("model", modelOptions.model.toString());
+            m.put("format", format);
             m.put("backend", modelOptions.backend);
             m.put("threads", (long) threads);
             m.put("weights", modelOptions.weights);
             m.put("prompt_tokens", (long) promptTokens);
             m.put("gen_tokens", (long) r.tokens().length);
             m.put("prefill_tokens_per_second", r.prefillTokensPerSecond());
+            m.put("prefill_gflops", prefillGflops);
             m.put("decode_tokens_per_second", decodeTps);
             m.put("weight_bytes_per_token", bytesPerToken);
             m.put("read_bandwidth_gbps_before", bwBefore);
@@ -159,12 +166,14 @@ final class BenchCommand implements Callable<Integer> {
             } else {
                 System.out.printf("model            %s (%s, %d threads, weights %s)%n", modelOptions.model, modelOptions.backend,
                         threads, modelOptions.weights);
-                System.out.printf("prefill          %8.1f tokens/s  (%d-token prompt)%n", r.prefillTokensPerSecond(), promptTokens);
+                System.out.printf("format           %s%n", format);
+                System.out.printf("prefill          %8.1f tokens/s  (%d-token prompt; %.1f GFLOP/s in the layers' matmuls)%n",
+                        r.prefillTokensPerSecond(), promptTokens, prefillGflops);
                 System.out.printf("decode           %8.2f tokens/s  (%d tokens)%n", decodeTps, r.tokens().length);
                 System.out.printf("bytes per token  %8.3f GB (weights read per decoded token)%n", bytesPerToken / 1e9);
                 System.out.printf("read bandwidth   %8.1f GB/s before, %.1f GB/s after (best of 3 passes, %d threads)%n", bwBefore, bwAfter, threads);
                 System.out.printf("decode efficiency%8.2f  (bytes/token x tokens/s / best bandwidth)%n", efficiency);
-                System.out.printf("tokenizer encode %8.2f MB/s%n", encodeMBps);
+                if (model.hasTokenizer()) System.out.printf("tokenizer encode %8.2f MB/s%n", encodeMBps);
             }
             if (profile) {
                 printProfile(model, options, prompt);

@@ -25,7 +25,7 @@ import java.util.concurrent.Callable;
         description = "Generate text from a local checkpoint in this process.")
 final class GenerateCommand implements Callable<Integer> {
 
-    @Option(names = "--model", paramLabel = "DIR", description = "checkpoint directory (single process; or use --server)")
+    @Option(names = "--model", paramLabel = "DIR", description = "checkpoint directory or GGUF file (single process; or use --server)")
     java.nio.file.Path model;
 
     @Option(names = "--server", paramLabel = "HOST:PORT", description = "send the request to a running cluster instead")
@@ -121,6 +121,9 @@ final class GenerateCommand implements Callable<Integer> {
             boolean chatMode = input.chat != null;
             int[] prompt = promptTokens(model);
             SamplingParams params = sampling.resolve(model.generationDefaults());
+            var defaults = model.generationDefaults();
+            System.err.printf("sampling defaults from %s: temperature %s, top_p %s, top_k %d (flags override)%n",
+                    defaults.source(), defaults.temperature(), defaults.topP(), defaults.topK());
             StreamPrinter printer = new StreamPrinter(out, chatMode);
             TextResult result = model.textGenerator().generate(prompt, params, chatMode, json ? d -> { } : printer::print);
             if (json) {

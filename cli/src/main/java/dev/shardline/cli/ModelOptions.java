@@ -7,7 +7,7 @@ import java.nio.file.Path;
 /** Options shared by every command that runs a local model. */
 final class ModelOptions {
     @Option(names = "--model", paramLabel = "DIR",
-            description = "Hugging Face checkpoint directory (config.json, tokenizer.json, *.safetensors)")
+            description = "Hugging Face checkpoint directory (config.json, tokenizer.json, *.safetensors) or a GGUF file (Q8_0, Q4_K_M, bf16, ...; split -00001-of-0000N.gguf parts too)")
     Path model;
 
     @Option(names = "--backend", defaultValue = "cpu", paramLabel = "NAME",

@@ -1,7 +1,8 @@
 package dev.shardline.coordinator.generation;
 
 import dev.shardline.model.chat.ChatTemplate;
-import dev.shardline.model.checkpoint.ModelDirectory;
+import dev.shardline.model.source.ModelSource;
+import dev.shardline.model.source.ModelSources;
 import dev.shardline.model.config.ModelConfig;
 import dev.shardline.model.sampling.GenerationDefaults;
 import dev.shardline.model.tokenizer.Tokenizer;
@@ -18,13 +19,17 @@ import java.util.Set;
 public record ServedModel(String id, ModelConfig config, Tokenizer tokenizer, ChatTemplate chatTemplate,
                           GenerationDefaults defaults, List<Integer> eosTokenIds) {
 
-    public static ServedModel open(String id, Path dir) {
-        ModelDirectory files = ModelDirectory.of(dir);
-        ModelConfig config = files.readConfig();
-        GenerationDefaults defaults = GenerationDefaults.read(files.generationConfigJson());
+    /** {@code path}: a checkpoint directory or a GGUF file (see ModelSources); the coordinator needs its tokenizer. */
+    public static ServedModel open(String id, Path path) {
+        return open(id, ModelSources.open(path));
+    }
+
+    public static ServedModel open(String id, ModelSource source) {
+        ModelConfig config = source.config();
+        GenerationDefaults defaults = source.generationDefaults();
         Set<Integer> eos = new LinkedHashSet<>(defaults.eosTokenIds());
         eos.addAll(config.eosTokenIds());
-        return new ServedModel(id, config, Tokenizer.load(files.tokenizerJson()), ChatTemplate.qwq(), defaults, List.copyOf(eos));
+        return new ServedModel(id, config, source.requireTokenizer(), ChatTemplate.qwq(), defaults, List.copyOf(eos));
     }
 
     /** Ids the last stage may sample: the tokenizer's (the embedding's padding rows are never emitted). */

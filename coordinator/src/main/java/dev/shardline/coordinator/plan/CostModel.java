@@ -2,6 +2,7 @@ package dev.shardline.coordinator.plan;
 
 import dev.shardline.model.config.ModelConfig;
 import dev.shardline.model.kvcache.KvCache;
+import dev.shardline.model.source.WeightSizes;
 
 /**
  * Bytes and time of a stage, computed exactly from the config. A decoder layer is q, k, v (with biases), o, gate,
@@ -44,7 +45,31 @@ public final class CostModel {
     }
 
     public static CostModel of(ModelConfig c, int weightBytesPerElement, PlanOptions o) {
-        return new CostModel(c, weightBytesPerElement, o.kvBytesPerTokenPerLayer(), o.minKvReserveTokens());
+        CostModel m = new CostModel(c, weightBytesPerElement, o.kvBytesPerTokenPerLayer(), o.minKvReserveTokens());
+        return o.weightSizes() == null ? m : m.withSizes(o.weightSizes());
+    }
+
+    private CostModel(int layers, long layerBytes, long embeddingBytes, long normBytes, long lmHeadBytes, boolean tied,
+                      long kvBytesPerTokenPerLayer, long reserveTokens) {
+        this.layers = layers;
+        this.layerBytes = layerBytes;
+        this.embeddingBytes = embeddingBytes;
+        this.normBytes = normBytes;
+        this.lmHeadBytes = lmHeadBytes;
+        this.tied = tied;
+        this.kvBytesPerTokenPerLayer = kvBytesPerTokenPerLayer;
+        this.reserveTokens = reserveTokens;
+    }
+
+    /**
+     * The same model with its real stored bytes: a stage of n layers is costed at n times the largest layer
+     * (Q4_K_M keeps some layers' attn_v and ffn_down in Q6_K, so layers differ by ~15%; the largest never
+     * under-counts a stage's memory), the embedding, norm and lm_head as stored.
+     */
+    CostModel withSizes(WeightSizes s) {
+        long largest = s.layers().stream().mapToLong(Long::longValue).max().orElse(layerBytes);
+        return new CostModel(layers, largest, s.embedding(), s.finalNorm(), s.lmHead(), tied, kvBytesPerTokenPerLayer,
+                reserveTokens);
     }
 
     public int layers() {

@@ -1,5 +1,7 @@
 package dev.shardline.coordinator.plan;
 
+import dev.shardline.model.source.WeightSizes;
+
 /**
  * Knobs of the shard planner.
  *
@@ -12,9 +14,11 @@ package dev.shardline.coordinator.plan;
  *                                 modelled decode time may go when that buys KV headroom; the cost model is not
  *                                 that exact, and the layers this moves off the busiest stage also shorten prefill,
  *                                 where the head costs little (it runs only on the rows that sample)
+ * @param weightSizes              the model's real weight bytes as stored (a quantized GGUF); null = derive from
+ *                                 the config at the planner's bytes per weight
  */
 public record PlanOptions(long minKvReserveTokens, long kvBytesPerTokenPerLayer, int maxStagesPerPipeline,
-                          int replicas, double timeSlack) {
+                          int replicas, double timeSlack, WeightSizes weightSizes) {
 
     public static final long DEFAULT_KV_RESERVE_TOKENS = 4096;
     /**
@@ -39,26 +43,33 @@ public record PlanOptions(long minKvReserveTokens, long kvBytesPerTokenPerLayer,
 
     /** 4096 tokens of KV reserve, f32 KV, no stage limit, automatic replicas, 1% time slack. */
     public static PlanOptions defaults() {
-        return new PlanOptions(DEFAULT_KV_RESERVE_TOKENS, 0, 0, 0, DEFAULT_TIME_SLACK);
+        return new PlanOptions(DEFAULT_KV_RESERVE_TOKENS, 0, 0, 0, DEFAULT_TIME_SLACK, null);
     }
 
     public PlanOptions withMinKvReserveTokens(long tokens) {
-        return new PlanOptions(tokens, kvBytesPerTokenPerLayer, maxStagesPerPipeline, replicas, timeSlack);
+        return new PlanOptions(tokens, kvBytesPerTokenPerLayer, maxStagesPerPipeline, replicas, timeSlack, weightSizes);
     }
 
     public PlanOptions withKvBytesPerTokenPerLayer(long bytes) {
-        return new PlanOptions(minKvReserveTokens, bytes, maxStagesPerPipeline, replicas, timeSlack);
+        return new PlanOptions(minKvReserveTokens, bytes, maxStagesPerPipeline, replicas, timeSlack, weightSizes);
     }
 
     public PlanOptions withMaxStagesPerPipeline(int stages) {
-        return new PlanOptions(minKvReserveTokens, kvBytesPerTokenPerLayer, stages, replicas, timeSlack);
+        return new PlanOptions(minKvReserveTokens, kvBytesPerTokenPerLayer, stages, replicas, timeSlack, weightSizes);
     }
 
     public PlanOptions withReplicas(int n) {
-        return new PlanOptions(minKvReserveTokens, kvBytesPerTokenPerLayer, maxStagesPerPipeline, n, timeSlack);
+        return new PlanOptions(minKvReserveTokens, kvBytesPerTokenPerLayer, maxStagesPerPipeline, n, timeSlack, weightSizes);
     }
 
     public PlanOptions withTimeSlack(double slack) {
-        return new PlanOptions(minKvReserveTokens, kvBytesPerTokenPerLayer, maxStagesPerPipeline, replicas, slack);
+        return new PlanOptions(minKvReserveTokens, kvBytesPerTokenPerLayer, maxStagesPerPipeline, replicas, slack,
+                weightSizes);
+    }
+
+    /** Plans with the model's real weight bytes (quantized GGUF layers are smaller and differ from one another). */
+    public PlanOptions withWeightSizes(WeightSizes sizes) {
+        return new PlanOptions(minKvReserveTokens, kvBytesPerTokenPerLayer, maxStagesPerPipeline, replicas, timeSlack,
+                sizes);
     }
 }

@@ -70,14 +70,16 @@ public final class CoordinatorProcess implements AutoCloseable {
     private final Consumer<String> log;
     private volatile boolean wasReady;
 
-    private CoordinatorProcess(CoordinatorConfig config, ServedModel model, String fingerprint, Consumer<String> log) {
+    private CoordinatorProcess(CoordinatorConfig config, ServedModel model, String fingerprint,
+                               dev.shardline.model.source.WeightSizes weightSizes, Consumer<String> log) {
         this.config = config;
         this.model = model;
         this.log = log;
         WorkerRegistry registry = new WorkerRegistry(fingerprint, config.workerTimeoutMs(), System::nanoTime);
         PlanInputs plan = new PlanInputs(model.config(), 2, PlanOptions.defaults()
                 .withMinKvReserveTokens(config.kvReserveTokens())
-                .withKvBytesPerTokenPerLayer(KvCache.bytesPerTokenPerLayer(model.config())));
+                .withKvBytesPerTokenPerLayer(KvCache.bytesPerTokenPerLayer(model.config()))
+                .withWeightSizes(weightSizes));   // the real bytes of each layer as stored (quantized GGUF)
         ClusterSettings settings = new ClusterSettings(plan, config.model(), fingerprint, model.sampleVocabLimit(),
                 config.blockSize(), config.tokenBudget(), config.maxRunning(), config.kvBlockCap(),
                 ActivationFormat.parse(config.activationDtype()), config.maxMessageBytes(), config.workers(),
@@ -130,9 +132,10 @@ public final class CoordinatorProcess implements AutoCloseable {
 
     /** Loads the tokenizer and config (no weights), binds the port and starts the cluster. */
     public static CoordinatorProcess start(CoordinatorConfig config, Consumer<String> log) {
-        ServedModel model = ServedModel.open(config.modelId(), config.model());
-        String fingerprint = ModelFingerprint.of(config.model());
-        CoordinatorProcess p = new CoordinatorProcess(config, model, fingerprint, log);
+        dev.shardline.model.source.ModelSource source = dev.shardline.model.source.ModelSources.open(config.model());
+        ServedModel model = ServedModel.open(config.modelId(), source);
+        String fingerprint = source.fingerprint();
+        CoordinatorProcess p = new CoordinatorProcess(config, model, fingerprint, source.weightSizes(), log);
         try {
             p.server.start();
         } catch (IOException e) {

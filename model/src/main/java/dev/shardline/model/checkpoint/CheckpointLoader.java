@@ -26,6 +26,9 @@ public final class CheckpointLoader {
 
     /** Loads every tensor of the range; progress (nullable) is told after each layer and after the head. */
     public static ModelWeights load(Path dir, ModelConfig config, LayerRange range, Consumer<LoadProgress> progress) {
+        if (dev.shardline.model.gguf.GgufModel.isGguf(dir)) {
+            return dev.shardline.model.gguf.GgufModel.open(dir).load(range, progress);
+        }
         if (range.end() > config.numHiddenLayers()) {
             throw new CheckpointException(dir + ": " + range + " is beyond the model's " + config.numHiddenLayers()
                     + " layers");

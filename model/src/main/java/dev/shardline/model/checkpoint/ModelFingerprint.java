@@ -30,6 +30,9 @@ public final class ModelFingerprint {
      * @throws CheckpointException when config.json or the weight headers cannot be read
      */
     public static String of(Path dir) {
+        if (dev.shardline.model.gguf.GgufModel.isGguf(dir)) {
+            return dev.shardline.model.gguf.GgufModel.open(dir).fingerprint();   // the same, over GGUF headers
+        }
         Path config = dir.resolve("config.json");
         byte[] configBytes;
         try {

@@ -1,9 +1,10 @@
 package dev.shardline.model.engine;
 
 import dev.shardline.model.chat.ChatTemplate;
-import dev.shardline.model.checkpoint.CheckpointLoader;
 import dev.shardline.model.checkpoint.LoadProgress;
-import dev.shardline.model.checkpoint.ModelDirectory;
+import dev.shardline.model.source.ModelSource;
+import dev.shardline.model.source.ModelSources;
+import dev.shardline.model.source.NoTokenizerException;
 import dev.shardline.model.config.ModelConfig;
 import dev.shardline.model.forward.Qwen2Forward;
 import dev.shardline.model.kernels.Backends;
@@ -33,6 +34,7 @@ public final class LocalModel implements AutoCloseable {
     private final Qwen2Forward forward;
     private final List<Integer> eosTokenIds;
 
+    /** {@code tokenizer} is null for a checkpoint without one (token ids in and out). */
     public LocalModel(ModelConfig config, Tokenizer tokenizer, GenerationDefaults generationDefaults, Qwen2Forward forward) {
         this.config = config;
         this.tokenizer = tokenizer;
@@ -43,7 +45,7 @@ public final class LocalModel implements AutoCloseable {
         this.eosTokenIds = List.copyOf(eos);
     }
 
-    /** Opens {@code dir} on backend "cpu" or "reference" with {@code threads} threads; progress may be null. */
+    /** Opens {@code dir} (a checkpoint directory or a .gguf file) on backend "cpu" or "reference" with {@code threads} threads; progress may be null. */
     public static LocalModel open(Path dir, String backend, int threads, Consumer<LoadProgress> progress) {
         return open(dir, backend, threads, ResidentWeights.Mode.COPY, progress);
     }
@@ -61,11 +63,11 @@ public final class LocalModel implements AutoCloseable {
     public static LocalModel open(Path dir, Kernels kernels, ResidentWeights.Mode weightsMode,
                                   Consumer<LoadProgress> progress) {
         try {
-            ModelDirectory files = ModelDirectory.of(dir);
-            ModelConfig config = files.readConfig();
-            GenerationDefaults defaults = GenerationDefaults.read(files.generationConfigJson());
-            Tokenizer tokenizer = Tokenizer.load(files.tokenizerJson());
-            ModelWeights weights = CheckpointLoader.load(dir, config, LayerRange.whole(config.numHiddenLayers()), progress);
+            ModelSource source = ModelSources.open(dir);
+            ModelConfig config = source.config();
+            GenerationDefaults defaults = source.generationDefaults();
+            Tokenizer tokenizer = source.tokenizer().orElse(null);
+            ModelWeights weights = source.load(LayerRange.whole(config.numHiddenLayers()), progress);
             if (weightsMode == ResidentWeights.Mode.COPY) {
                 weights = ResidentWeights.copyOf(weights, null);
             }
@@ -87,8 +89,17 @@ public final class LocalModel implements AutoCloseable {
         return config;
     }
 
+    /** The tokenizer; a checkpoint without one fails here with a clear error (token ids still work). */
     public Tokenizer tokenizer() {
+        if (tokenizer == null) {
+            throw new NoTokenizerException("this checkpoint has no tokenizer (no tokenizer.json, or a GGUF without a "
+                    + "vocabulary): give token ids (--token-ids) instead of text");
+        }
         return tokenizer;
+    }
+
+    public boolean hasTokenizer() {
+        return tokenizer != null;
     }
 
     /** QwQ's template, rendered natively (see ChatTemplate); used for every Qwen2 checkpoint for now. */

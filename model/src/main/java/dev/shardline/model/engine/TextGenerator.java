@@ -24,6 +24,7 @@ public final class TextGenerator {
     private final Tokenizer tokenizer;
     private final List<Integer> eosTokenIds;
 
+    /** {@code tokenizer} null: ids in and out only (no text, no stop strings), as llama.cpp's "none" vocabulary. */
     public TextGenerator(Qwen2Forward forward, Tokenizer tokenizer, List<Integer> eosTokenIds) {
         this.forward = forward;
         this.tokenizer = tokenizer;
@@ -32,18 +33,27 @@ public final class TextGenerator {
 
     public TextResult generate(int[] prompt, SamplingParams params, boolean chatReasoning, Consumer<TextDelta> out) {
         params.validate();
-        int vocab = Math.min(forward.config().vocabSize(), tokenizer.vocabSize());
+        if (tokenizer == null && (!params.stop().isEmpty() || chatReasoning)) {
+            throw new dev.shardline.model.source.NoTokenizerException("this checkpoint has no tokenizer: stop strings "
+                    + "and chat need text; give token ids and stop token ids only");
+        }
+        int vocab = tokenizer == null ? forward.config().vocabSize()
+                : Math.min(forward.config().vocabSize(), tokenizer.vocabSize());
         Sampler sampler = new Sampler(params);
         TokenHistory history = TokenHistory.ofPrompt(prompt);
-        TextAssembler text = new TextAssembler(tokenizer, params.stop(), chatReasoning);
+        TextAssembler text = tokenizer == null ? null : new TextAssembler(tokenizer, params.stop(), chatReasoning);
         NextToken next = logits -> sampler.sample(logits, 0, vocab, history).id();
         TokenListener listener = token -> {
+            if (text == null) return true;
             emit(text.push(token), out);
             return !text.stopped();
         };
         GenerationResult g;
         try (Engine engine = new Engine(forward, EngineOptions.forContext(prompt.length + params.maxTokens(), 1))) {
             g = engine.generate(prompt, params.maxTokens(), stopIds(params), next, listener);
+        }
+        if (text == null) {
+            return new TextResult(prompt.clone(), g.tokens(), "", null, "", g.finishReason(), g);
         }
         emit(text.finish(), out);
         FinishReason reason = text.stopped() ? FinishReason.STOP : g.finishReason();

@@ -53,7 +53,9 @@ final class CpuMatmul {
         if (tokens <= 0) {
             return;
         }
-        if (tokens == 1 && w.dtype() != DType.F16) {
+        if (w.dtype().quantized() && tokens <= QuantKernels.MAX_BATCH) {
+            quantized(x, tokens, w, bias, out, n, k);
+        } else if (tokens == 1 && w.dtype() != DType.F16) {
             matvec(x, w, bias, out, n, k);
         } else if (tokens <= Bf16SmallBatch.MAX_TOKENS && w.dtype() == DType.BF16) {
             smallBatch(x, tokens, w, bias, out, n, k);
@@ -91,6 +93,42 @@ final class CpuMatmul {
             if (bias != null) {
                 for (int r = r0; r < r1; r++) {
                     out[r] += bias.get(r);
+                }
+            }
+        });
+    }
+
+    // ---- block-type weights (Q8_0, Q4_K, Q6_K), one to a few tokens, read in place ----
+
+    private float[] xSums = new float[0];
+    private float[][] blockScratch;
+
+    private void quantized(float[] x, int tokens, WeightTensor w, WeightTensor bias, float[] out, int n, int k) {
+        float[] xs = null;
+        if (tokens == 1 && w.dtype() == DType.Q4_K) {
+            xs = xSums = QuantKernels.subBlockSums(x, 0, k, xSums);
+        }
+        float[] sums = xs;
+        if (blockScratch == null) blockScratch = new float[runner.threads()][];
+        float[][] scratchOf = blockScratch;
+        int chunks = Math.max(1, Math.min(runner.threads() * chunksPerThread, n));
+        int rowsPerChunk = (n + chunks - 1) / chunks;
+        int realChunks = (n + rowsPerChunk - 1) / rowsPerChunk;
+        runner.run(realChunks, (c, worker) -> {
+            int r0 = c * rowsPerChunk;
+            int r1 = Math.min(n, r0 + rowsPerChunk);
+            if (tokens == 1) {
+                QuantKernels.rows(x, sums, w, k, r0, r1, out);
+            } else {
+                float[] sc = scratchOf[worker];
+                if (sc == null) sc = scratchOf[worker] = new float[256 + QuantKernels.MAX_BATCH];
+                QuantKernels.rowsBatch(x, tokens, w, k, n, r0, r1, out, sc, new float[tokens]);
+            }
+            if (bias != null) {
+                for (int t = 0; t < tokens; t++) {
+                    for (int r = r0; r < r1; r++) {
+                        out[t * n + r] += bias.get(r);
+                    }
                 }
             }
         });

@@ -70,6 +70,7 @@ final class VectorOps {
                     dst[dstOff + i] = Float.float16ToFloat(seg.get(SHORT_LE, base + 2L * i));
                 }
             }
+            case Q8_0, Q4_K, Q6_K -> QuantBlocks.widen(w, from, n, dst, dstOff);
         }
     }
 }

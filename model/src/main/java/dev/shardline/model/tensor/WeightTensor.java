@@ -17,10 +17,15 @@ public record WeightTensor(String name, DType dtype, long[] shape, MemorySegment
 
     public WeightTensor {
         shape = shape.clone();
-        long expected = dtype.bytes();
+        long elements = 1;
         for (long d : shape) {
-            expected *= d;
+            elements *= d;
         }
+        if (dtype.quantized() && (shape.length == 0 || shape[shape.length - 1] % dtype.blockSize() != 0)) {
+            throw new IllegalArgumentException("tensor " + name + ": " + dtype + " needs rows that are a multiple of "
+                    + dtype.blockSize() + " elements, shape is " + Arrays.toString(shape));
+        }
+        long expected = dtype.bytesFor(elements);
         if (data.byteSize() != expected) {
             throw new IllegalArgumentException("tensor " + name + ": " + data.byteSize() + " bytes for shape "
                     + Arrays.toString(shape) + " " + dtype + " (expected " + expected + ")");
@@ -55,14 +60,24 @@ public record WeightTensor(String name, DType dtype, long[] shape, MemorySegment
             case BF16 -> bf16ToFloat(data.get(SHORT_LE, i * 2));
             case F16 -> Float.float16ToFloat(data.get(SHORT_LE, i * 2));
             case F32 -> data.get(FLOAT_LE, i * 4);
+            case Q8_0, Q4_K, Q6_K -> Quant.element(dtype, data, i);
         };
     }
 
-    /** Copies elements [from, from + out.length) into out as floats. */
+    /** Copies elements [from, from + out.length) into out as floats (block types: whole blocks decoded once each). */
     public void read(long from, float[] out) {
+        if (dtype.quantized() && from % dtype.blockSize() == 0 && out.length % dtype.blockSize() == 0) {
+            Quant.dequantize(dtype, data, from / dtype.blockSize(), out.length / dtype.blockSize(), out, 0);
+            return;
+        }
         for (int i = 0; i < out.length; i++) {
             out[i] = get(from + i);
         }
+    }
+
+    /** Bytes of one row of a matrix (its last dimension), in any dtype. */
+    public long rowBytes() {
+        return dtype.bytesFor(shape[shape.length - 1]);
     }
 
     public static float bf16ToFloat(short bits) {

@@ -61,6 +61,40 @@ public final class Tokenizer {
         return new Tokenizer(TokenizerFile.read(tokenizerJson));
     }
 
+    /** Qwen2's pre-tokenizer split (tokenizer.json's Split regex; llama.cpp's {@code tokenizer.ggml.pre} "qwen2"). */
+    public static final String QWEN2_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}"
+            + "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+    /** llama.cpp token types (GGUF {@code tokenizer.ggml.token_type}). */
+    public static final int NORMAL = 1, UNKNOWN = 2, CONTROL = 3, USER_DEFINED = 4, UNUSED = 5, BYTE = 6;
+
+    /**
+     * A Qwen2 byte-level BPE tokenizer from a llama.cpp vocabulary ({@code tokenizer.ggml.model} "gpt2",
+     * {@code tokenizer.ggml.pre} "qwen2"): tokens by id, their types, and the merges. CONTROL tokens become special
+     * added tokens, USER_DEFINED ones non-special added tokens (as llama.cpp's converter maps tokenizer.json's added
+     * tokens), UNUSED ones (the converter's {@code [PAD...]} fillers) are no token; NFC normalisation and Qwen2's
+     * split, as in Qwen's tokenizer.json.
+     */
+    public static Tokenizer fromVocabulary(Path source, List<String> tokens, List<Integer> types, List<String> merges) {
+        if (types != null && types.size() != tokens.size()) {
+            throw new TokenizerException(source + ": " + tokens.size() + " tokens but " + types.size() + " token types");
+        }
+        java.util.Map<String, Object> vocab = new java.util.HashMap<>(tokens.size() * 2);
+        List<AddedToken> added = new java.util.ArrayList<>();
+        for (int id = 0; id < tokens.size(); id++) {
+            int type = types == null ? NORMAL : types.get(id);
+            switch (type) {
+                case CONTROL -> added.add(new AddedToken(id, tokens.get(id), true, false));
+                case USER_DEFINED -> added.add(new AddedToken(id, tokens.get(id), false, false));
+                case UNUSED -> {
+                }
+                default -> vocab.putIfAbsent(tokens.get(id), (long) id);
+            }
+        }
+        return new Tokenizer(TokenizerFile.assemble(source, source.toString(), vocab, added, merges, true,
+                java.util.regex.Pattern.compile(QWEN2_PATTERN, java.util.regex.Pattern.UNICODE_CHARACTER_CLASS), false));
+    }
+
     /** The file this tokenizer was loaded from. */
     public Path path() {
         return file.path();

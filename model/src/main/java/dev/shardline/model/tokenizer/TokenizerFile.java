@@ -80,31 +80,46 @@ record TokenizerFile(
         JsonFields vocab = model.optObject("vocab");
         if (vocab == null) throw new TokenizerException(src + ": required field \"model.vocab\" is missing");
 
+        List<AddedToken> added = new ArrayList<>();
+        List<Object> addedList = root.optList("added_tokens");
+        if (addedList != null) {
+            for (int i = 0; i < addedList.size(); i++) {
+                added.add(addedToken(src, i, addedList.get(i)));
+            }
+        }
+        List<Object> merges = model.optList("merges");
+        if (merges == null) throw new TokenizerException(src + ": required field \"model.merges\" is missing");
+        boolean nfc = normalizer(src, root.optObject("normalizer"));
+        Pattern split = preTokenizer(src, root.optObject("pre_tokenizer"));
+        boolean ignoreMerges = model.optBoolean("ignore_merges", false);
+        return assemble(path, src, vocab.map(), added, merges, nfc, split, ignoreMerges);
+    }
+
+    /**
+     * A tokenizer file from its parts (tokenizer.json's, or a GGUF vocabulary's): vocab token -> id (Long values),
+     * the added tokens, merges ("a b" strings or pairs), NFC or not, and the pre-tokenizer split pattern.
+     */
+    static TokenizerFile assemble(Path path, String src, Map<String, Object> vocabMap, List<AddedToken> added,
+                                  List<?> merges, boolean nfc, Pattern split, boolean ignoreMerges) {
         int maxId = -1;
-        for (var e : vocab.map().entrySet()) {
+        for (var e : vocabMap.entrySet()) {
             if (!(e.getValue() instanceof Long id) || id < 0 || id > Integer.MAX_VALUE - 8) {
                 throw new TokenizerException(src + ": model.vocab entry \"" + e.getKey() + "\" must have a non-negative"
                         + " integer id, found " + Json.write(e.getValue()));
             }
             maxId = Math.max(maxId, (int) (long) id);
         }
-
-        List<AddedToken> added = new ArrayList<>();
-        List<Object> addedList = root.optList("added_tokens");
-        if (addedList != null) {
-            for (int i = 0; i < addedList.size(); i++) {
-                added.add(addedToken(src, i, addedList.get(i)));
-                maxId = Math.max(maxId, added.getLast().id());
-            }
+        for (AddedToken t : added) {
+            maxId = Math.max(maxId, t.id());
         }
         String[] idToToken = new String[maxId + 1];
-        for (var e : vocab.map().entrySet()) idToToken[(int) (long) (Long) e.getValue()] = e.getKey();
+        for (var e : vocabMap.entrySet()) idToToken[(int) (long) (Long) e.getValue()] = e.getKey();
         Map<String, Integer> addedIds = new HashMap<>();
         for (AddedToken t : added) {
             idToToken[t.id()] = t.content();
             addedIds.put(t.content(), t.id());
         }
-        TokenIds tokenToId = new TokenIds(vocab.map(), addedIds);
+        TokenIds tokenToId = new TokenIds(vocabMap, addedIds);
 
         int[] byteToId = new int[256];
         for (int b = 0; b < 256; b++) {
@@ -116,8 +131,6 @@ record TokenizerFile(
             byteToId[b] = id;
         }
 
-        List<Object> merges = model.optList("merges");
-        if (merges == null) throw new TokenizerException(src + ": required field \"model.merges\" is missing");
         LongIntMap ranks = new LongIntMap(merges.size());
         int[] mergedId = new int[merges.size()];
         for (int rank = 0; rank < merges.size(); rank++) {
@@ -132,10 +145,6 @@ record TokenizerFile(
             mergedId[rank] = merged;
             ranks.putIfAbsent(LongIntMap.pair(left, right), rank);
         }
-
-        boolean nfc = normalizer(src, root.optObject("normalizer"));
-        Pattern split = preTokenizer(src, root.optObject("pre_tokenizer"));
-        boolean ignoreMerges = model.optBoolean("ignore_merges", false);
         return new TokenizerFile(path, idToToken, tokenToId, ranks, mergedId, byteToId, List.copyOf(added), nfc,
                 split, ignoreMerges);
     }

@@ -30,8 +30,9 @@ final class TestTensors {
         for (long d : shape) {
             count *= d;
         }
-        MemorySegment seg = arena.allocate(count * dtype.bytes(), 64);
+        MemorySegment seg = arena.allocate(dtype.bytesFor(count), 64);
         switch (dtype) {
+            case Q8_0, Q4_K, Q6_K -> randomBlocks(seg, dtype, rnd);
             case BF16, F16 -> {
                 long i = 0;
                 for (; i + 4 <= count; i += 4) {
@@ -54,6 +55,37 @@ final class TestTensors {
         return new WeightTensor(name, dtype, shape, seg);
     }
 
+    /**
+     * Random quants and scale bytes, with each block's f16 scales ({@code d}, and Q4_K's {@code dmin}) set to
+     * magnitudes 2^-7 .. 2^-5 so that the values are of order one, like real weights.
+     */
+    private static void randomBlocks(MemorySegment seg, DType dtype, SplittableRandom rnd) {
+        long bytes = seg.byteSize();
+        long i = 0;
+        for (; i + 8 <= bytes; i += 8) seg.set(LONG_LE, i, rnd.nextLong());
+        for (; i < bytes; i++) seg.set(ValueLayout.JAVA_BYTE, i, (byte) rnd.nextInt());
+        int bb = dtype.blockBytes();
+        for (long b = 0; b < bytes; b += bb) {
+            switch (dtype) {
+                case Q8_0 -> seg.set(SHORT_LE, b, scaleBits(rnd, true));
+                case Q4_K -> {
+                    seg.set(SHORT_LE, b, scaleBits(rnd, false));
+                    seg.set(SHORT_LE, b + 2, scaleBits(rnd, false));
+                }
+                case Q6_K -> seg.set(SHORT_LE, b + 208, scaleBits(rnd, true));
+                default -> throw new IllegalArgumentException(dtype.toString());
+            }
+        }
+    }
+
+    private static short scaleBits(SplittableRandom rnd, boolean signed) {
+        float v = (float) Math.scalb(1.0 + rnd.nextDouble(), -7 - rnd.nextInt(3)) / 8;
+        return Float.floatToFloat16(signed && rnd.nextBoolean() ? -v : v);
+    }
+
+    /** The plain (unquantized) dtypes. */
+    static final DType[] PLAIN = {DType.BF16, DType.F16, DType.F32};
+
     /** Random 16-bit float bits: random sign and mantissa, exponent for 2^-7 .. 2^0. */
     private static short halfBits(DType dtype, int r) {
         int sign = (r >>> 31) << 15;
@@ -74,7 +106,7 @@ final class TestTensors {
 
     /** Rows [from, to) of matrix w, as a tensor of its own (a slice of the same bytes). */
     static WeightTensor rows(WeightTensor w, int from, int to) {
-        long rowBytes = (long) w.cols() * w.dtype().bytes();
+        long rowBytes = w.rowBytes();
         return new WeightTensor(w.name() + "[" + from + ":" + to + "]", w.dtype(),
                 new long[] {to - from, w.cols()}, w.data().asSlice(from * rowBytes, (to - from) * rowBytes));
     }

@@ -2,7 +2,9 @@ package dev.shardline.worker.server;
 
 import dev.shardline.model.checkpoint.ModelFingerprint;
 
-import dev.shardline.model.checkpoint.Checkpoint;
+import dev.shardline.model.source.ModelSource;
+import dev.shardline.model.source.ModelSources;
+import dev.shardline.model.source.WeightSizes;
 import dev.shardline.model.checkpoint.Qwen2Tensors;
 import dev.shardline.model.config.ModelConfig;
 import dev.shardline.model.kvcache.KvCache;
@@ -43,16 +45,17 @@ record AssignmentPlan(LayerAssignment assignment, Path dir, String fingerprint, 
             case MODEL_DIR -> Path.of(a.getModelDir());
             case MODEL_ID, MODEL_NOT_SET -> cfg.model();  // this worker's own store holds one model: its --model
         };
-        if (!Files.isDirectory(dir)) {
+        if (!Files.exists(dir)) {
             throw new AssignException(Status.Code.NOT_FOUND, "LayerAssignment.model_dir " + dir
-                    + " is not a directory on this worker");
+                    + " does not exist on this worker (a checkpoint directory or a .gguf file)");
         }
         ModelConfig config;
         String fingerprint;
-        Checkpoint ckpt;
+        WeightSizes sizes;
         try {
-            config = ModelConfig.read(dir.resolve("config.json"));
-            ckpt = Checkpoint.open(dir);
+            ModelSource source = ModelSources.open(dir);
+            config = source.config();
+            sizes = source.weightSizes();
             fingerprint = sameDir(dir, cfg.model()) ? ownFingerprint : ModelFingerprint.of(dir);
         } catch (RuntimeException e) {
             throw new AssignException(Status.Code.NOT_FOUND, "model at " + dir + " cannot be read: " + e.getMessage(), e);
@@ -112,7 +115,7 @@ record AssignmentPlan(LayerAssignment assignment, Path dir, String fingerprint, 
                     + a.getSampleVocabLimit());
         }
         LayerRange range = new LayerRange(a.getLayerStart(), a.getLayerEnd(), a.getHasEmbedding(), a.getHasHead());
-        long weightBytes = weightBytes(ckpt, config, range);
+        long weightBytes = weightBytes(sizes, range);
         long kvBytes = (long) a.getKvBlocks() * a.getBlockSize() * range.count() * KvCache.bytesPerTokenPerLayer(config);
         if (weightBytes + kvBytes > cfg.memoryBudgetBytes()) {
             throw new AssignException(Status.Code.RESOURCE_EXHAUSTED, "the assignment needs " + Bytes.format(weightBytes)
@@ -125,21 +128,11 @@ record AssignmentPlan(LayerAssignment assignment, Path dir, String fingerprint, 
                 kvBytes);
     }
 
-    /** Bytes of the tensors of the range, from the headers (a missing tensor counts 0: the loader names it). */
-    static long weightBytes(Checkpoint ckpt, ModelConfig config, LayerRange range) {
-        Set<String> names = new LinkedHashSet<>();
-        if (range.embedding()) names.add(Qwen2Tensors.EMBEDDING);
-        for (int i = range.start(); i < range.end(); i++) {
-            Qwen2Tensors.layer(config, i).forEach(s -> names.add(s.name()));
-        }
-        if (range.head()) {
-            names.add(Qwen2Tensors.finalNorm(config).name());
-            names.add(Qwen2Tensors.lmHead(config).name());
-        }
-        long total = 0;
-        for (String n : names) {
-            total += ckpt.has(n) ? ckpt.entry(n).byteSize() : 0;
-        }
+    /** Bytes of the tensors of the range as stored (from the headers; a tied lm_head is the embedding, once). */
+    static long weightBytes(WeightSizes s, LayerRange range) {
+        long total = s.layers(range.start(), range.end());
+        if (range.embedding()) total += s.embedding();
+        if (range.head()) total += s.finalNorm() + (s.tied() && range.embedding() ? 0 : s.lmHead());
         return total;
     }
 

@@ -1,0 +1,124 @@
+package dev.shardline.worker.server;
+
+import dev.shardline.model.gguf.GgufModel;
+import dev.shardline.model.checkpoint.ModelFingerprint;
+import dev.shardline.model.forward.Qwen2Forward;
+import dev.shardline.model.kernels.VectorKernels;
+import dev.shardline.model.kvcache.KvCache;
+import dev.shardline.model.weights.LayerRange;
+import dev.shardline.model.weights.ModelWeights;
+import dev.shardline.proto.stage.v1.LayerAssignment;
+import dev.shardline.proto.stage.v1.LoadProgress;
+import dev.shardline.proto.stage.v1.MicroBatchHeader;
+import dev.shardline.proto.stage.v1.SampledToken;
+import dev.shardline.proto.stage.v1.StageGrpc;
+import dev.shardline.proto.stage.v1.StepResult;
+import dev.shardline.worker.config.WorkerConfig;
+import dev.shardline.worker.stage.SampledResult;
+import dev.shardline.worker.stage.StageExecutor;
+import dev.shardline.worker.stage.StageOutput;
+import io.grpc.ManagedChannel;
+import org.junit.jupiter.api.Test;
+
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+import static dev.shardline.proto.stage.v1.ActivationDtype.ACTIVATION_DTYPE_F32;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Two real workers on the CPU backend serve a quantized model straight from a GGUF file (llama.cpp's Q4_K_M oracle:
+ * Q4_K and Q6_K weights), each mapping only its layer; the pipeline generates the tokens of the whole model in one
+ * process, and Assign reports the range's real (quantized) weight bytes.
+ */
+class WorkerGgufPipelineTest {
+    static final List<int[]> PROMPTS = GreedyWorkload.prompts(3, 5, 9, 13);
+
+    static Path gguf() {
+        try {
+            return Path.of(WorkerGgufPipelineTest.class.getResource("/oracle/qwen2-q-q4_k_m.gguf").toURI());
+        } catch (URISyntaxException | NullPointerException e) {
+            throw new IllegalStateException("the oracle GGUF is a test resource of the model module", e);
+        }
+    }
+
+    @Test
+    void twoStagesOnAQuantizedGgufGenerateWhatOneProcessGenerates() throws Exception {
+        Path model = gguf();
+        GgufModel source = GgufModel.open(model);
+        int blocks = GreedyWorkload.kvBlocks(PROMPTS.size());
+        List<AutoCloseable> opened = new ArrayList<>();
+        List<String> log = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (TestControlPlane cp = TestControlPlane.start(0)) {
+            ModelWeights w = source.load(LayerRange.whole(2), null);
+            opened.add(w);
+            VectorKernels kernels = new VectorKernels(1);
+            opened.add(kernels);
+            StageExecutor whole = new StageExecutor(new Qwen2Forward(w, kernels),
+                    KvCache.onHeap(w.config(), w.range(), blocks, GreedyWorkload.BLOCK_SIZE), 512);
+            GreedyWorkload workload = new GreedyWorkload(0, 1, PROMPTS, 6, 6);
+            Map<Long, List<Integer>> expected = workload.run(round -> {
+                Map<Long, Integer> out = new HashMap<>();
+                for (MicroBatchHeader h : round) {
+                    StageOutput o = whole.execute(ProtoMapping.entries(h, 512, blocks, GreedyWorkload.BLOCK_SIZE), null,
+                            h.getFinishedSequenceIdsList());
+                    for (SampledResult r : o.sampled()) out.put(r.sequenceId(), r.tokenId());
+                }
+                return out;
+            });
+            List<WorkerProcess> workers = new ArrayList<>();
+            List<ManagedChannel> channels = new ArrayList<>();
+            try {
+                for (int i = 0; i < 2; i++) {
+                    WorkerProcess wp = WorkerProcess.start(new WorkerConfig("g" + i, cp.address(), "127.0.0.1", 0, model,
+                            "cpu", 1, 1L << 30, "mmap", WorkerConfig.DEFAULT_DRAIN_TIMEOUT_MS), log::add);
+                    workers.add(wp);
+                    channels.add(Channels.open(wp.address()));
+                    assertEquals(ModelFingerprint.of(model), wp.modelFingerprint());
+                }
+                for (int i = 1; i >= 0; i--) {
+                    LayerAssignment a = LayerAssignment.newBuilder().setPipelineId(0).setPlanEpoch(1).setStageIndex(i)
+                            .setStageCount(2).setLayerStart(i).setLayerEnd(i + 1).setHasEmbedding(i == 0).setHasHead(i == 1)
+                            .setModelDir(model.toString()).setModelFingerprint(workers.get(i).modelFingerprint())
+                            .setKvBlocks(blocks).setBlockSize(GreedyWorkload.BLOCK_SIZE)
+                            .setActivationDtype(ACTIVATION_DTYPE_F32)
+                            .setNextStageAddress(i == 1 ? "coordinator" : workers.get(1).address())
+                            .setCoordinatorAddress(cp.address()).setSampleVocabLimit(512).build();
+                    List<LoadProgress> events = new ArrayList<>();
+                    Iterator<LoadProgress> it = StageGrpc.newBlockingStub(channels.get(i)).assign(a);
+                    it.forEachRemaining(events::add);
+                    assertTrue(events.getLast().hasReady(), "ready");
+                    var sizes = source.weightSizes();
+                    long expectedBytes = sizes.layers(i, i + 1) + (i == 0 ? sizes.embedding() : sizes.finalNorm() + sizes.lmHead());
+                    assertEquals(expectedBytes, events.getLast().getReady().getWeightBytes(), "stage " + i + " weight bytes");
+                }
+                cp.results.clear();
+                try (PipelineClient client = PipelineClient.open(channels.get(0))) {
+                    Map<Long, List<Integer>> got = workload.run(round -> {
+                        for (MicroBatchHeader h : round) client.send(h);
+                        Map<Long, Integer> sampled = new HashMap<>();
+                        for (int i = 0; i < round.size(); i++) {
+                            StepResult r = cp.nextResult();
+                            assertEquals("", r.getError(), "step " + r.getStepId());
+                            for (SampledToken t : r.getTokensList()) sampled.put(t.getSequenceId(), t.getTokenId());
+                        }
+                        return sampled;
+                    });
+                    client.drainAcks();
+                    assertEquals(expected, got, String.join("\n", log));
+                }
+            } finally {
+                channels.forEach(Channels::close);
+                workers.forEach(WorkerProcess::close);
+            }
+        } finally {
+            for (AutoCloseable c : opened) c.close();
+        }
+    }
+}
