@@ -245,8 +245,18 @@ public final class CoordinatorProcess implements AutoCloseable {
             ClusterStatus s = cluster.status();
             if (s.serving() >= pipelines) return s;
             if (System.nanoTime() > deadline) {
+                StringBuilder why = new StringBuilder();
+                for (ClusterStatus.Pipeline p : s.pipelines()) {
+                    why.append("; pipeline ").append(p.id()).append(' ').append(p.state()).append(' ')
+                            .append(p.stages().stream().map(st -> st.workerId()).toList())
+                            .append(p.reason() == null || p.reason().isEmpty() ? "" : " (" + p.reason() + ")");
+                }
+                for (var w : s.workers()) {
+                    why.append("; worker ").append(w.id()).append(w.lost() ? " lost" : "").append(w.assignable() ? "" : " resting")
+                            .append(" pipeline ").append(w.pipelineId()).append(" heard ").append(w.lastHeardAgeMillis()).append(" ms ago");
+                }
                 throw new IllegalStateException(s.serving() + " of " + pipelines + " pipeline(s) serving after "
-                        + waitMillis / 1000 + " s; " + s.workers().size() + " worker(s) registered, pool " + s.pool());
+                        + waitMillis / 1000 + " s; " + s.workers().size() + " worker(s) registered, pool " + s.pool() + why);
             }
             Thread.sleep(50);
         }
