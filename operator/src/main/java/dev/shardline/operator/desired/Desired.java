@@ -199,7 +199,8 @@ public final class Desired {
                 env("SHARDLINE_WORKER_WEIGHTS", s.weights()),
                 env("SHARDLINE_WORKER_DRAIN_TIMEOUT_MS", String.valueOf(s.drainTimeoutSeconds() * 1000L))));
         if (s.threads() > 0) env.add(env("SHARDLINE_WORKER_THREADS", String.valueOf(s.threads())));
-        if (s.memoryBudget() != null) env.add(env("SHARDLINE_WORKER_MEMORY_BUDGET", s.memoryBudget().replace("i", "")));
+        String budget = memoryBudget(s);
+        if (budget != null) env.add(env("SHARDLINE_WORKER_MEMORY_BUDGET", budget));
         Container c = new ContainerBuilder().withName(CONTAINER).withImage(s.image()).withImagePullPolicy(s.pullPolicy())
                 .withArgs("worker", "--stop-on-stdin-close=false").withEnv(env)
                 .addNewPort().withName("stage").withContainerPort(Names.STAGE_PORT).endPort()
@@ -221,6 +222,16 @@ public final class Desired {
                 .withAffinity(affinity(n, s, g)).withSecurityContext(Security.pod())
                 .build();
         return new PodBuilder().withMetadata(meta(o, n.worker(g.index(), stage), labels)).withSpec(spec).build();
+    }
+
+    /** spec.workers.memoryBudget, else 85% of the container's memory limit (the JVM and the OS keep the rest), else none. */
+    static String memoryBudget(Settings s) {
+        if (s.memoryBudget() != null) return s.memoryBudget().replace("i", "");
+        var r = s.workers().resources();
+        if (r == null || r.getLimits() == null || r.getLimits().get("memory") == null) return null;
+        java.math.BigDecimal bytes = io.fabric8.kubernetes.api.model.Quantity.getAmountInBytes(r.getLimits().get("memory"));
+        return bytes.multiply(java.math.BigDecimal.valueOf(85)).divide(java.math.BigDecimal.valueOf(100), 0,
+                java.math.RoundingMode.DOWN).toPlainString();
     }
 
     /**

@@ -137,6 +137,19 @@ class DesiredTest {
     }
 
     @Test
+    void withoutABudgetAWorkerMayUse85PercentOfItsMemoryLimit() {
+        InferenceClusterSpec a = gpuSpec();
+        WorkerTemplate w = a.workers();
+        InferenceClusterSpec noBudget = new InferenceClusterSpec(a.image(), null, a.model(), new WorkerTemplate(w.backend(), null,
+                w.threads(), w.weights(), w.resources(), null, null, null, null, null), 1, 1, 0, 1, null, null, null, null, null);
+        Pod p = of(noBudget, 1).pods().getFirst();
+        long limit = 96L << 30;
+        assertEquals(String.valueOf(limit * 85 / 100), env(p.getSpec().getContainers().getFirst()).get("SHARDLINE_WORKER_MEMORY_BUDGET").getValue());
+        Pod none = of(Samples.tinySpec(1, 1), 1).pods().getFirst();
+        assertEquals("2G", env(none.getSpec().getContainers().getFirst()).get("SHARDLINE_WORKER_MEMORY_BUDGET").getValue());
+    }
+
+    @Test
     void aDemoModelIsWrittenByAnInitContainerIntoAnEmptyDir() {
         Pod p = of(Samples.tinySpec(2, 1), 1).pods().getFirst();
         Container init = p.getSpec().getInitContainers().getFirst();
