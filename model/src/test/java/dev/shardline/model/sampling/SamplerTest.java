@@ -181,23 +181,25 @@ class SamplerTest {
     }
 
     @Test
-    void largeVocabularyIsFast() {
+    void largeVocabularyDrawsAreReproducibleAndStayInTheTopK() {
+        // (speed is the benchmark's business, not a test's: a timed assertion fails on a busy machine)
         float[] logits = randomLogits(152064, 5);
-        TokenHistory h = TokenHistory.ofPrompt(new int[0]);
-        Sampler topK = new Sampler(SamplingParams.qwqRecommended().withSeed(1L));
-        Sampler topP = new Sampler(SamplingParams.defaults().withTopP(0.95).withSeed(1L));
-        for (int i = 0; i < 20; i++) { // warm-up
-            topK.sample(logits, 0, logits.length, h);
-            topP.sample(logits, 0, logits.length, h);
+        float[] sorted = logits.clone();
+        java.util.Arrays.sort(sorted);
+        int k = SamplingParams.qwqRecommended().topK();
+        float kth = sorted[sorted.length - k];
+        TokenHistory h1 = TokenHistory.ofPrompt(new int[0]);
+        TokenHistory h2 = TokenHistory.ofPrompt(new int[0]);
+        Sampler a = new Sampler(SamplingParams.qwqRecommended().withSeed(1L));
+        Sampler b = new Sampler(SamplingParams.qwqRecommended().withSeed(1L));
+        java.util.Set<Integer> seen = new java.util.HashSet<>();
+        for (int i = 0; i < 100; i++) {
+            int x = a.sample(logits, 0, logits.length, h1).id();
+            assertEquals(x, b.sample(logits, 0, logits.length, h2).id(), "same seed, same position, same token");
+            assertTrue(logits[x] >= kth, "token " + x + " is outside the top " + k);
+            seen.add(x);
         }
-        long start = System.nanoTime();
-        for (int i = 0; i < 50; i++) {
-            topK.sample(logits, 0, logits.length, h);
-            topP.sample(logits, 0, logits.length, h);
-        }
-        double msPerCall = (System.nanoTime() - start) / 1e6 / 100;
-        assertTrue(msPerCall < 25, "sampling took " + msPerCall + " ms per call");
-        assertNotEquals(0, h.generatedCount());
+        assertTrue(seen.size() > 1, "sampling, not argmax: " + seen);
     }
 
     /** Draws at positions 0 .. draws-1 (the history grows; no penalties are on, so the logits stay the same). */
