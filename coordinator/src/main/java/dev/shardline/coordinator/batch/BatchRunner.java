@@ -81,6 +81,7 @@ public final class BatchRunner implements AutoCloseable {
     private final Consumer<String> log;
     private final int maxResultBytes;
     private final PrefixTracker<List<ProducerRecord<byte[], byte[]>>> tracker = new PrefixTracker<>();
+    private final java.util.ArrayDeque<ConsumerRecord<byte[], byte[]>> polled = new java.util.ArrayDeque<>();  // not yet taken
     private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
     private final Map<Long, InFlight> inFlight = new ConcurrentHashMap<>();     // key: partition << 40 | offset
     private final Map<Long, String> endedInFlight = new ConcurrentHashMap<>();  // cancelled because their batch ended
@@ -102,6 +103,7 @@ public final class BatchRunner implements AutoCloseable {
             Thread.ofPlatform().name("batch-timers").daemon().unstarted(r));
     private final TestCrash crash;
     private volatile boolean running;
+    private volatile int maxRequests;
     private volatile boolean paused;
     private volatile int assignedCount;
     private long statesVersion;
@@ -120,6 +122,13 @@ public final class BatchRunner implements AutoCloseable {
         this.maxResultBytes = Integer.parseInt(config.client().getOrDefault("max.request.size",
                 Integer.toString(DEFAULT_MAX_RESULT_BYTES + 48_576))) - 48_576;
         this.crash = TestCrash.parse(config.testCrash());
+        this.maxRequests = config.maxRequests();
+    }
+
+    /** Changes how many batch requests run at once at most (0 = no limit but the token bound); benchmarks use it. */
+    public void maxRequests(int n) {
+        if (n < 0) throw new IllegalArgumentException("maxRequests must be >= 0, got " + n);
+        maxRequests = n;
     }
 
     /** Connects, fences any predecessor with the same instance id, and starts the loop. */
@@ -185,7 +194,10 @@ public final class BatchRunner implements AutoCloseable {
             consumer.subscribe(List.of(config.requestsTopic()), new Rebalance());
             while (running) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(50))) {
-                    take(r);
+                    polled.addLast(r);
+                }
+                while (!polled.isEmpty() && (maxRequests == 0 || inFlight.size() < maxRequests)) {
+                    take(polled.pollFirst());
                 }
                 drain();
                 if (states.version() != statesVersion) endBatches();
@@ -412,6 +424,7 @@ public final class BatchRunner implements AutoCloseable {
 
     /** Forgets a partition's work and reads it again from its committed offset. */
     private void restart(int p) {
+        polled.removeIf(r -> r.partition() == p);
         cancelPartition(p);
         tracker.revoke(p);
         tracker.assign(p);
@@ -436,8 +449,10 @@ public final class BatchRunner implements AutoCloseable {
 
     private void pauseOrResume() {
         Set<TopicPartition> assigned = consumer.assignment();
-        boolean over = queuedTokens.get() > config.queueTokens() || tracker.heldBytes() > config.heldBytes();
-        boolean under = queuedTokens.get() <= config.queueTokens() / 2 && tracker.heldBytes() <= config.heldBytes() / 2;
+        boolean over = queuedTokens.get() > config.queueTokens() || tracker.heldBytes() > config.heldBytes()
+                || polled.size() > 1000;
+        boolean under = queuedTokens.get() <= config.queueTokens() / 2 && tracker.heldBytes() <= config.heldBytes() / 2
+                && polled.size() <= 100;
         if (!paused && over) {
             consumer.pause(assigned);
             paused = true;
@@ -478,6 +493,7 @@ public final class BatchRunner implements AutoCloseable {
         }
 
         private void drop(int p) {
+            polled.removeIf(r -> r.partition() == p);
             cancelPartition(p);
             tracker.revoke(p);
             epochs.merge(p, 1, Integer::sum);
