@@ -102,6 +102,7 @@ public final class KafkaBench {
                     }
                     describe(m);
                 }
+                interactiveUnderBatch(kafka, batch, grpc);
             }
             recovery(kafka);
         } finally {
@@ -164,6 +165,31 @@ public final class KafkaBench {
         return Json.write(m);
     }
 
+    /** Interactive time to first token (gRPC, one at a time) on an idle cluster and with a large batch queued. */
+    private void interactiveUnderBatch(EmbeddedKafka kafka, BatchRunner batch, ClusterClient grpc) throws Exception {
+        List<LoadRun> idle = new ArrayList<>();
+        for (int i = 0; i < 8; i++) idle.add(ClusterLoad.run(grpc, null, 0, prompts(1, 500 + i), 8, "idle"));
+        batch.maxRequests(0);
+        long before = batch.stats().results();
+        int n = 256;
+        Thread producer = Thread.ofVirtual().start(() -> {
+            try {
+                viaKafka(kafka, batch, prompts(n, 77), s.genTokens(), 0, "backlog");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        while (batch.stats().submitted() < 32) Thread.sleep(10);
+        List<LoadRun> busy = new ArrayList<>();
+        for (int i = 0; i < 8; i++) busy.add(ClusterLoad.run(grpc, null, 0, prompts(1, 600 + i), 8, "under batch"));
+        long doneWhileMeasuring = batch.stats().results() - before;
+        producer.join();
+        LoadRun a = HttpBench.merge(idle);
+        LoadRun b = HttpBench.merge(busy);
+        out.accept(String.format("%ninteractive TTFT p50 (gRPC, 8 requests one at a time): idle %.0f ms, with a batch of %d "
+                + "queued %.0f ms (%d batch results committed meanwhile)", a.ttft(50), n, b.ttft(50), doneWhileMeasuring));
+    }
+
     /** Kill -9 of a coordinator process mid-batch; the time until its successor commits the next result. */
     private void recovery(EmbeddedKafka kafka) throws Exception {
         kafka.createBatchTopics("rec-requests", "rec-results", "rec-dead", "rec-batches", "rec-files", 4);
@@ -188,7 +214,7 @@ public final class KafkaBench {
                         "--coordinator=127.0.0.1:" + port, "--model=" + s.model(), "--threads=" + s.threadsPerWorker(),
                         "--memory-budget=" + s.budgetBytes()), line -> { }));
             }
-            ShardlineProcess first = coordinator(kafka, port);
+            ShardlineProcess first = coordinator(kafka, port, "--batch-max-requests=1");    // slow enough to kill mid-batch
             ps.add(first);
             long wait = System.nanoTime() + 300_000_000_000L;
             while (committed(kafka) < n / 4) {
@@ -199,10 +225,21 @@ public final class KafkaBench {
             first.kill();
             first.awaitExit(30, java.util.concurrent.TimeUnit.SECONDS);
             int atKill = committed(kafka);                // what the dead one committed, read after its death
+            if (atKill >= n) {
+                out.accept("\nrecovery: not measured: the batch was done before the kill landed");
+                return;
+            }
             ps.add(coordinator(kafka, port));
-            while (committed(kafka) <= atKill) Thread.sleep(20);
+            wait = System.nanoTime() + 300_000_000_000L;
+            while (committed(kafka) <= atKill) {
+                if (System.nanoTime() > wait) throw new IllegalStateException("the successor committed nothing in 300 s");
+                Thread.sleep(20);
+            }
             double recovered = (System.nanoTime() - killed) / 1e9;
-            while (committed(kafka) < n) Thread.sleep(50);
+            while (committed(kafka) < n) {
+                if (System.nanoTime() > wait) throw new IllegalStateException("the successor did not finish the batch");
+                Thread.sleep(50);
+            }
             Thread.sleep(1000);
             int total = committed(kafka);
             out.accept(String.format("%nrecovery: coordinator killed (SIGKILL) after %d of %d results; its successor (a new "
@@ -213,10 +250,11 @@ public final class KafkaBench {
         }
     }
 
-    private ShardlineProcess coordinator(EmbeddedKafka kafka, int port) {
+    private ShardlineProcess coordinator(EmbeddedKafka kafka, int port, String... more) {
         List<String> args = new ArrayList<>(List.of("coordinator", "--model=" + s.model(), "--workers=" + s.workers(),
                 "--port=" + port, "--http-port=0", "--pipelines=1", "--max-kv-blocks=4096", "--kafka-instance-id=recovery"));
         topicFlags(kafka, "rec").forEach((k, v) -> args.add("--" + k + "=" + v));
+        args.addAll(List.of(more));
         return ShardlineProcess.start("coordinator", args, line -> { });
     }
 

@@ -65,7 +65,8 @@ public final class BatchRunner implements AutoCloseable {
 
     /** What the loop has done, for metrics and logs. */
     public record Stats(long submitted, long results, long deadLetters, long transactions, long aborted, int open,
-                        int held, long heldBytes, long queuedTokens, boolean paused, int partitions) {
+                        int held, long heldBytes, long queuedTokens, boolean paused, long pauses, long pausedMillis,
+                        long rebalances, int partitions) {
     }
 
     private record Done(int partition, long offset, int epoch, List<ProducerRecord<byte[], byte[]>> records, long bytes) {
@@ -96,6 +97,10 @@ public final class BatchRunner implements AutoCloseable {
     private final AtomicLong transactions = new AtomicLong();
     private final AtomicLong aborted = new AtomicLong();
     private final AtomicLong recordsSeen = new AtomicLong();
+    private final AtomicLong pauses = new AtomicLong();
+    private final AtomicLong pausedNanos = new AtomicLong();
+    private volatile long pausedSince;
+    private final AtomicLong rebalances = new AtomicLong();
     private final AtomicLong tokensSeen = new AtomicLong();
     private volatile boolean allCounted = true;
     private final AtomicReference<Backlog> backlog = new AtomicReference<>(Backlog.NONE);
@@ -196,7 +201,7 @@ public final class BatchRunner implements AutoCloseable {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(50))) {
                     polled.addLast(r);
                 }
-                while (!polled.isEmpty() && (maxRequests == 0 || inFlight.size() < maxRequests)) {
+                while (!polled.isEmpty() && room()) {
                     take(polled.pollFirst());
                 }
                 drain();
@@ -241,6 +246,11 @@ public final class BatchRunner implements AutoCloseable {
                 // closing anyway
             }
         }
+    }
+
+    /** Whether another request may start: under the request limit and the token bound (one request may exceed it). */
+    private boolean room() {
+        return (maxRequests == 0 || inFlight.size() < maxRequests) && queuedTokens.get() <= config.queueTokens();
     }
 
     /** One polled record: registered in order, then answered at once (dead letter, error line) or submitted. */
@@ -455,9 +465,12 @@ public final class BatchRunner implements AutoCloseable {
                 && polled.size() <= 100;
         if (!paused && over) {
             consumer.pause(assigned);
+            pausedSince = System.nanoTime();
             paused = true;
+            pauses.incrementAndGet();
         } else if (paused && under) {
             consumer.resume(assigned);
+            pausedNanos.addAndGet(System.nanoTime() - pausedSince);
             paused = false;
         } else if (paused) {
             consumer.pause(assigned);      // partitions assigned while paused
@@ -468,6 +481,7 @@ public final class BatchRunner implements AutoCloseable {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
             if (partitions.isEmpty()) return;
+            rebalances.incrementAndGet();
             drain();
             commit();                       // what closed is committed while this member still owns it
             for (TopicPartition tp : partitions) drop(tp.partition());
@@ -477,6 +491,7 @@ public final class BatchRunner implements AutoCloseable {
 
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            rebalances.incrementAndGet();
             for (TopicPartition tp : partitions) drop(tp.partition());
             log.accept("batch: partitions " + names(partitions) + " lost");
         }
@@ -583,7 +598,8 @@ public final class BatchRunner implements AutoCloseable {
 
     public Stats stats() {
         return new Stats(submitted.get(), results.get(), deadLetters.get(), transactions.get(), aborted.get(),
-                tracker.open(), tracker.held(), tracker.heldBytes(), queuedTokens.get(), paused, assignedCount);
+                tracker.open(), tracker.held(), tracker.heldBytes(), queuedTokens.get(), paused, pauses.get(),
+                (pausedNanos.get() + (paused ? System.nanoTime() - pausedSince : 0)) / 1_000_000, rebalances.get(), assignedCount);
     }
 
     public boolean running() {
