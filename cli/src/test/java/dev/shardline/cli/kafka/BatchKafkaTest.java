@@ -145,7 +145,19 @@ class BatchKafkaTest {
             int n = 60;
             long start = System.nanoTime();
             KafkaLines.produce(kafka.bootstrap(), t.requests(), "batch_pause", BatchRequests.many("z", n, 24));
-            exactly(t.results(), n);
+            // the group's backlog, in the gRPC status and in /metrics, while the batch waits (one request at a time)
+            try (dev.shardline.cli.client.ClusterClient grpc = new dev.shardline.cli.client.ClusterClient(c.address())) {
+                KafkaLines.await(() -> grpc.status().getBatchBacklog().getRecords() >= 10, 60_000, "a backlog in the status");
+                dev.shardline.proto.v1.BatchBacklog b = grpc.status().getBatchBacklog();
+                assertTrue(b.getTokens() >= b.getRecords() * 24, "at least max_tokens per record: " + b);
+                String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(c.httpUrl() + "/metrics"))
+                        .build(), HttpResponse.BodyHandlers.ofString()).body();
+                double gauge = metrics.lines().filter(l -> l.startsWith("shardline:batch_backlog_records "))
+                        .mapToDouble(l -> Double.parseDouble(l.substring(l.indexOf(' ') + 1))).findFirst().orElse(-1);
+                assertTrue(gauge > 0, "the /metrics gauge shows the backlog: " + gauge);
+                exactly(t.results(), n);
+                KafkaLines.await(() -> grpc.status().getBatchBacklog().getRecords() == 0, 30_000, "the backlog drains to 0");
+            }
             double seconds = (System.nanoTime() - start) / 1e9;
             BatchRunner.Stats s = runner.stats();
             assertTrue(s.pauses() >= 1 && !s.paused(), "the consumer paused, and resumed when the queue drained: " + s);
