@@ -76,6 +76,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--pipelines", defaultValue = "2", paramLabel = "P", description = "with --kill-worker-after-s")
     int pipelines;
 
+    @Option(names = "--kafka", description = "with --local: one cluster (--workers, last value) runs the same requests "
+            + "through gRPC and as a batch through Kafka (an embedded broker); then the recovery time after a coordinator crash")
+    boolean kafka;
+
     @Option(names = "--json", description = "print the figures as one JSON object")
     boolean json;
 
@@ -100,6 +104,17 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.println(line);
                 System.out.flush();
             }).run();
+        }
+        if (local && kafka) {
+            if (modelOptions.model == null) throw new IllegalArgumentException("--kafka needs --model DIR");
+            int w = workers[workers.length - 1];
+            int threads = workerThreads > 0 ? workerThreads : Math.max(1, modelOptions.threadsOrDefault() / w);
+            return new dev.shardline.cli.bench.KafkaBench(new dev.shardline.cli.bench.KafkaBench.Settings(modelOptions.model,
+                    w, threads, UpCommand.physicalMemory() / Math.max(1, w), concurrency, promptTokens, genTokens, rounds),
+                    line -> {
+                        System.out.println(line);
+                        System.out.flush();
+                    }).run();
         }
         if (local && http) {
             if (modelOptions.model == null) throw new IllegalArgumentException("--http needs --model DIR");

@@ -146,4 +146,24 @@ class ArchitectureTest {
                 .should().dependOnClassesThat(workerInternals)
                 .check(classes);
     }
+
+    @Test
+    void kafkaStaysInTheBatchAdapterAndTheBrokerInTheCommandLine() {
+        noClasses().that().resideOutsideOfPackages("dev.shardline.coordinator.batch..", "dev.shardline.coordinator.config..",
+                        "dev.shardline.cli..")
+                .should().dependOnClassesThat().resideInAPackage("org.apache.kafka..")
+                .because("batch jobs are one more adapter over the generation service (the config only checks the "
+                        + "pass-through settings' names against the client's)")
+                .check(classes);
+        noClasses().that().resideInAPackage("dev.shardline.coordinator..")
+                .should().dependOnClassesThat().resideInAnyPackage("kafka..", "org.apache.kafka.server..",
+                        "org.apache.kafka.metadata..", "org.apache.kafka.raft..", "org.apache.kafka.storage..")
+                .because("the coordinator depends on the Kafka client only; the broker runs in the command line and tests")
+                .check(classes);
+        noClasses().that().resideInAPackage("dev.shardline.coordinator.batch..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.vertx..", "io.grpc..", "dev.shardline.proto..",
+                        "dev.shardline.coordinator.cluster..", "dev.shardline.coordinator.grpc..")
+                .because("the batch loop reaches the cluster through the generation service, as every front end does")
+                .check(classes);
+    }
 }

@@ -130,6 +130,43 @@ class BatchKafkaTest {
         }
     }
 
+    /**
+     * A consumer whose batch queue is full pauses its partitions and keeps polling: with a poll interval limit far
+     * below the batch's run time it is never evicted (no revocation, no loss), and it resumes as the queue drains.
+     */
+    @Test
+    void aFullBatchQueuePausesAndResumesWithoutLeavingTheGroup() throws Exception {
+        KafkaLines.Topics t = KafkaLines.Topics.named("pause");
+        t.create(kafka, 2);
+        try (LocalCluster c = cluster(t, "pause-1", Map.of("batch-queue-tokens", "24", "kafka.max.poll.interval.ms", "5000",
+                "kafka.session.timeout.ms", "10000", "kafka.heartbeat.interval.ms", "1000"))) {
+            BatchRunner runner = c.coordinator().batch().orElseThrow();
+            KafkaLines.await(() -> runner.stats().partitions() == 2, 60_000, "the partitions are assigned");
+            int n = 60;
+            long start = System.nanoTime();
+            KafkaLines.produce(kafka.bootstrap(), t.requests(), "batch_pause", BatchRequests.many("z", n, 24));
+            // the group's backlog, in the gRPC status and in /metrics, while the batch waits (one request at a time)
+            try (dev.shardline.cli.client.ClusterClient grpc = new dev.shardline.cli.client.ClusterClient(c.address())) {
+                KafkaLines.await(() -> grpc.status().getBatchBacklog().getRecords() >= 10, 60_000, "a backlog in the status");
+                dev.shardline.proto.v1.BatchBacklog b = grpc.status().getBatchBacklog();
+                assertTrue(b.getTokens() >= b.getRecords() * 24, "at least max_tokens per record: " + b);
+                String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(c.httpUrl() + "/metrics"))
+                        .build(), HttpResponse.BodyHandlers.ofString()).body();
+                double gauge = metrics.lines().filter(l -> l.startsWith("shardline:batch_backlog_records "))
+                        .mapToDouble(l -> Double.parseDouble(l.substring(l.indexOf(' ') + 1))).findFirst().orElse(-1);
+                assertTrue(gauge > 0, "the /metrics gauge shows the backlog: " + gauge);
+                exactly(t.results(), n);
+                KafkaLines.await(() -> grpc.status().getBatchBacklog().getRecords() == 0, 30_000, "the backlog drains to 0");
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            BatchRunner.Stats s = runner.stats();
+            assertTrue(s.pauses() >= 1 && !s.paused(), "the consumer paused, and resumed when the queue drained: " + s);
+            assertTrue(s.pausedMillis() > 2 * 5000, "paused for longer than the poll interval limit (5 s), twice over: " + s);
+            assertEquals(0, s.rebalances(), "never evicted: no partition was revoked or lost in " + seconds + " s " + s);
+            assertEquals(2, s.partitions());
+        }
+    }
+
     @Test
     void twoCoordinatorsShareTheWorkAndOneLeavingMidBatchLosesAndDuplicatesNothing() throws Exception {
         KafkaLines.Topics t = KafkaLines.Topics.named("rebalance");

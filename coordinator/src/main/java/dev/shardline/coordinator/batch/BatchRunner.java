@@ -65,7 +65,8 @@ public final class BatchRunner implements AutoCloseable {
 
     /** What the loop has done, for metrics and logs. */
     public record Stats(long submitted, long results, long deadLetters, long transactions, long aborted, int open,
-                        int held, long heldBytes, long queuedTokens, boolean paused, int partitions) {
+                        int held, long heldBytes, long queuedTokens, boolean paused, long pauses, long pausedMillis,
+                        long rebalances, int partitions) {
     }
 
     private record Done(int partition, long offset, int epoch, List<ProducerRecord<byte[], byte[]>> records, long bytes) {
@@ -81,6 +82,7 @@ public final class BatchRunner implements AutoCloseable {
     private final Consumer<String> log;
     private final int maxResultBytes;
     private final PrefixTracker<List<ProducerRecord<byte[], byte[]>>> tracker = new PrefixTracker<>();
+    private final java.util.ArrayDeque<ConsumerRecord<byte[], byte[]>> polled = new java.util.ArrayDeque<>();  // not yet taken
     private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
     private final Map<Long, InFlight> inFlight = new ConcurrentHashMap<>();     // key: partition << 40 | offset
     private final Map<Long, String> endedInFlight = new ConcurrentHashMap<>();  // cancelled because their batch ended
@@ -95,6 +97,10 @@ public final class BatchRunner implements AutoCloseable {
     private final AtomicLong transactions = new AtomicLong();
     private final AtomicLong aborted = new AtomicLong();
     private final AtomicLong recordsSeen = new AtomicLong();
+    private final AtomicLong pauses = new AtomicLong();
+    private final AtomicLong pausedNanos = new AtomicLong();
+    private volatile long pausedSince;
+    private final AtomicLong rebalances = new AtomicLong();
     private final AtomicLong tokensSeen = new AtomicLong();
     private volatile boolean allCounted = true;
     private final AtomicReference<Backlog> backlog = new AtomicReference<>(Backlog.NONE);
@@ -102,6 +108,7 @@ public final class BatchRunner implements AutoCloseable {
             Thread.ofPlatform().name("batch-timers").daemon().unstarted(r));
     private final TestCrash crash;
     private volatile boolean running;
+    private volatile int maxRequests;
     private volatile boolean paused;
     private volatile int assignedCount;
     private long statesVersion;
@@ -120,6 +127,13 @@ public final class BatchRunner implements AutoCloseable {
         this.maxResultBytes = Integer.parseInt(config.client().getOrDefault("max.request.size",
                 Integer.toString(DEFAULT_MAX_RESULT_BYTES + 48_576))) - 48_576;
         this.crash = TestCrash.parse(config.testCrash());
+        this.maxRequests = config.maxRequests();
+    }
+
+    /** Changes how many batch requests run at once at most (0 = no limit but the token bound); benchmarks use it. */
+    public void maxRequests(int n) {
+        if (n < 0) throw new IllegalArgumentException("maxRequests must be >= 0, got " + n);
+        maxRequests = n;
     }
 
     /** Connects, fences any predecessor with the same instance id, and starts the loop. */
@@ -185,7 +199,10 @@ public final class BatchRunner implements AutoCloseable {
             consumer.subscribe(List.of(config.requestsTopic()), new Rebalance());
             while (running) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(50))) {
-                    take(r);
+                    polled.addLast(r);
+                }
+                while (!polled.isEmpty() && room()) {
+                    take(polled.pollFirst());
                 }
                 drain();
                 if (states.version() != statesVersion) endBatches();
@@ -229,6 +246,11 @@ public final class BatchRunner implements AutoCloseable {
                 // closing anyway
             }
         }
+    }
+
+    /** Whether another request may start: under the request limit and the token bound (one request may exceed it). */
+    private boolean room() {
+        return (maxRequests == 0 || inFlight.size() < maxRequests) && queuedTokens.get() <= config.queueTokens();
     }
 
     /** One polled record: registered in order, then answered at once (dead letter, error line) or submitted. */
@@ -412,6 +434,7 @@ public final class BatchRunner implements AutoCloseable {
 
     /** Forgets a partition's work and reads it again from its committed offset. */
     private void restart(int p) {
+        polled.removeIf(r -> r.partition() == p);
         cancelPartition(p);
         tracker.revoke(p);
         tracker.assign(p);
@@ -436,13 +459,18 @@ public final class BatchRunner implements AutoCloseable {
 
     private void pauseOrResume() {
         Set<TopicPartition> assigned = consumer.assignment();
-        boolean over = queuedTokens.get() > config.queueTokens() || tracker.heldBytes() > config.heldBytes();
-        boolean under = queuedTokens.get() <= config.queueTokens() / 2 && tracker.heldBytes() <= config.heldBytes() / 2;
+        boolean over = queuedTokens.get() > config.queueTokens() || tracker.heldBytes() > config.heldBytes()
+                || polled.size() > 1000;
+        boolean under = queuedTokens.get() <= config.queueTokens() / 2 && tracker.heldBytes() <= config.heldBytes() / 2
+                && polled.size() <= 100;
         if (!paused && over) {
             consumer.pause(assigned);
+            pausedSince = System.nanoTime();
             paused = true;
+            pauses.incrementAndGet();
         } else if (paused && under) {
             consumer.resume(assigned);
+            pausedNanos.addAndGet(System.nanoTime() - pausedSince);
             paused = false;
         } else if (paused) {
             consumer.pause(assigned);      // partitions assigned while paused
@@ -453,6 +481,7 @@ public final class BatchRunner implements AutoCloseable {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
             if (partitions.isEmpty()) return;
+            rebalances.incrementAndGet();
             drain();
             commit();                       // what closed is committed while this member still owns it
             for (TopicPartition tp : partitions) drop(tp.partition());
@@ -462,6 +491,7 @@ public final class BatchRunner implements AutoCloseable {
 
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            rebalances.incrementAndGet();
             for (TopicPartition tp : partitions) drop(tp.partition());
             log.accept("batch: partitions " + names(partitions) + " lost");
         }
@@ -478,6 +508,7 @@ public final class BatchRunner implements AutoCloseable {
         }
 
         private void drop(int p) {
+            polled.removeIf(r -> r.partition() == p);
             cancelPartition(p);
             tracker.revoke(p);
             epochs.merge(p, 1, Integer::sum);
@@ -567,7 +598,8 @@ public final class BatchRunner implements AutoCloseable {
 
     public Stats stats() {
         return new Stats(submitted.get(), results.get(), deadLetters.get(), transactions.get(), aborted.get(),
-                tracker.open(), tracker.held(), tracker.heldBytes(), queuedTokens.get(), paused, assignedCount);
+                tracker.open(), tracker.held(), tracker.heldBytes(), queuedTokens.get(), paused, pauses.get(),
+                (pausedNanos.get() + (paused ? System.nanoTime() - pausedSince : 0)) / 1_000_000, rebalances.get(), assignedCount);
     }
 
     public boolean running() {

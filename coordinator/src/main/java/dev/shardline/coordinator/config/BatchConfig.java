@@ -24,6 +24,7 @@ import java.util.TreeSet;
  * @param queueTokens    submitted, unfinished batch work (prompt + max tokens) above which the consumer pauses
  * @param heldBytes      results held for an open prefix above which the consumer pauses
  * @param commitIntervalMs how often at most a transaction commits the closed prefixes
+ * @param maxRequests    batch requests this coordinator runs at once at most (0 = only the token bound limits)
  * @param testCrash      tests only (needs test-hooks): {@code before-commit:N} / {@code after-commit:N} makes the
  *                       process SIGKILL itself at that point of its N-th transaction ("" = never)
  * @param client         Kafka client settings passed through ({@code kafka.sasl.mechanism=...} as
@@ -31,12 +32,12 @@ import java.util.TreeSet;
  */
 public record BatchConfig(String bootstrap, String requestsTopic, String resultsTopic, String deadLetterTopic,
                           String batchesTopic, String filesTopic, String group, String instanceId, long queueTokens,
-                          long heldBytes, long commitIntervalMs, String testCrash, Map<String, String> client) {
+                          long heldBytes, long commitIntervalMs, int maxRequests, String testCrash, Map<String, String> client) {
 
     public static final String PASSTHROUGH = "kafka.";
     public static final Set<String> KEYS = Set.of("kafka-bootstrap", "kafka-requests-topic", "kafka-results-topic",
             "kafka-dead-letter-topic", "kafka-batches-topic", "kafka-files-topic", "kafka-group", "kafka-instance-id",
-            "batch-queue-tokens", "batch-held-bytes", "kafka-commit-interval-ms", "batch-test-crash");
+            "batch-queue-tokens", "batch-held-bytes", "kafka-commit-interval-ms", "batch-test-crash", "batch-max-requests");
     /** Client settings the batch consumer sets itself: exactly-once depends on them. */
     static final Set<String> OWNED = Set.of("bootstrap.servers", "group.id", "transactional.id", "enable.idempotence",
             "enable.auto.commit", "isolation.level", "key.serializer", "value.serializer", "key.deserializer",
@@ -47,6 +48,7 @@ public record BatchConfig(String bootstrap, String requestsTopic, String results
         if (!testCrash.isEmpty() && !testCrash.matches("(before|after)-commit:[1-9][0-9]*")) {
             throw new ConfigKeyException("batch-test-crash", "must be before-commit:N or after-commit:N, got " + testCrash);
         }
+        if (maxRequests < 0) throw new ConfigKeyException("batch-max-requests", "must be >= 0, got " + maxRequests);
         if (queueTokens < 1) throw new ConfigKeyException("batch-queue-tokens", "must be >= 1, got " + queueTokens);
         if (heldBytes < 1) throw new ConfigKeyException("batch-held-bytes", "must be >= 1, got " + heldBytes);
         if (commitIntervalMs < 1 || commitIntervalMs > 60_000) {
@@ -83,6 +85,7 @@ public record BatchConfig(String bootstrap, String requestsTopic, String results
                 ConfigKeys.intValue(v, "batch-queue-tokens", 65_536),
                 ConfigKeys.bytesValue(v, "batch-held-bytes", 64L << 20),
                 ConfigKeys.intValue(v, "kafka-commit-interval-ms", 100),
+                ConfigKeys.intValue(v, "batch-max-requests", 0),
                 v.getOrDefault("batch-test-crash", ""),
                 passthrough);
     }
