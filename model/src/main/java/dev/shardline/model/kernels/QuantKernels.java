@@ -1,6 +1,7 @@
 package dev.shardline.model.kernels;
 
 import static dev.shardline.model.kernels.VectorOps.F;
+import static dev.shardline.model.kernels.VectorOps.I;
 import static dev.shardline.model.kernels.VectorOps.L;
 
 import dev.shardline.model.tensor.DType;
@@ -11,6 +12,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -47,13 +49,13 @@ final class QuantKernels {
         return Float.float16ToFloat(s.get(SHORT_LE, off));
     }
 
-    private static ByteVector bytes(MemorySegment s, long off) {
-        return ByteVector.fromMemorySegment(B, s, off, ByteOrder.LITTLE_ENDIAN);
-    }
 
-    private static FloatVector widen(ByteVector v) {
-        return (FloatVector) v.castShape(F, 0);
-    }
+
+    /**
+     * L bytes as unsigned int lanes. Nibbles and bit pairs are split in int lanes: x86 has no byte shifts, and C2's
+     * byte-lane shifts cost several instructions each (measured 2x slower for Q4_K, 5x for Q6_K).
+     */
+
 
     /** Sums of x over each run of 32 elements ({@code k / 32} of them), for Q4_K's minimums. */
     static float[] subBlockSums(float[] x, int xOff, int k, float[] into) {
@@ -75,12 +77,13 @@ final class QuantKernels {
     static void rows(float[] x, float[] xs, WeightTensor w, int k, int r0, int r1, float[] out) {
         MemorySegment seg = w.data();
         long rowBytes = w.dtype().bytesFor(k);
+        float[] block = w.dtype() == DType.Q6_K ? new float[256] : null;
         for (int r = r0; r < r1; r++) {
             long o = r * rowBytes;
             out[r] = !VECTOR ? scalarRow(x, 0, w, k, r) : switch (w.dtype()) {
                 case Q8_0 -> q8Row(x, seg, o, k);
                 case Q4_K -> q4kRow(x, xs, seg, o, k);
-                case Q6_K -> q6kRow(x, seg, o, k);
+                case Q6_K -> q6kRow(x, seg, (long) r * (k / 256), k, block);
                 default -> throw new IllegalArgumentException(w + " is not a block type");
             };
         }
@@ -102,7 +105,7 @@ final class QuantKernels {
             long bo = o + 34L * b;
             float d = f16(s, bo);
             for (int j = 0; j < 32; j += L) {
-                acc = widen(bytes(s, bo + 2 + j)).mul(d).fma(FloatVector.fromArray(F, x, xi + j), acc);
+                acc = ((FloatVector) ByteVector.fromMemorySegment(B, s, bo + 2 + j, ByteOrder.LITTLE_ENDIAN).castShape(F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi + j), acc);
             }
         }
         return acc.reduceLanes(VectorOperators.ADD);
@@ -123,9 +126,9 @@ final class QuantKernels {
                 mins += dmin * (sm0 >> 8) * xs[8 * b + 2 * g] + dmin * (sm1 >> 8) * xs[8 * b + 2 * g + 1];
                 int xi = 256 * b + 64 * g;
                 for (int j = 0; j < 32; j += L) {
-                    ByteVector q = bytes(s, bo + 16 + 32L * g + j);
-                    acc = widen(q.and((byte) 0xF)).mul(d1).fma(FloatVector.fromArray(F, x, xi + j), acc);
-                    acc = widen(q.lanewise(VectorOperators.LSHR, 4)).mul(d2)
+                    IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, s, bo + 16 + 32L * g + j, ByteOrder.LITTLE_ENDIAN).castShape(I, 0)).and(0xFF);
+                    acc = ((FloatVector) q.and(0xF).convert(VectorOperators.I2F, 0)).mul(d1).fma(FloatVector.fromArray(F, x, xi + j), acc);
+                    acc = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2)
                             .fma(FloatVector.fromArray(F, x, xi + 32 + j), acc);
                 }
             }
@@ -133,30 +136,16 @@ final class QuantKernels {
         return acc.reduceLanes(VectorOperators.ADD) - mins;
     }
 
-    private static float q6kRow(float[] x, MemorySegment s, long o, int k) {
+    /**
+     * Q6_K decodes each block into 256 floats of scratch (L1) and then takes the dot product: the in-register form
+     * (four quarters of shifts, masks and FMAs in one loop) grew past what C2 compiles well and ran 20x slower.
+     */
+    private static float q6kRow(float[] x, MemorySegment s, long firstBlock, int k, float[] block) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < k / 256; b++) {
-            long bo = o + 210L * b;
-            float d = f16(s, bo + 208);
-            for (int h = 0; h < 2; h++) {
-                for (int l = 0; l < 32; l += L) {
-                    ByteVector ql0 = bytes(s, bo + 64L * h + l);
-                    ByteVector ql1 = bytes(s, bo + 64L * h + 32 + l);
-                    ByteVector qh = bytes(s, bo + 128 + 32L * h + l);
-                    long sc = bo + 192 + 8L * h + l / 16;
-                    int xi = 256 * b + 128 * h + l;
-                    ByteVector q0 = ql0.and((byte) 0xF).or(qh.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q1 = ql1.and((byte) 0xF).or(qh.lanewise(VectorOperators.LSHR, 2).and((byte) 3)
-                            .lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q2 = ql0.lanewise(VectorOperators.LSHR, 4).or(qh.lanewise(VectorOperators.LSHR, 4)
-                            .and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q3 = ql1.lanewise(VectorOperators.LSHR, 4).or(qh.lanewise(VectorOperators.LSHR, 6)
-                            .lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    acc = widen(q0).mul(d * s.get(ValueLayout.JAVA_BYTE, sc)).fma(FloatVector.fromArray(F, x, xi), acc);
-                    acc = widen(q1).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + 2)).fma(FloatVector.fromArray(F, x, xi + 32), acc);
-                    acc = widen(q2).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + 4)).fma(FloatVector.fromArray(F, x, xi + 64), acc);
-                    acc = widen(q3).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + 6)).fma(FloatVector.fromArray(F, x, xi + 96), acc);
-                }
+            decode(DType.Q6_K, s, firstBlock + b, 1, block, 0);
+            for (int i = 0; i < 256; i += L) {
+                acc = FloatVector.fromArray(F, block, i).fma(FloatVector.fromArray(F, x, 256 * b + i), acc);
             }
         }
         return acc.reduceLanes(VectorOperators.ADD);
@@ -205,7 +194,7 @@ final class QuantKernels {
             switch (t) {
                 case Q8_0 -> {
                     float d = f16(s, bo);
-                    for (int j = 0; j < 32; j += L) widen(bytes(s, bo + 2 + j)).mul(d).intoArray(dst, o + j);
+                    for (int j = 0; j < 32; j += L) ((FloatVector) ByteVector.fromMemorySegment(B, s, bo + 2 + j, ByteOrder.LITTLE_ENDIAN).castShape(F, 0)).mul(d).intoArray(dst, o + j);
                 }
                 case Q4_K -> {
                     float d = f16(s, bo);
@@ -218,9 +207,9 @@ final class QuantKernels {
                         float d2 = d * (sm1 & 0xff);
                         float m2 = dmin * (sm1 >> 8);
                         for (int j = 0; j < 32; j += L) {
-                            ByteVector q = bytes(s, bo + 16 + 32L * g + j);
-                            widen(q.and((byte) 0xF)).mul(d1).sub(m1).intoArray(dst, o + 64 * g + j);
-                            widen(q.lanewise(VectorOperators.LSHR, 4)).mul(d2).sub(m2).intoArray(dst, o + 64 * g + 32 + j);
+                            IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, s, bo + 16 + 32L * g + j, ByteOrder.LITTLE_ENDIAN).castShape(I, 0)).and(0xFF);
+                            ((FloatVector) q.and(0xF).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(dst, o + 64 * g + j);
+                            ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).intoArray(dst, o + 64 * g + 32 + j);
                         }
                     }
                 }
@@ -228,22 +217,19 @@ final class QuantKernels {
                     float d = f16(s, bo + 208);
                     for (int h = 0; h < 2; h++) {
                         for (int l = 0; l < 32; l += L) {
-                            ByteVector ql0 = bytes(s, bo + 64L * h + l);
-                            ByteVector ql1 = bytes(s, bo + 64L * h + 32 + l);
-                            ByteVector qh = bytes(s, bo + 128 + 32L * h + l);
+                            IntVector ql0 = ((IntVector) ByteVector.fromMemorySegment(B, s, bo + 64L * h + l, ByteOrder.LITTLE_ENDIAN).castShape(I, 0)).and(0xFF);
+                            IntVector ql1 = ((IntVector) ByteVector.fromMemorySegment(B, s, bo + 64L * h + 32 + l, ByteOrder.LITTLE_ENDIAN).castShape(I, 0)).and(0xFF);
+                            IntVector qh = ((IntVector) ByteVector.fromMemorySegment(B, s, bo + 128 + 32L * h + l, ByteOrder.LITTLE_ENDIAN).castShape(I, 0)).and(0xFF);
                             long sc = bo + 192 + 8L * h + l / 16;
                             int xo = o + 128 * h + l;
-                            ByteVector q0 = ql0.and((byte) 0xF).or(qh.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                            ByteVector q1 = ql1.and((byte) 0xF).or(qh.lanewise(VectorOperators.LSHR, 2).and((byte) 3)
-                                    .lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                            ByteVector q2 = ql0.lanewise(VectorOperators.LSHR, 4).or(qh.lanewise(VectorOperators.LSHR, 4)
-                                    .and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                            ByteVector q3 = ql1.lanewise(VectorOperators.LSHR, 4).or(qh.lanewise(VectorOperators.LSHR, 6)
-                                    .lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                            widen(q0).mul(d * s.get(ValueLayout.JAVA_BYTE, sc)).intoArray(dst, xo);
-                            widen(q1).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + 2)).intoArray(dst, xo + 32);
-                            widen(q2).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + 4)).intoArray(dst, xo + 64);
-                            widen(q3).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + 6)).intoArray(dst, xo + 96);
+                            IntVector q0 = ql0.and(0xF).or(qh.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
+                            IntVector q1 = ql1.and(0xF).or(qh.and(12).lanewise(VectorOperators.LSHL, 2)).sub(32);
+                            IntVector q2 = ql0.lanewise(VectorOperators.LSHR, 4).or(qh.and(48)).sub(32);
+                            IntVector q3 = ql1.lanewise(VectorOperators.LSHR, 4).or(qh.and(192).lanewise(VectorOperators.LSHR, 2)).sub(32);
+                            ((FloatVector) q0.convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc)).intoArray(dst, xo);
+                            ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + 2)).intoArray(dst, xo + 32);
+                            ((FloatVector) q2.convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + 4)).intoArray(dst, xo + 64);
+                            ((FloatVector) q3.convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + 6)).intoArray(dst, xo + 96);
                         }
                     }
                 }

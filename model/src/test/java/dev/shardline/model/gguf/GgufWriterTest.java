@@ -104,6 +104,63 @@ class GgufWriterTest {
         }
     }
 
+    /** llama.cpp's Q8_0 file rewritten as two split parts opens from either part or their directory, same weights. */
+    @Test
+    void splitPartsOpenAsOneModel() {
+        Path whole = dev.shardline.model.oracle.OracleData.file("qwen2-q-q8_0.gguf");
+        Path splitDir = dir.resolve("split");
+        try (GgufFile f = GgufFile.open(whole)) {
+            java.nio.file.Files.createDirectories(splitDir);
+            List<GgufTensorInfo> infos = List.copyOf(f.tensors().values());
+            for (int part = 0; part < 2; part++) {
+                java.util.Map<String, Object> md = new java.util.LinkedHashMap<>();
+                if (part == 0) {
+                    f.metadata().forEach((k, v) -> md.put(k, metadataValue(v)));
+                }
+                md.put("split.no", part);
+                md.put("split.count", 2);
+                List<GgufWriter.Tensor> tensors = new java.util.ArrayList<>();
+                for (int i = part; i < infos.size(); i += 2) {
+                    GgufTensorInfo t = infos.get(i);
+                    MemorySegment src = f.tensor(t.name(), t.name()).data();
+                    tensors.add(new GgufWriter.Tensor(t.name(), t.type(), t.shape(), dst -> dst.copyFrom(src)));
+                }
+                GgufWriter.write(splitDir.resolve(String.format("m-%05d-of-00002.gguf", part + 1)), md, tensors);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        GgufModel reference = GgufModel.open(whole);
+        for (Path p : List.of(splitDir.resolve("m-00002-of-00002.gguf"), splitDir)) {
+            GgufModel m = GgufModel.open(p);
+            assertEquals(2, m.parts().size());
+            assertEquals(reference.config(), m.config());
+            assertEquals(reference.fingerprint(), m.fingerprint(), "the fingerprint does not depend on the split");
+            try (ModelWeights a = reference.load(LayerRange.whole(2), null); ModelWeights b = m.load(LayerRange.whole(2), null)) {
+                for (long i = 0; i < a.layer(1).upWeight().elementCount(); i += 101) {
+                    assertEquals(a.layer(1).upWeight().get(i), b.layer(1).upWeight().get(i));
+                }
+            }
+        }
+        java.nio.file.Path missing = dir.resolve("lonely-00001-of-00003.gguf");
+        try {
+            java.nio.file.Files.copy(splitDir.resolve("m-00001-of-00002.gguf"), missing);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        var e = org.junit.jupiter.api.Assertions.assertThrows(dev.shardline.model.safetensors.CheckpointException.class,
+                () -> GgufModel.open(missing));
+        assertTrue(e.getMessage().contains("lonely-00002-of-00003.gguf") && e.getMessage().contains("missing"), e.getMessage());
+    }
+
+    /** GGUF metadata as read (Long, Double, ...) back into the writer's types. */
+    private static Object metadataValue(Object v) {
+        if (v instanceof Long l) return l >= Integer.MIN_VALUE && l <= Integer.MAX_VALUE ? (Object) (int) (long) l : l;
+        if (v instanceof Double d) return (float) (double) d;
+        if (v instanceof List<?> list) return list.stream().map(GgufWriterTest::metadataValue).toList();
+        return v;
+    }
+
     private static float[] logits(ModelSource s, int[] prompt) {
         try (ModelWeights w = s.load(LayerRange.whole(s.config().numHiddenLayers()), null);
              ReferenceKernels k = new ReferenceKernels()) {
