@@ -60,7 +60,8 @@ final class LoadedLayers implements AutoCloseable {
             if (cfg.weights().equals("copy") && !cfg.backend().equals("cuda")) {   // a GPU uploads from the mapping
                 weights = ResidentWeights.copyOf(weights, log);
             }
-            kernels = cfg.backend().equals("cuda") ? CudaBackend.create(cfg.threadsOrDefault())
+            kernels = cfg.backend().equals("cuda") ? CudaBackend.create(cfg.threadsOrDefault(), cfg.cuda().device(),
+                    cfg.cuda().debugSync())
                     : Backends.create(cfg.backend(), cfg.threadsOrDefault());
             if (kernels instanceof VectorKernels vector) {
                 vector.warmUp();
