@@ -38,63 +38,8 @@ public final class GemmNumerics {
     private GemmNumerics() {
     }
 
-    /** out[t, n] for the given rows of w (all when rows is null), as the path computes it. */
-    public static float dot(Path path, float[] x, int xOffset, WeightTensor w, int row, float bias) {
-        int k = w.cols();
-        long base = (long) row * k;
-        return switch (path) {
-            case MATVEC -> matvecDot(x, xOffset, w, base, k) + bias;
-            default -> tensorCoreDot(path, x, xOffset, w, base, k) + bias;
-        };
-    }
-
-    private static float tensorCoreDot(Path path, float[] x, int xOffset, WeightTensor w, long base, int k) {
-        boolean split = path == Path.PRECISE;
-        int steps = (k + 15) / 16;
-        if (path == Path.FAST_WITHOUT_LAST_STEP) steps--;
-        float acc = 0f;
-        for (int s = 0; s < steps; s++) {
-            double hiSum = 0;
-            double loSum = 0;
-            for (int j = s * 16; j < Math.min(k, s * 16 + 16); j++) {
-                float xv = x[xOffset + j];
-                float hi = bf16(xv);
-                double wv = w.get(base + j);
-                hiSum += (double) hi * wv;
-                if (split) loSum += (double) bf16(xv - hi) * wv;
-            }
-            if (split) acc = (float) (acc + loSum);   // small part first, as gemm.cu issues it
-            acc = (float) (acc + hiSum);
-        }
-        return acc;
-    }
-
-    private static float matvecDot(float[] x, int xOffset, WeightTensor w, long base, int k) {
-        float[] lanes = new float[32];
-        int chunks = (k + 7) / 8;
-        for (int c = 0; c < chunks; c++) {
-            int lane = c % 32;
-            for (int j = c * 8; j < Math.min(k, c * 8 + 8); j++) {
-                lanes[lane] = Math.fma(x[xOffset + j], w.get(base + j), lanes[lane]);
-            }
-        }
-        for (int width = 16; width >= 1; width >>= 1) {
-            for (int l = 0; l < width; l++) lanes[l] += lanes[l + width];
-        }
-        return lanes[0];
-    }
-
     private static float bf16(float v) {
         return WeightTensor.bf16ToFloat(WeightTensor.floatToBf16(v));
-    }
-
-    /** The reference's value (ReferenceKernels: a double sum rounded to float once). */
-    public static float reference(float[] x, int xOffset, WeightTensor w, int row, float bias) {
-        int k = w.cols();
-        long base = (long) row * k;
-        double sum = bias;
-        for (int j = 0; j < k; j++) sum += (double) x[xOffset + j] * w.get(base + j);
-        return (float) sum;
     }
 
     /** max |got - expected| / max |expected| (NaN counts as infinitely wrong), the tests' normalised error. */
@@ -118,21 +63,78 @@ public final class GemmNumerics {
     }
 
     /**
-     * Simulated outputs of {@code path} at the sampled (token, row) pairs of {@code x [tokens, k]} times {@code w}.
+     * Simulated outputs of {@code path} at the sampled (token, row) pairs of {@code x [tokens, k]} times {@code w}
+     * (path null: the reference's values). x's bf16 split and each weight row are converted once, so simulating
+     * costs about what the reference does.
      *
      * @param picks pairs {@code token, row} flattened; null = every output in row-major [tokens, n] order
      */
     public static float[] simulate(Path path, float[] x, int tokens, WeightTensor w, float[] bias, int[] picks) {
         int n = w.rows();
         int k = w.cols();
+        float[] hi = new float[x.length];
+        float[] lo = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            hi[i] = bf16(x[i]);
+            lo[i] = bf16(x[i] - hi[i]);
+        }
         int count = picks == null ? tokens * n : picks.length / 2;
         float[] out = new float[count];
+        float[] wRow = new float[k];
+        int loaded = -1;
         for (int i = 0; i < count; i++) {
             int t = picks == null ? i / n : picks[2 * i];
             int row = picks == null ? i % n : picks[2 * i + 1];
+            if (row != loaded) {
+                w.read((long) row * k, wRow);
+                loaded = row;
+            }
             float b = bias == null ? 0f : bias[row];
-            out[i] = path == null ? reference(x, t * k, w, row, b) : dot(path, x, t * k, w, row, b);
+            int off = t * k;
+            out[i] = switch (path) {
+                case null -> {
+                    double sum = b;
+                    for (int j = 0; j < k; j++) sum += (double) x[off + j] * wRow[j];
+                    yield (float) sum;
+                }
+                case MATVEC -> matvecDot(x, off, wRow, k) + b;
+                default -> tensorCoreDot(path, hi, lo, off, wRow, k) + b;
+            };
         }
         return out;
+    }
+
+    private static float tensorCoreDot(Path path, float[] hi, float[] lo, int off, float[] w, int k) {
+        boolean split = path == Path.PRECISE;
+        int steps = (k + 15) / 16;
+        if (path == Path.FAST_WITHOUT_LAST_STEP) steps--;
+        float acc = 0f;
+        for (int s = 0; s < steps; s++) {
+            double hiSum = 0;
+            double loSum = 0;
+            int end = Math.min(k, s * 16 + 16);
+            for (int j = s * 16; j < end; j++) {
+                hiSum += (double) hi[off + j] * w[j];
+                if (split) loSum += (double) lo[off + j] * w[j];
+            }
+            if (split) acc = (float) (acc + loSum);
+            acc = (float) (acc + hiSum);
+        }
+        return acc;
+    }
+
+    private static float matvecDot(float[] x, int off, float[] w, int k) {
+        float[] lanes = new float[32];
+        int chunks = (k + 7) / 8;
+        for (int c = 0; c < chunks; c++) {
+            int lane = c % 32;
+            for (int j = c * 8; j < Math.min(k, c * 8 + 8); j++) {
+                lanes[lane] = Math.fma(x[off + j], w[j], lanes[lane]);
+            }
+        }
+        for (int width = 16; width >= 1; width >>= 1) {
+            for (int l = 0; l < width; l++) lanes[l] += lanes[l + width];
+        }
+        return lanes[0];
     }
 }
