@@ -61,8 +61,8 @@ class GemmNumericsTest {
     void boundsFromTheSimulatedErrorFailEveryBrokenVariant() {
         separates("[1000, 128] x 129", errors(129, 1000, 128, 0.05f, 0));
         separates("[200, 80] x 64 (half slice)", errors(64, 200, 80, 0.05f, 0));
-        separates("[896, 896] x 300 (small q)", errors(300, 896, 896, 0.05f, 3000));
-        separates("[27648, 5120] x 40 (QwQ gate/up, sampled)", errors(40, 27648, 5120, 0.02f, 1500));
-        separates("[5120, 27648] x 40 (QwQ down, sampled)", errors(40, 5120, 27648, 0.02f, 400));
+        separates("[896, 896] x 300 (small q)", errors(300, 896, 896, 0.05f, 1500));
+        separates("[27648, 5120] x 40 (QwQ gate/up, sampled)", errors(40, 27648, 5120, 0.02f, 500));
+        separates("[5120, 27648] x 40 (QwQ down, sampled)", errors(40, 5120, 27648, 0.02f, 150));
     }
 }
