@@ -3,8 +3,8 @@ package dev.shardline.worker.cuda;
 import dev.shardline.model.tensor.WeightTensor;
 
 /**
- * What the CUDA matmul paths compute, simulated on the CPU bit for bit where it matters, so a test's error bound is
- * derived from the path's expected error on the very inputs it checks instead of being guessed.
+ * What the CUDA matmul paths compute, modelled on the CPU (x's bf16 split exactly, the accumulation closely), so a
+ * test's error bound is derived from the path's expected error on the very inputs it checks instead of guessed.
  *
  * <ul>
  *   <li>{@link Path#PRECISE} (gemm.cu, T > 16): x = hi + lo, hi = bf16(x), lo = bf16(x - hi); per 16-wide K step
