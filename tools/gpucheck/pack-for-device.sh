@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Packs what a lent GPU machine needs to run the GPU check. That machine has CUDA, PyTorch and Python but no Java
-# and no network, so this puts a jlinked Java 25 runtime (~20 MB as tar.xz), the built jars (with the CUDA
-# library inside the worker jar), the GPU test classes and the JUnit console launcher into .device/ (ignored by
-# git, ~50 MB, under the device tool's 64 MiB limit). Then, through the device tool:
-#   run(command="bash tools/gpucheck/device-run.sh", carry=[".device"], timeout_s=560)
-# which runs the gpu-tagged tests and `shardline gpu-check`, and returns their logs and table under $OUT.
+# Packs the GPU check as one self-contained bundle in .device/ (ignored by git): a lent GPU machine has CUDA and
+# Python but no Java, no Maven and no network. The bundle holds
+#   jrt.tar.xz        a jlinked Java 25 runtime (only the modules the check needs; jdk.zipfs for JUnit's jar scan)
+#   lib/              shardline-cli, -model, -worker (the CUDA library is inside the worker jar) and picocli: the
+#                     only jars gpu-check and the GPU tests load (no gRPC, Netty, Vert.x, Kafka or Scala)
+#   test-classes/     the worker's dev.shardline.worker.cuda test classes
+#   junit-platform-console-standalone.jar
+#   run.sh, torch_matmul.py
+# and must stay well under the device tool's 64 MiB. Then, through the device tool:
+#   run(command="bash .device/run.sh", carry=[".device"], timeout_s=330)
+# which runs the gpu-tagged tests and `shardline gpu-check` and writes report.md and the logs under $OUT.
+# SHARDLINE_PACK_SKIP_BUILD=1 reuses the jars already built (e.g. right after `./mvnw install`).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -21,24 +27,40 @@ find_jdk25() {
 JDK="$(find_jdk25)" || { echo "pack-for-device: no JDK 25 with jlink found (set JAVA_HOME)" >&2; exit 1; }
 export JAVA_HOME="$JDK"
 
-JUNIT_CONSOLE_VERSION="$(sed -n 's:.*<junit.version>\(.*\)</junit.version>.*:\1:p' pom.xml | head -1)"
-echo "pack-for-device: building (jars and test classes) with $JDK"
-./mvnw -q -B -DskipTests package test-compile
+JUNIT_VERSION="$(sed -n 's:.*<junit.version>\(.*\)</junit.version>.*:\1:p' pom.xml | head -1)"
+if [ "${SHARDLINE_PACK_SKIP_BUILD:-0}" != 1 ]; then
+  echo "pack-for-device: building (jars and test classes) with $JDK"
+  ./mvnw -q -B -DskipTests package test-compile
+fi
 if [ ! -f worker/target/classes/native/linux-x86_64/libshardline_cuda.so ]; then
   echo "pack-for-device: the CUDA library was not built (no nvcc here?); nothing to check on a GPU" >&2
   exit 1
 fi
 
 rm -rf .device
-mkdir -p .device/lib .device/test-classes
-"$JDK/bin/jlink" --add-modules java.base,java.logging,java.management,java.naming,java.xml,jdk.unsupported,jdk.incubator.vector \
+mkdir -p .device/lib .device/test-classes/dev/shardline/worker
+"$JDK/bin/jlink" --add-modules java.base,java.logging,java.management,jdk.management,jdk.unsupported,jdk.zipfs,jdk.incubator.vector \
   --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output .device/jrt 2>/dev/null
 tar -C .device -cJf .device/jrt.tar.xz jrt
 rm -rf .device/jrt
-cp cli/target/shardline-cli.jar cli/target/lib/*.jar .device/lib/
-cp -r worker/target/test-classes .device/test-classes/worker
-cp -r model/target/test-classes .device/test-classes/model
-./mvnw -q -B dependency:copy -Dartifact="org.junit.platform:junit-platform-console-standalone:$JUNIT_CONSOLE_VERSION" \
+cp cli/target/shardline-cli.jar .device/lib/
+for j in cli/target/lib/shardline-model-*.jar cli/target/lib/shardline-worker-*.jar cli/target/lib/picocli-*.jar; do
+  cp "$j" .device/lib/
+done
+cp -r worker/target/test-classes/dev/shardline/worker/cuda .device/test-classes/dev/shardline/worker/
+./mvnw -q -B dependency:copy -Dartifact="org.junit.platform:junit-platform-console-standalone:$JUNIT_VERSION" \
   -DoutputDirectory=.device -Dmdep.stripVersion=true
-du -sh .device
-echo "pack-for-device: ready; run tools/gpucheck/device-run.sh on the GPU machine with .device carried"
+cp tools/gpucheck/device-run.sh .device/run.sh
+cp tools/gpucheck/torch_matmul.py .device/
+if ls .device/lib | grep -Eiq 'kafka|scala|grpc|netty|vertx'; then
+  echo "pack-for-device: a server jar slipped into the bundle: $(ls .device/lib)" >&2
+  exit 1
+fi
+size=$(du -sb .device | cut -f1)
+echo "pack-for-device: .device holds $(ls .device/lib | wc -l) jars, $((size / 1024 / 1024)) MiB:"
+du -sh .device/* | sed 's/^/  /'
+if [ "$size" -gt $((48 * 1024 * 1024)) ]; then
+  echo "pack-for-device: the bundle is over 48 MiB, too close to the device tool's 64 MiB" >&2
+  exit 1
+fi
+echo "pack-for-device: ready; run 'bash .device/run.sh' on the GPU machine with .device carried"

@@ -21,6 +21,14 @@ static inline unsigned int blocks_for(long long n, int block) {
 }
 
 // device.cu
+// The process's device, bound on each calling thread by sl_bind_thread (every JNI entry calls it first).
+cudaError_t sl_select_device(int device, int sync_each_launch);
+cudaError_t sl_bind_thread();
+// A launcher's result, followed (in debug mode) by cudaDeviceSynchronize so a fault is reported by its launch.
+cudaError_t sl_after_launch(cudaError_t launched);
+cudaError_t sl_current_device(int* device);
+cudaError_t sl_versions(int* driver, int* runtime);
+cudaError_t sl_device_info(int device, size_t* total_bytes, int* major, int* minor, int* sm_count);
 cudaError_t sl_device_count(int* count);
 cudaError_t sl_device_name(int device, char* name, size_t capacity);
 cudaError_t sl_mem_info(size_t* free_bytes, size_t* total_bytes);

@@ -6,9 +6,18 @@
 
 #define PTR(T, p) reinterpret_cast<T*>(static_cast<uintptr_t>(p))
 
+// Every entry that touches device memory or launches work first binds its thread to the process's device.
+#define BIND() CUDA_TRY_JINT(sl_bind_thread())
+#define CUDA_TRY_JINT(expr)                                 \
+    do {                                                    \
+        cudaError_t err_ = (expr);                          \
+        if (err_ != cudaSuccess) return (jint) err_;        \
+    } while (0)
+
 static jint array_copy_to_device(JNIEnv* env, jarray src, jint offset, jlong dst, jint count, size_t elem) {
     if (count <= 0) return 0;
     if (offset < 0 || (jlong) offset + count > env->GetArrayLength(src)) return (jint) cudaErrorInvalidValue;
+    BIND();
     char* host = static_cast<char*>(env->GetPrimitiveArrayCritical(src, nullptr));
     if (host == nullptr) return (jint) cudaErrorMemoryAllocation;
     cudaError_t err = sl_copy_to_device(PTR(void, dst), host + (size_t) offset * elem, (size_t) count * elem);
@@ -19,6 +28,7 @@ static jint array_copy_to_device(JNIEnv* env, jarray src, jint offset, jlong dst
 static jint array_copy_to_host(JNIEnv* env, jlong src, jarray dst, jint offset, jint count, size_t elem) {
     if (count <= 0) return 0;
     if (offset < 0 || (jlong) offset + count > env->GetArrayLength(dst)) return (jint) cudaErrorInvalidValue;
+    BIND();
     char* host = static_cast<char*>(env->GetPrimitiveArrayCritical(dst, nullptr));
     if (host == nullptr) return (jint) cudaErrorMemoryAllocation;
     cudaError_t err = sl_copy_to_host(host + (size_t) offset * elem, PTR(void, src), (size_t) count * elem);
@@ -38,6 +48,35 @@ JNIEXPORT jstring JNICALL Java_dev_shardline_worker_cuda_CudaNative_errorString(
     return env->NewStringUTF(cudaGetErrorString(static_cast<cudaError_t>(code)));
 }
 
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_selectDevice(JNIEnv*, jclass, jint device,
+                                                                              jboolean sync_each_launch) {
+    return (jint) sl_select_device(device, sync_each_launch ? 1 : 0);
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_currentDevice(JNIEnv*, jclass) {
+    int device = -1;
+    cudaError_t err = sl_current_device(&device);
+    return err == cudaSuccess ? device : -(jint) err;
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_versions(JNIEnv* env, jclass, jintArray out) {
+    int driver = 0, runtime = 0;
+    cudaError_t err = sl_versions(&driver, &runtime);
+    jint values[2] = {driver, runtime};
+    env->SetIntArrayRegion(out, 0, 2, values);
+    return (jint) err;
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_deviceInfo(JNIEnv* env, jclass, jint device,
+                                                                            jlongArray out) {
+    size_t total = 0;
+    int major = 0, minor = 0, sms = 0;
+    cudaError_t err = sl_device_info(device, &total, &major, &minor, &sms);
+    jlong values[4] = {(jlong) total, major, minor, sms};
+    env->SetLongArrayRegion(out, 0, 4, values);
+    return (jint) err;
+}
+
 JNIEXPORT jstring JNICALL Java_dev_shardline_worker_cuda_CudaNative_deviceName(JNIEnv* env, jclass, jint device) {
     char name[256];
     if (sl_device_name(device, name, sizeof name) != cudaSuccess) return nullptr;
@@ -46,6 +85,7 @@ JNIEXPORT jstring JNICALL Java_dev_shardline_worker_cuda_CudaNative_deviceName(J
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_memInfo(JNIEnv* env, jclass, jlongArray out) {
     size_t free_bytes = 0, total_bytes = 0;
+    BIND();
     cudaError_t err = sl_mem_info(&free_bytes, &total_bytes);
     jlong values[2] = {(jlong) free_bytes, (jlong) total_bytes};
     env->SetLongArrayRegion(out, 0, 2, values);
@@ -53,12 +93,14 @@ JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_memInfo(JNIEnv*
 }
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_synchronize(JNIEnv*, jclass) {
+    BIND();
     return (jint) sl_synchronize();
 }
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_malloc(JNIEnv* env, jclass, jlong bytes,
                                                                         jlongArray out) {
     void* ptr = nullptr;
+    BIND();
     cudaError_t err = sl_malloc(&ptr, (size_t) bytes);
     jlong value = (jlong) reinterpret_cast<uintptr_t>(ptr);
     env->SetLongArrayRegion(out, 0, 1, &value);
@@ -66,6 +108,7 @@ JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_malloc(JNIEnv* 
 }
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_free(JNIEnv*, jclass, jlong ptr) {
+    BIND();
     return (jint) sl_free(PTR(void, ptr));
 }
 
@@ -106,58 +149,69 @@ JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_copyDoublesToDe
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_copyDeviceToDevice(
         JNIEnv*, jclass, jlong src, jlong dst, jlong bytes) {
+    BIND();
     return (jint) sl_copy_device(PTR(void, dst), PTR(const void, src), (size_t) bytes);
 }
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_memsetZero(JNIEnv*, jclass, jlong ptr, jlong bytes) {
+    BIND();
     return (jint) sl_memset_zero(PTR(void, ptr), (size_t) bytes);
 }
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_copyAddressToDevice(
         JNIEnv*, jclass, jlong host, jlong dst, jlong bytes) {
+    BIND();
     return (jint) sl_copy_to_device(PTR(void, dst), PTR(const void, host), (size_t) bytes);
 }
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_copyDeviceToAddress(
         JNIEnv*, jclass, jlong src, jlong host, jlong bytes) {
+    BIND();
     return (jint) sl_copy_to_host(PTR(void, host), PTR(const void, src), (size_t) bytes);
 }
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_rmsNorm(
         JNIEnv*, jclass, jlong x, jlong weight, jfloat eps, jint tokens, jint dim, jlong out) {
-    return (jint) sl_rms_norm(PTR(const float, x), PTR(const float, weight), eps, tokens, dim, PTR(float, out));
+    BIND();
+    return (jint) sl_after_launch(sl_rms_norm(PTR(const float, x), PTR(const float, weight), eps, tokens, dim, PTR(float, out)));
 }
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_swiglu(
         JNIEnv*, jclass, jlong gate, jlong up, jlong n, jlong out) {
-    return (jint) sl_swiglu(PTR(const float, gate), PTR(const float, up), n, PTR(float, out));
+    BIND();
+    return (jint) sl_after_launch(sl_swiglu(PTR(const float, gate), PTR(const float, up), n, PTR(float, out)));
 }
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_add(JNIEnv*, jclass, jlong acc, jlong x, jlong n) {
-    return (jint) sl_add(PTR(float, acc), PTR(const float, x), n);
+    BIND();
+    return (jint) sl_after_launch(sl_add(PTR(float, acc), PTR(const float, x), n));
 }
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_rope(
         JNIEnv*, jclass, jlong x, jint tokens, jint heads, jint head_dim, jlong cos, jlong sin) {
-    return (jint) sl_rope(PTR(float, x), tokens, heads, head_dim, PTR(const float, cos), PTR(const float, sin));
+    BIND();
+    return (jint) sl_after_launch(sl_rope(PTR(float, x), tokens, heads, head_dim, PTR(const float, cos), PTR(const float, sin)));
 }
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_matvecBf16(
         JNIEnv*, jclass, jlong x, jint tokens, jlong w, jlong bias, jint n, jint k, jlong out) {
-    return (jint) sl_matvec_bf16(PTR(const float, x), tokens, PTR(const __nv_bfloat16, w), PTR(const float, bias),
-                                 n, k, PTR(float, out));
+    BIND();
+    return (jint) sl_after_launch(sl_matvec_bf16(PTR(const float, x), tokens, PTR(const __nv_bfloat16, w), PTR(const float, bias),
+                                 n, k, PTR(float, out)));
 }
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_gemmBf16(
         JNIEnv*, jclass, jlong x, jint tokens, jlong w, jlong bias, jint n, jint k, jlong out, jint mode) {
-    return (jint) sl_gemm_bf16(PTR(const float, x), tokens, PTR(const __nv_bfloat16, w), PTR(const float, bias),
-                               n, k, PTR(float, out), mode);
+    BIND();
+    return (jint) sl_after_launch(sl_gemm_bf16(PTR(const float, x), tokens, PTR(const __nv_bfloat16, w), PTR(const float, bias),
+                               n, k, PTR(float, out), mode));
 }
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_embedBf16(
         JNIEnv*, jclass, jlong table, jlong ids, jint tokens, jint hidden, jlong out) {
-    return (jint) sl_embed_bf16(PTR(const __nv_bfloat16, table), PTR(const int, ids), tokens, hidden,
-                                PTR(float, out));
+    BIND();
+    return (jint) sl_after_launch(sl_embed_bf16(PTR(const __nv_bfloat16, table), PTR(const int, ids), tokens, hidden,
+                                PTR(float, out)));
 }
 
 static AttnBatch attn_batch(jint rows, jlong row_seq, jlong row_pos, jlong seq_bt, jlong block_tables,
@@ -175,9 +229,10 @@ static AttnBatch attn_batch(jint rows, jlong row_seq, jlong row_pos, jlong seq_b
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_storeKv(
         JNIEnv*, jclass, jlong k, jlong v, jint rows, jint kv_dim, jlong row_seq, jlong row_pos, jlong seq_bt,
         jlong block_tables, jint block_size, jlong keys, jlong values) {
-    return (jint) sl_store_kv(PTR(const float, k), PTR(const float, v),
+    BIND();
+    return (jint) sl_after_launch(sl_store_kv(PTR(const float, k), PTR(const float, v),
                               attn_batch(rows, row_seq, row_pos, seq_bt, block_tables, block_size), kv_dim,
-                              PTR(float, keys), PTR(float, values));
+                              PTR(float, keys), PTR(float, values)));
 }
 
 JNIEXPORT jlong JNICALL Java_dev_shardline_worker_cuda_CudaNative_attentionWorkspaceFloats(
@@ -189,22 +244,25 @@ JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_attention(
         JNIEnv*, jclass, jlong q, jlong out, jint rows, jint q_heads, jint kv_heads, jint head_dim, jfloat scale,
         jint max_len, jlong row_seq, jlong row_pos, jlong seq_bt, jlong block_tables, jint block_size, jlong keys,
         jlong values, jlong workspace) {
-    return (jint) sl_attention(PTR(const float, q), PTR(float, out),
+    BIND();
+    return (jint) sl_after_launch(sl_attention(PTR(const float, q), PTR(float, out),
                                attn_batch(rows, row_seq, row_pos, seq_bt, block_tables, block_size), q_heads,
                                kv_heads, head_dim, scale, max_len, PTR(const float, keys), PTR(const float, values),
-                               PTR(float, workspace));
+                               PTR(float, workspace)));
 }
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_argmax(
         JNIEnv*, jclass, jlong logits, jint rows, jint vocab, jlong ids) {
-    return (jint) sl_argmax(PTR(const float, logits), rows, vocab, PTR(int, ids));
+    BIND();
+    return (jint) sl_after_launch(sl_argmax(PTR(const float, logits), rows, vocab, PTR(int, ids)));
 }
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_sample(
         JNIEnv*, jclass, jlong logits, jint rows, jint vocab, jlong temperature, jlong top_k, jlong top_p, jlong u,
         jlong ids) {
-    return (jint) sl_sample(PTR(const float, logits), rows, vocab, PTR(const float, temperature),
-                            PTR(const int, top_k), PTR(const float, top_p), PTR(const double, u), PTR(int, ids));
+    BIND();
+    return (jint) sl_after_launch(sl_sample(PTR(const float, logits), rows, vocab, PTR(const float, temperature),
+                            PTR(const int, top_k), PTR(const float, top_p), PTR(const double, u), PTR(int, ids)));
 }
 
 }  // extern "C"

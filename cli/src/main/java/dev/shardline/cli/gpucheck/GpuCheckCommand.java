@@ -51,6 +51,14 @@ public final class GpuCheckCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", paramLabel = "N", description = "cpu backend threads (default: all cores)")
     int threads;
 
+    @Option(names = "--cuda-device", defaultValue = "0", paramLabel = "N",
+            description = "GPU to check, an index among those CUDA_VISIBLE_DEVICES leaves visible (default 0)")
+    int cudaDevice;
+
+    @Option(names = "--cuda-debug-sync",
+            description = "synchronise and check after every kernel launch (a fault names its own op; slower timings)")
+    boolean cudaDebugSync;
+
     @Option(names = "--time-limit", defaultValue = "290", paramLabel = "SECONDS",
             description = "print the partial report and exit 3 after this long (0: no limit)")
     long timeLimit;
@@ -78,12 +86,17 @@ public final class GpuCheckCommand implements Callable<Integer> {
         int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         GpuCheck.Options options = new GpuCheck.Options(name, shapes, seed, skipE2e, skipTiming, out, models, n,
                 timeLimit, 60);
-        return new GpuCheck(options, System.out, System.err).run(factory(name, n), description(name, n));
+        return new GpuCheck(options, System.out, System.err).run(factory(name, n, cudaDevice, cudaDebugSync),
+                description(name, n, cudaDevice, cudaDebugSync));
     }
 
     static Supplier<Kernels> factory(String name, int threads) {
+        return factory(name, threads, 0, false);
+    }
+
+    static Supplier<Kernels> factory(String name, int threads, int device, boolean debugSync) {
         return switch (name) {
-            case "cuda" -> () -> CudaBackend.create(threads);
+            case "cuda" -> () -> CudaBackend.create(threads, device, debugSync);
             case "cpu" -> () -> {
                 VectorKernels cpu = new VectorKernels(threads);
                 cpu.warmUp();   // timings of compiled vector code, not of the interpreter
@@ -94,12 +107,18 @@ public final class GpuCheckCommand implements Callable<Integer> {
     }
 
     static Supplier<String> description(String name, int threads) {
+        return description(name, threads, 0, false);
+    }
+
+    /** For cuda: the checked device (name, memory, compute capability; the physical GPU under CUDA_VISIBLE_DEVICES), driver and runtime versions, free memory. */
+    static Supplier<String> description(String name, int threads, int device, boolean debugSync) {
         return switch (name) {
             case "cuda" -> () -> {
+                String selected = CudaBackend.requireUsable(device, debugSync);
                 CudaAvailability probe = CudaRuntime.probe();
                 long[] freeTotal = CudaRuntime.memoryInfo();
-                return String.format(Locale.ROOT, "%s; current device: %.1f GiB, %.1f GiB free", probe.message(),
-                        freeTotal[1] / (double) (1L << 30), freeTotal[0] / (double) (1L << 30));
+                return String.format(Locale.ROOT, "%s; %.1f GiB free; all GPUs: %s", selected,
+                        freeTotal[0] / (double) (1L << 30), probe.message());
             };
             case "cpu" -> () -> "cpu (Vector API), " + threads + " threads";
             default -> () -> "reference (scalar, 1 thread)";

@@ -4,6 +4,8 @@ import dev.shardline.model.kernels.Activations;
 import dev.shardline.model.kernels.Kernels;
 import dev.shardline.model.rope.RopeFrequencies;
 import dev.shardline.model.tensor.WeightTensor;
+import dev.shardline.worker.cuda.CudaKernels;
+import dev.shardline.worker.cuda.GemmNumerics;
 
 import java.util.List;
 
@@ -15,8 +17,8 @@ import java.util.List;
  */
 final class OpChecks {
     static final double ELEMENTWISE = 1e-5;   // f32 element-wise ops, embed, rope
-    static final double DECODE = 1e-4;        // attention, decode matmul: f32 accumulation in another order
-    static final double PREFILL = 2e-3;       // prefill matmul: activations split into two bf16 terms on the GPU
+    static final double DECODE = 1e-4;        // attention; a CPU backend's decode matmul (cuda: derived, GemmNumerics)
+    static final double PREFILL = 2e-3;       // a CPU backend's prefill matmul (cuda: derived from the path's numerics)
     static final double EXACT = 0;            // data movement
 
     private final Context c;
@@ -145,7 +147,11 @@ final class OpChecks {
             float[] xSub = new float[toks.length * k];
             for (int i = 0; i < toks.length; i++) System.arraycopy(x, toks[i] * k, xSub, i * k, k);
             float[] ref = new float[toks.length * rows.length];
-            c.reference.matmul(xSub, toks.length, c.random.rows(w, rows), bias == null ? null : c.random.rows(bias, rows), ref);
+            WeightTensor wSub = c.random.rows(w, rows);
+            WeightTensor biasSub = bias == null ? null : c.random.rows(bias, rows);
+            c.reference.matmul(xSub, toks.length, wSub, biasSub, ref);
+            double checkBound = backend instanceof CudaKernels cuda
+                    ? derivedBound(cuda, tokens, xSub, toks.length, wSub, biasSub, ref) : bound;
             ErrorMetric e = new ErrorMetric();
             for (int i = 0; i < toks.length; i++) {
                 for (int j = 0; j < rows.length; j++) {
@@ -153,8 +159,36 @@ final class OpChecks {
                 }
             }
             String compared = rows.length + " rows x " + (toks.length == tokens ? "all" : toks.length) + " tok";
-            c.result(label, m.shape(), compared, e.value(), bound);
+            c.result(label, m.shape(), compared, e.value(), checkBound);
         });
+    }
+
+    /**
+     * The CUDA backend's bound for this matmul: the simulated error of the path it takes (matvec up to 16 tokens,
+     * else PRECISE or FAST tensor-core GEMM; {@link GemmNumerics}) on the compared outputs, times its margin; fails
+     * (an exception: an ERROR row) unless the path's broken variant would exceed it.
+     */
+    private static double derivedBound(CudaKernels cuda, int tokens, float[] x, int tokenCount, WeightTensor w,
+                                       WeightTensor bias, float[] ref) {
+        GemmNumerics.Path path = tokens <= CudaKernels.MATVEC_MAX_TOKENS || w.cols() % 16 != 0
+                ? GemmNumerics.Path.MATVEC
+                : cuda.gemmMode() == CudaKernels.GemmMode.PRECISE ? GemmNumerics.Path.PRECISE : GemmNumerics.Path.FAST;
+        GemmNumerics.Path broken = switch (path) {
+            case PRECISE -> GemmNumerics.Path.PRECISE_WITHOUT_LO;
+            case FAST -> GemmNumerics.Path.FAST_WITHOUT_LAST_STEP;
+            default -> GemmNumerics.Path.FAST;
+        };
+        float[] b = null;
+        if (bias != null) {
+            b = new float[bias.rows()];
+            bias.read(0, b);
+        }
+        double bound = GemmNumerics.bound(path, GemmNumerics.error(ref, GemmNumerics.simulate(path, x, tokenCount, w, b, null)));
+        double brokenError = GemmNumerics.error(ref, GemmNumerics.simulate(broken, x, tokenCount, w, b, null));
+        if (!(brokenError > bound)) {
+            throw new IllegalStateException(path + " bound " + bound + " would pass " + broken + " (" + brokenError + ")");
+        }
+        return bound;
     }
 
     private void rope(String op, int heads) {

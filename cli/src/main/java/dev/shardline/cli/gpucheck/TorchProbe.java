@@ -73,7 +73,10 @@ final class TorchProbe {
         }
     }
 
-    /** The script under the working directory, or under a parent of the jar/classes directory (cli/target/...). */
+    /**
+     * The script under the working directory, or under a parent of the jar/classes directory (cli/target/...), or
+     * beside the bundle's lib/ directory (pack-for-device.sh puts it there).
+     */
     static Path findScript() {
         List<Path> roots = new ArrayList<>();
         roots.add(Path.of("").toAbsolutePath());
@@ -84,8 +87,9 @@ final class TorchProbe {
             // no code source: the working directory is the only candidate
         }
         for (Path root : roots) {
-            Path s = root.resolve(SCRIPT);
-            if (Files.isRegularFile(s)) return s;
+            for (Path s : List.of(root.resolve(SCRIPT), root.resolve(Path.of(SCRIPT).getFileName()))) {
+                if (Files.isRegularFile(s)) return s;
+            }
         }
         return null;
     }

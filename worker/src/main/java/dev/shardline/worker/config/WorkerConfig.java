@@ -2,6 +2,7 @@ package dev.shardline.worker.config;
 
 import dev.shardline.model.config.ConfigKeyException;
 import dev.shardline.model.config.ConfigKeys;
+import dev.shardline.worker.cuda.CudaDeviceSelection;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -27,12 +28,34 @@ import java.util.TreeSet;
  * @param weights          copy (default: weights copied into process memory, faster decode) or mmap (in place)
  * @param drainTimeoutMs   after a drain was requested (SIGTERM), how long to wait for the coordinator to finish it
  *                         before stopping anyway (default 120000)
+ * @param cuda             backend cuda's options: {@code cuda-device}, {@code cuda-debug-sync}
  */
 public record WorkerConfig(String workerId, String coordinator, String host, int port, Path model, String backend,
-                           int threads, long memoryBudgetBytes, String weights, long drainTimeoutMs) {
+                           int threads, long memoryBudgetBytes, String weights, long drainTimeoutMs, Cuda cuda) {
 
     public static final Set<String> KEYS = Set.of("worker-id", "coordinator", "host", "port", "model", "backend",
-            "threads", "memory-budget", "weights", "drain-timeout-ms");
+            "threads", "memory-budget", "weights", "drain-timeout-ms", "cuda-device", "cuda-debug-sync");
+
+    /**
+     * Backend cuda's options.
+     *
+     * @param device         {@code cuda-device}: index among the GPUs this process sees (default 0); with
+     *                       {@code CUDA_VISIBLE_DEVICES=2,3}, device 1 is physical GPU 3
+     * @param debugSync      {@code cuda-debug-sync}: synchronise and check after every kernel launch, so a fault
+     *                       names the op that caused it (slow; default false: a fault names the last launched op)
+     * @param visibleDevices the process's {@code CUDA_VISIBLE_DEVICES} (null when unset), for checks and logs
+     */
+    public record Cuda(int device, boolean debugSync, String visibleDevices) {
+        /** GPU 0, no per-launch synchronisation, every GPU visible. */
+        public static final Cuda DEFAULT = new Cuda(0, false, null);
+    }
+
+    /** The configuration without CUDA options (GPU 0, no debug synchronisation). */
+    public WorkerConfig(String workerId, String coordinator, String host, int port, Path model, String backend,
+                        int threads, long memoryBudgetBytes, String weights, long drainTimeoutMs) {
+        this(workerId, coordinator, host, port, model, backend, threads, memoryBudgetBytes, weights, drainTimeoutMs,
+                Cuda.DEFAULT);
+    }
     /** Default of drain-timeout-ms. */
     public static final long DEFAULT_DRAIN_TIMEOUT_MS = 120_000;
 
@@ -61,6 +84,14 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
         if (drainTimeoutMs <= 0) {
             throw new ConfigKeyException("drain-timeout-ms", "must be > 0, got " + drainTimeoutMs);
         }
+        if (cuda == null) {
+            cuda = Cuda.DEFAULT;
+        }
+        String device = CudaDeviceSelection.configProblem(cuda.device(),
+                backend.equals("cuda") ? cuda.visibleDevices() : null);   // a CPU worker may hide every GPU
+        if (device != null) {
+            throw new ConfigKeyException("cuda-device", device);
+        }
     }
 
     /**
@@ -82,7 +113,20 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
                 ConfigKeys.intValue(v, "threads", 0),
                 ConfigKeys.bytesValue(v, "memory-budget", physicalMemory()),
                 v.getOrDefault("weights", "copy"),
-                ConfigKeys.intValue(v, "drain-timeout-ms", (int) DEFAULT_DRAIN_TIMEOUT_MS));
+                ConfigKeys.intValue(v, "drain-timeout-ms", (int) DEFAULT_DRAIN_TIMEOUT_MS),
+                new Cuda(ConfigKeys.intValue(v, "cuda-device", 0), booleanValue(v, "cuda-debug-sync"),
+                        env.get("CUDA_VISIBLE_DEVICES")));
+    }
+
+    /** true | false (absent: false); anything else fails naming the key. */
+    private static boolean booleanValue(Map<String, String> v, String key) {
+        String s = v.get(key);
+        if (s == null) return false;
+        return switch (s.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new ConfigKeyException(key, "must be true or false, got " + s);
+        };
     }
 
     /** This machine's name: HOSTNAME (a Kubernetes pod's name) when set, else what the system calls it. */

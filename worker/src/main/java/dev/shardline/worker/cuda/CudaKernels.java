@@ -40,6 +40,8 @@ public final class CudaKernels implements Kernels {
     public static final int MAX_DEVICE_TOP_K = 1024;
 
     private final GemmMode gemmMode;
+    private final boolean syncEachLaunch;
+    private String lastLaunch;        // the op launched last: named by an asynchronous fault found later
     private final DeviceWeights weights = new DeviceWeights();
     private final DeviceBatch batch = new DeviceBatch();
     private final Set<DeviceActivations.Memory> live = Collections.synchronizedSet(
@@ -55,8 +57,17 @@ public final class CudaKernels implements Kernels {
     }
 
     public CudaKernels(GemmMode gemmMode) {
+        this(gemmMode, false);
+    }
+
+    /**
+     * @param syncEachLaunch whether the device was selected with a synchronisation after each launch
+     *                       ({@link CudaRuntime#select}); only changes how errors are described
+     */
+    CudaKernels(GemmMode gemmMode, boolean syncEachLaunch) {
         CudaNative.ensureLoaded();
         this.gemmMode = gemmMode;
+        this.syncEachLaunch = syncEachLaunch;
     }
 
     @Override
@@ -77,12 +88,12 @@ public final class CudaKernels implements Kernels {
         long ptr = 0;
         if (floats > 0) {
             long[] out = new long[1];
-            CudaException.check("cudaMalloc(" + floats + " floats)", CudaNative.malloc(4 * floats, out));
+            call("cudaMalloc(" + floats + " floats)", CudaNative.malloc(4 * floats, out));
             ptr = out[0];
             int zero = CudaNative.memsetZero(ptr, 4 * floats);
             if (zero != 0) {
                 CudaNative.free(ptr);
-                CudaException.check("cudaMemset(" + floats + " floats)", zero);
+                call("cudaMemset(" + floats + " floats)", zero);
             }
         }
         DeviceActivations.Memory memory = new DeviceActivations.Memory(ptr, this);
@@ -98,7 +109,7 @@ public final class CudaKernels implements Kernels {
     public void write(float[] src, int srcOffset, Activations dst, long dstOffset, int count) {
         java.util.Objects.checkFromIndexSize(srcOffset, count, src.length);
         long to = dev(dst).at(dstOffset, count, "write");
-        CudaException.check("write " + count + " floats to the device",
+        call("write " + count + " floats to the device",
                 CudaNative.copyFloatsToDevice(src, srcOffset, to, count));
     }
 
@@ -106,7 +117,7 @@ public final class CudaKernels implements Kernels {
     public void read(Activations src, long srcOffset, float[] dst, int dstOffset, int count) {
         java.util.Objects.checkFromIndexSize(dstOffset, count, dst.length);
         long from = dev(src).at(srcOffset, count, "read");
-        CudaException.check("read " + count + " floats from the device",
+        call("read " + count + " floats from the device",
                 CudaNative.copyFloatsToHost(from, dst, dstOffset, count));
     }
 
@@ -115,7 +126,7 @@ public final class CudaKernels implements Kernels {
         long from = dev(src).at(srcOffset, count, "copy");
         long to = dev(dst).at(dstOffset, count, "copy");
         if (count > 0) {
-            CudaException.check("copy " + count + " floats on the device",
+            call("copy " + count + " floats on the device",
                     CudaNative.copyDeviceToDevice(from, to, 4L * count));
         }
     }
@@ -175,8 +186,8 @@ public final class CudaKernels implements Kernels {
         long tableP = weights.matrix(table);
         long outP = dev(out).at(0, (long) ids.length * hidden, "embed");
         long idsP = ints(ids.length);
-        CudaException.check("upload " + ids.length + " token ids", CudaNative.copyIntsToDevice(ids, 0, idsP, ids.length));
-        CudaException.check("embed [" + vocab + ", " + hidden + "] x " + ids.length,
+        call("upload " + ids.length + " token ids", CudaNative.copyIntsToDevice(ids, 0, idsP, ids.length));
+        launch("embed [" + vocab + ", " + hidden + "] x " + ids.length,
                 CudaNative.embedBf16(tableP, idsP, ids.length, hidden, outP));
     }
 
@@ -184,7 +195,7 @@ public final class CudaKernels implements Kernels {
     public void rmsNorm(Activations x, WeightTensor weight, float eps, int tokens, Activations out) {
         int dim = weight.rows();
         long n = (long) tokens * dim;
-        CudaException.check("rmsNorm [" + tokens + ", " + dim + "]", CudaNative.rmsNorm(dev(x).at(0, n, "rmsNorm"),
+        launch("rmsNorm [" + tokens + ", " + dim + "]", CudaNative.rmsNorm(dev(x).at(0, n, "rmsNorm"),
                 weights.vector(weight), eps, tokens, dim, dev(out).at(0, n, "rmsNorm")));
     }
 
@@ -204,14 +215,14 @@ public final class CudaKernels implements Kernels {
         int code = tokens <= MATVEC_MAX_TOKENS
                 ? CudaNative.matvecBf16(xp, tokens, wp, bp, n, k, op_)
                 : CudaNative.gemmBf16(xp, tokens, wp, bp, n, k, op_, gemmMode.ordinal());
-        CudaException.check(op, code);
+        launch(op, code);
     }
 
     @Override
     public void rope(Activations x, int tokens, int heads, int headDim, Activations cos, Activations sin) {
         long half = (long) tokens * (headDim / 2);
         String op = "rope [" + tokens + ", " + heads + ", " + headDim + "]";
-        CudaException.check(op, CudaNative.rope(dev(x).at(0, (long) tokens * heads * headDim, op), tokens, heads,
+        launch(op, CudaNative.rope(dev(x).at(0, (long) tokens * heads * headDim, op), tokens, heads,
                 headDim, dev(cos).at(0, half, op), dev(sin).at(0, half, op)));
     }
 
@@ -222,7 +233,7 @@ public final class CudaKernels implements Kernels {
         int kvDim = kv.kvDim();
         long cache = (long) kv.numBlocks() * kv.blockSize() * kvDim;
         String op = "storeKv " + rows + " rows x " + kvDim;
-        CudaException.check(op, CudaNative.storeKv(dev(k).at(0, (long) rows * kvDim, op),
+        launch(op, CudaNative.storeKv(dev(k).at(0, (long) rows * kvDim, op),
                 dev(v).at(0, (long) rows * kvDim, op), rows, kvDim, batch.rowSeq(), batch.rowPos(), batch.seqBt(),
                 batch.blockTables(), kv.blockSize(), dev(kv.keys()).at(0, cache, op),
                 dev(kv.values()).at(0, cache, op)));
@@ -252,7 +263,7 @@ public final class CudaKernels implements Kernels {
             }
             ws = workspace.ptr();
         }
-        CudaException.check(op, CudaNative.attention(dev(q).at(0, rows * qDim, op), dev(out).at(0, rows * qDim, op),
+        launch(op, CudaNative.attention(dev(q).at(0, rows * qDim, op), dev(out).at(0, rows * qDim, op),
                 rows, b.qHeads(), b.kvHeads(), b.headDim(), b.scale(), batch.maxLength(), batch.rowSeq(),
                 batch.rowPos(), batch.seqBt(), batch.blockTables(), kv.blockSize(), dev(kv.keys()).at(0, cache, op),
                 dev(kv.values()).at(0, cache, op), ws));
@@ -260,13 +271,13 @@ public final class CudaKernels implements Kernels {
 
     @Override
     public void swiglu(Activations gate, Activations up, int n, Activations out) {
-        CudaException.check("swiglu " + n, CudaNative.swiglu(dev(gate).at(0, n, "swiglu"), dev(up).at(0, n, "swiglu"),
+        launch("swiglu " + n, CudaNative.swiglu(dev(gate).at(0, n, "swiglu"), dev(up).at(0, n, "swiglu"),
                 n, dev(out).at(0, n, "swiglu")));
     }
 
     @Override
     public void add(Activations acc, Activations x, int n) {
-        CudaException.check("add " + n, CudaNative.add(dev(acc).at(0, n, "add"), dev(x).at(0, n, "add"), n));
+        launch("add " + n, CudaNative.add(dev(acc).at(0, n, "add"), dev(x).at(0, n, "add"), n));
     }
 
     // --- sampling (last stage) ---
@@ -278,8 +289,8 @@ public final class CudaKernels implements Kernels {
         int[] ids = new int[rows];
         if (rows == 0) return ids;
         long idsP = ints(rows);
-        CudaException.check(op, CudaNative.argmax(lp, rows, vocab, idsP));
-        CudaException.check(op + " (read ids)", CudaNative.copyIntsToHost(idsP, ids, 0, rows));
+        launch(op, CudaNative.argmax(lp, rows, vocab, idsP));
+        call(op + " (read ids)", CudaNative.copyIntsToHost(idsP, ids, 0, rows));
         return ids;
     }
 
@@ -315,19 +326,19 @@ public final class CudaKernels implements Kernels {
         long bytes = uOffset + 8L * rows;
         if (params == null || params.ptr() == 0 || params.bytes() < bytes) params = replace(params, Math.max(bytes, 4096));
         long p = params.ptr();
-        CudaException.check(op + " (upload params)", CudaNative.copyFloatsToDevice(temperature, 0, p, rows));
-        CudaException.check(op + " (upload params)", CudaNative.copyIntsToDevice(topK, 0, p + 4L * rows, rows));
-        CudaException.check(op + " (upload params)", CudaNative.copyFloatsToDevice(topP, 0, p + 8L * rows, rows));
-        CudaException.check(op + " (upload params)", CudaNative.copyDoublesToDevice(u, 0, p + uOffset, rows));
+        call(op + " (upload params)", CudaNative.copyFloatsToDevice(temperature, 0, p, rows));
+        call(op + " (upload params)", CudaNative.copyIntsToDevice(topK, 0, p + 4L * rows, rows));
+        call(op + " (upload params)", CudaNative.copyFloatsToDevice(topP, 0, p + 8L * rows, rows));
+        call(op + " (upload params)", CudaNative.copyDoublesToDevice(u, 0, p + uOffset, rows));
         long idsP = ints(rows);
-        CudaException.check(op, CudaNative.sample(lp, rows, vocab, p, p + 4L * rows, p + 8L * rows, p + uOffset, idsP));
-        CudaException.check(op + " (read ids)", CudaNative.copyIntsToHost(idsP, ids, 0, rows));
+        launch(op, CudaNative.sample(lp, rows, vocab, p, p + 4L * rows, p + 8L * rows, p + uOffset, idsP));
+        call(op + " (read ids)", CudaNative.copyIntsToHost(idsP, ids, 0, rows));
         return ids;
     }
 
     /** Waits for the queued kernels; surfaces asynchronous errors. */
     public void synchronize() {
-        CudaException.check("cudaDeviceSynchronize", CudaNative.synchronize());
+        call("cudaDeviceSynchronize", CudaNative.synchronize());
     }
 
     /** Frees the weights, scratch and every activation this instance allocated; idempotent. */
@@ -362,7 +373,43 @@ public final class CudaKernels implements Kernels {
     }
 
     private void open() {
+        String fatal = CudaRuntime.fatalError();
+        if (fatal != null) {
+            throw new IllegalStateException("the CUDA backend is closed after a fatal error: " + fatal);
+        }
         if (closed) throw new IllegalStateException("cuda kernels are closed");
+    }
+
+    /** A kernel launch: remembered as the last one, so a fault found by a later call names it. */
+    private void launch(String op, int code) {
+        open();
+        String before = lastLaunch;
+        lastLaunch = op;
+        if (code != 0) throw fault(op, code, before);
+    }
+
+    /** A copy, allocation or synchronisation: a fault it reports was most likely caused by the last launch. */
+    private void call(String op, int code) {
+        if (code != 0) throw fault(op, code, lastLaunch);
+    }
+
+    /** The exception for a failed call; a sticky error also closes this backend (freeing what still can be). */
+    private CudaException fault(String op, int code, String before) {
+        CudaException e = CudaRuntime.seen(new CudaException(op, code, CudaNative.errorString(code), before,
+                syncEachLaunch));
+        if (e.fatal()) {
+            try {
+                close();
+            } catch (RuntimeException ignored) {
+                // cudaFree reports the same sticky error; the process is done with this GPU anyway
+            }
+        }
+        return e;
+    }
+
+    /** The op launched last (null before the first launch). */
+    public String lastLaunch() {
+        return lastLaunch;
     }
 
     private static DeviceActivations dev(Activations a) {

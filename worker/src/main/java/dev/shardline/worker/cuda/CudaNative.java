@@ -72,6 +72,23 @@ final class CudaNative {
 
     // --- device ---
 
+    /**
+     * Makes {@code device} the process's device and binds the calling thread to it; every later entry binds its own
+     * thread (cudaSetDevice is per host thread) before it touches memory or launches. With
+     * {@code syncEachLaunch} every launch is followed by cudaDeviceSynchronize, so a kernel fault is returned by
+     * the launch that caused it (debug: it serialises host and device).
+     */
+    static native int selectDevice(int device, boolean syncEachLaunch);
+
+    /** The calling thread's current device, or minus the cudaError_t. */
+    static native int currentDevice();
+
+    /** {@code out[0]} = cudaDriverGetVersion (0: no driver), {@code out[1]} = cudaRuntimeGetVersion (e.g. 13000). */
+    static native int versions(int[] out);
+
+    /** {@code out[0..3]} = total memory bytes, compute capability major, minor, multiprocessor count. */
+    static native int deviceInfo(int device, long[] out);
+
     /** Number of devices, or minus the cudaError_t when the runtime cannot ask the driver. */
     static native int deviceCount();
 

@@ -26,10 +26,20 @@ public final class DeviceBuffer implements AutoCloseable {
         return new DeviceBuffer(out[0], bytes);
     }
 
+    /** A buffer holding {@code values}; freed again when the upload fails (the caller never sees it). */
     public static DeviceBuffer ofFloats(float[] values) {
         DeviceBuffer b = allocate(4L * values.length);
-        b.upload(values);
-        return b;
+        try {
+            b.upload(values);
+            return b;
+        } catch (RuntimeException e) {
+            try {
+                b.close();
+            } catch (RuntimeException freeFailed) {
+                e.addSuppressed(freeFailed);
+            }
+            throw e;
+        }
     }
 
     /** The device pointer; 0 after close. */

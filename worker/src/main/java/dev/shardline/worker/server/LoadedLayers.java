@@ -25,6 +25,12 @@ import java.util.function.Consumer;
  * only when its block count or block size changes). Closing releases all of it.
  */
 final class LoadedLayers implements AutoCloseable {
+    /**
+     * Tests only: wraps the kernels a load creates (identity otherwise). A GPU fault cannot happen on a machine
+     * without a GPU, so the tests of the worker's reaction to one inject it here.
+     */
+    static volatile java.util.function.UnaryOperator<dev.shardline.model.kernels.Kernels> faultInjection = k -> k;
+
     private final Path dir;
     private final String fingerprint;
     private final LayerRange range;
@@ -60,8 +66,10 @@ final class LoadedLayers implements AutoCloseable {
             if (cfg.weights().equals("copy") && !cfg.backend().equals("cuda")) {   // a GPU uploads from the mapping
                 weights = ResidentWeights.copyOf(weights, log);
             }
-            kernels = cfg.backend().equals("cuda") ? CudaBackend.create(cfg.threadsOrDefault())
+            kernels = cfg.backend().equals("cuda") ? CudaBackend.create(cfg.threadsOrDefault(), cfg.cuda().device(),
+                    cfg.cuda().debugSync())
                     : Backends.create(cfg.backend(), cfg.threadsOrDefault());
+            kernels = faultInjection.apply(kernels);
             if (kernels instanceof VectorKernels vector) {
                 vector.warmUp();
             }

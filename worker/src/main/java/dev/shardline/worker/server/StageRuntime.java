@@ -71,6 +71,7 @@ final class StageRuntime implements InboundStream.Sink, AutoCloseable {
     private volatile boolean running = true;
     private volatile boolean computing;
     private volatile Runnable onDrained;
+    private volatile Consumer<String> onBackendFailed = why -> { };
 
     StageRuntime(String workerId, WorkerConfig cfg, String fingerprint, Consumer<String> log) {
         this.workerId = workerId;
@@ -88,6 +89,11 @@ final class StageRuntime implements InboundStream.Sink, AutoCloseable {
     /** Who sends a heartbeat at once when a link breaks (the coordinator session). */
     void onLinkError(Runnable beatNow) {
         this.beatNow = beatNow;
+    }
+
+    /** Who stops the process when the backend failed for good (a sticky CUDA error). */
+    void onBackendFailed(Consumer<String> stop) {
+        this.onBackendFailed = stop;
     }
 
     WorkerState state() {
@@ -260,6 +266,26 @@ final class StageRuntime implements InboundStream.Sink, AutoCloseable {
         return old;
     }
 
+    /**
+     * The backend failed for good (a sticky CUDA error: the context is corrupted until the process ends). The worker
+     * leaves its pipeline: the assignment ends and its Forward streams end with UNAVAILABLE naming the failure, so
+     * the stage before it (or the coordinator) reports the broken link and the coordinator fails the pipeline and
+     * moves its sequences; the layers are released, the heartbeat reports WORKER_STATE_FAILED with the message, and
+     * the process stops (its supervisor starts a fresh one).
+     */
+    private void leaveAfterBackendFailure(ActiveStage a, String why) {
+        log.accept("the backend failed: " + why + "; leaving pipeline " + a.assignment().getPipelineId()
+                + " (its sequences move to another pipeline) and stopping this worker");
+        endActive("the backend failed: " + why, null);
+        unassign("the backend failed");
+        synchronized (computeLock) {
+            state = WorkerState.WORKER_STATE_FAILED;
+            lastError = why;
+        }
+        beatNow.run();
+        onBackendFailed.accept(why);
+    }
+
     /** A link of assignment a broke: news for the coordinator when a is still the one in service. */
     private void linkBroken(LayerAssignment a, String why) {
         ActiveStage s = active;
@@ -348,6 +374,7 @@ final class StageRuntime implements InboundStream.Sink, AutoCloseable {
         from.ack(step, refusal == null, refusal);
         String error = !h.getError().isEmpty() ? h.getError() : refusal;
         StageOutput out = null;
+        String backendFailure = null;
         long start = System.nanoTime();
         synchronized (computeLock) {
             if (active != a) return;
@@ -365,10 +392,15 @@ final class StageRuntime implements InboundStream.Sink, AutoCloseable {
                     error = "stage " + a.stageIndex() + " (" + workerId + "): " + (e.getMessage() == null
                             ? e.getClass().getSimpleName() : e.getMessage());
                     log.accept("step " + step + " failed: " + error);
+                    backendFailure = BackendFailure.of(e, cfg.backend());
                 }
             } else {
                 a.executor.forget(finished);
             }
+        }
+        if (backendFailure != null) {
+            leaveAfterBackendFailure(a, backendFailure);    // the step is not reported: its sequences migrate
+            return;
         }
         long computeNanos = System.nanoTime() - start;
         a.stats.computed(computeNanos);

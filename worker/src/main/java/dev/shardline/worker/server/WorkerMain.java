@@ -41,7 +41,8 @@ public final class WorkerMain {
 
     /**
      * Runs a worker in this JVM until it stops, without touching the JVM's signal handling (tests; drain with
-     * {@link WorkerProcess#requestDrain}); 0 after a clean stop, 2 for a bad configuration, 1 when it cannot start.
+     * {@link WorkerProcess#requestDrain}); 0 after a clean stop, 2 for a bad configuration, 1 when it cannot start, 3 when
+     * its backend failed for good (a sticky CUDA error; a new process is needed).
      */
     public static int run(Map<String, String> env, String[] args) {
         return run(env, args, false);
@@ -115,6 +116,10 @@ public final class WorkerMain {
             Runtime.getRuntime().removeShutdownHook(hook);
         } catch (IllegalStateException shuttingDown) {
             // the hook is what stopped it
+        }
+        if (worker.failure() != null) {
+            System.err.println("shardline worker: stopped because its backend failed: " + worker.failure());
+            return 3;
         }
         return 0;
     }

@@ -44,6 +44,7 @@ public final class WorkerProcess implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicBoolean drainRequested = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile String failure;
 
     private WorkerProcess(String workerId, String address, String fingerprint, Server server, StageRuntime runtime,
                           CoordinatorSession session, Consumer<String> log, long drainTimeoutMs) {
@@ -71,7 +72,7 @@ public final class WorkerProcess implements AutoCloseable {
     static WorkerProcess start(WorkerConfig cfg, Consumer<String> log, Duration registerPatience) {
         if (cfg.backend().equals("cuda")) {
             try {
-                log.accept("backend cuda: " + CudaBackend.requireUsable().message());
+                log.accept("backend cuda: " + CudaBackend.requireUsable(cfg.cuda().device(), cfg.cuda().debugSync()));
             } catch (CudaUnavailableException e) {
                 throw new WorkerStartException(e.getMessage(), e);
             }
@@ -127,7 +128,30 @@ public final class WorkerProcess implements AutoCloseable {
         WorkerProcess process = new WorkerProcess(id, address, fingerprint, server, runtime, session, log,
                 cfg.drainTimeoutMs());
         session.startHeartbeats(process::close);
+        runtime.onBackendFailed(process::stopAfterBackendFailure);
         return process;
+    }
+
+    /**
+     * The backend failed for good (the runtime already left the pipeline): the heartbeat reporting
+     * WORKER_STATE_FAILED gets a second to go out, then the worker stops; {@link #failure()} tells why.
+     */
+    private void stopAfterBackendFailure(String why) {
+        failure = why;
+        session.beatNow();
+        Thread.ofPlatform().name("shardline-backend-failed-" + workerId).daemon(true).start(() -> {
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            close();
+        });
+    }
+
+    /** Why the worker stopped on its own (a backend that failed for good, e.g. a sticky CUDA error), or null. */
+    public String failure() {
+        return failure;
     }
 
     /** The address it advertises: the configured host, or this machine's address when bound to a wildcard. */

@@ -25,8 +25,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Every non-attention op of {@link CudaKernels} against {@link ReferenceKernels} on fresh random inputs, at small
  * and QwQ shapes. Bounds are max|gpu - ref| / max|ref|: 0 for copies and the embedding (exact), 1e-6 for
- * elementwise ops, 1e-5 for RMSNorm and RoPE (rsqrtf, sin/cos products), 1e-4 for the f32-accumulating matvec,
- * 2e-3 for the PRECISE GEMM and 2e-2 for FAST. Skipped, with the driver's reason, where no GPU is usable.
+ * elementwise ops, 1e-5 for RMSNorm and RoPE (rsqrtf, sin/cos products). Matmul bounds are derived per check from
+ * the path's simulated error on the same inputs ({@link GemmNumerics}: MATVEC, PRECISE, FAST), and each check first
+ * shows that its bound fails the path's broken variant (PRECISE without its low part, FAST without its last K step,
+ * a matvec rounding x to bf16). Skipped, with the driver's reason, where no GPU is usable.
  */
 class CudaKernelsTest extends GpuTest {
     private static final Kernels REF = new ReferenceKernels();
@@ -119,31 +121,31 @@ class CudaKernelsTest extends GpuTest {
     @Test
     void decodeMatmulReadsWeightsOnceForUpToSixteenTokens() {
         for (int tokens : new int[] {1, 2, 3, 5, 8, 13, 16}) {
-            matmul(tokens, 64, 64, true, 1e-4);
-            matmul(tokens, 1024, 5120, true, 1e-4);                // k/v projection, R = 1
+            matmul(tokens, 64, 64, true);
+            matmul(tokens, 1024, 5120, true);                // k/v projection, R = 1
         }
-        matmul(1, 27648, 5120, false, 1e-4);                       // gate/up, R = 4
-        matmul(8, 27648, 5120, false, 1e-4);
-        matmul(4, 5120, 27648, false, 1e-4);                       // down, R = 2
-        matmul(3, 37, 100, true, 1e-4);                            // K % 8 != 0: the scalar path
+        matmul(1, 27648, 5120, false);                       // gate/up, R = 4
+        matmul(8, 27648, 5120, false);
+        matmul(4, 5120, 27648, false);                       // down, R = 2
+        matmul(3, 37, 100, true);                            // K % 8 != 0: the scalar path
     }
 
     @Test
     void prefillGemmMatchesTheReference() {
         for (int tokens : new int[] {17, 64, 100, 129}) {
-            matmul(tokens, 1000, 128, true, 2e-3);                 // N not a multiple of 128
-            matmul(tokens, 200, 80, false, 2e-3);                  // K % 32 == 16: a half slice
-            matmul(tokens, 50, 100, true, 1e-4);                   // K % 16 != 0: matvec fallback
+            matmul(tokens, 1000, 128, true);                 // N not a multiple of 128
+            matmul(tokens, 200, 80, false);                  // K % 32 == 16: a half slice
+            matmul(tokens, 50, 100, true);                   // K % 16 != 0: matvec fallback
         }
-        matmul(300, 896, 896, true, 2e-3);                         // small demo model's q projection
-        matmulSampled(40, 27648, 5120, CudaKernels.GemmMode.PRECISE, 2e-3);   // QwQ gate/up
-        matmulSampled(40, 5120, 27648, CudaKernels.GemmMode.PRECISE, 2e-3);   // QwQ down
+        matmul(300, 896, 896, true);                         // small demo model's q projection
+        matmulSampled(40, 27648, 5120, CudaKernels.GemmMode.PRECISE);   // QwQ gate/up
+        matmulSampled(40, 5120, 27648, CudaKernels.GemmMode.PRECISE);   // QwQ down
         try (CudaKernels fast = new CudaKernels(CudaKernels.GemmMode.FAST)) {
             CudaKernels precise = cuda;
             cuda = fast;
             try {
-                matmul(100, 1000, 512, true, 2e-2);
-                matmulSampled(40, 27648, 5120, CudaKernels.GemmMode.FAST, 2e-2);
+                matmul(100, 1000, 512, true);
+                matmulSampled(40, 27648, 5120, CudaKernels.GemmMode.FAST);
             } finally {
                 cuda = precise;
             }
@@ -162,12 +164,44 @@ class CudaKernelsTest extends GpuTest {
         }
     }
 
-    private void matmul(int tokens, int n, int k, boolean withBias, double bound) {
+    /** The path CudaKernels.matmul takes for this shape (gemm.cu falls back to the matvec when K % 16 != 0). */
+    private GemmNumerics.Path path(int tokens, int k) {
+        if (tokens <= CudaKernels.MATVEC_MAX_TOKENS || k % 16 != 0) return GemmNumerics.Path.MATVEC;
+        return cuda.gemmMode() == CudaKernels.GemmMode.PRECISE ? GemmNumerics.Path.PRECISE : GemmNumerics.Path.FAST;
+    }
+
+    /**
+     * The bound for these inputs: the path's simulated error on up to 2000 sampled outputs, times its margin; fails
+     * unless the path's broken variant, simulated on the same outputs, exceeds it.
+     */
+    private double derivedBound(GemmNumerics.Path path, float[] x, int tokens, WeightTensor w, float[] bias) {
+        int samples = Math.min(2000, tokens * w.rows());
+        int[] picks = new int[2 * samples];
+        for (int i = 0; i < samples; i++) {
+            picks[2 * i] = random.nextInt(tokens);
+            picks[2 * i + 1] = random.nextInt(w.rows());
+        }
+        float[] ref = GemmNumerics.simulate(null, x, tokens, w, bias, picks);
+        double simulated = GemmNumerics.error(ref, GemmNumerics.simulate(path, x, tokens, w, bias, picks));
+        double bound = GemmNumerics.bound(path, simulated);
+        GemmNumerics.Path broken = switch (path) {
+            case PRECISE -> GemmNumerics.Path.PRECISE_WITHOUT_LO;
+            case FAST -> GemmNumerics.Path.FAST_WITHOUT_LAST_STEP;
+            default -> GemmNumerics.Path.FAST;                     // a matvec that rounds x to bf16
+        };
+        double brokenError = GemmNumerics.error(ref, GemmNumerics.simulate(broken, x, tokens, w, bias, picks));
+        assertTrue(brokenError > bound, path + " bound " + bound + " would let " + broken + " (" + brokenError + ") pass");
+        return bound;
+    }
+
+    private void matmul(int tokens, int n, int k, boolean withBias) {
         WeightTensor w = bf16Matrix(random, "w", n, k, 0.05f);
-        WeightTensor bias = withBias ? f32Vector("b", randoms(random, n, 0.1f)) : null;
+        float[] biasValues = withBias ? randoms(random, n, 0.1f) : null;
+        WeightTensor bias = withBias ? f32Vector("b", biasValues) : null;
         float[] x = randoms(random, tokens * k, 1f);
         float[] expected = new float[tokens * n];
         REF.matmul(host(x), tokens, w, bias, host(expected));
+        double bound = derivedBound(path(tokens, k), x, tokens, w, biasValues);
         try (var dx = upload(cuda, x); var out = cuda.allocate(expected.length)) {
             cuda.matmul(dx, tokens, w, bias, out);
             assertClose("matmul [" + n + ", " + k + "] x " + tokens + " " + cuda.gemmMode(), expected,
@@ -176,9 +210,10 @@ class CudaKernelsTest extends GpuTest {
     }
 
     /** QwQ-sized GEMM checked on 4000 random outputs (the full reference would take minutes). */
-    private void matmulSampled(int tokens, int n, int k, CudaKernels.GemmMode mode, double bound) {
+    private void matmulSampled(int tokens, int n, int k, CudaKernels.GemmMode mode) {
         WeightTensor w = bf16Matrix(random, "w", n, k, 0.02f);
         float[] x = randoms(random, tokens * k, 1f);
+        double bound = derivedBound(path(tokens, k), x, tokens, w, null);
         float[] got = new float[tokens * n];
         try (var dx = upload(cuda, x); var out = cuda.allocate(got.length)) {
             cuda.matmul(dx, tokens, w, null, out);
