@@ -150,24 +150,21 @@ public final class Scheduler {
                 b.add(s, 1);
             }
         }
-        int prefillCap = prefillCap(b);
         for (ScheduledSequence s : List.copyOf(running)) {                  // then prompts already under way
-            if (b.budget == 0 || prefillCap <= 0) break;
+            if (b.budget == 0) break;
             if (!b.eligible(s) || s.remaining() <= 1) continue;
-            int rows = Math.min(Math.min(b.budget, prefillCap), s.remaining());
+            int rows = Math.min(b.budget, s.remaining());
             if (!ensureBlocks(s, s.computed + rows, b)) {
                 rows = (int) Math.min(rows, (long) s.blockCount * cfg.blockSize() - s.computed);
                 if (rows <= 0) continue;
             }
             b.add(s, rows);
-            prefillCap -= rows;
         }
-        while (b.budget > 0 && prefillCap > 0 && running.size() < cfg.maxRunningSequences() && !waiting.isEmpty()) {
+        while (b.budget > 0 && running.size() < cfg.maxRunningSequences() && !waiting.isEmpty()) {
             ArrayDeque<ScheduledSequence> q = waiting.firstEntry().getValue();   // then admissions, in rank order
             ScheduledSequence s = q.peekFirst();
             if (b.preempted.contains(s)) break;                             // not back in the batch that evicted it
-            int rows = (int) Math.min(Math.min(b.budget, prefillCap),
-                    Math.min(s.remaining(), (long) allocator.freeBlocks() * cfg.blockSize()));
+            int rows = (int) Math.min(b.budget, Math.min(s.remaining(), (long) allocator.freeBlocks() * cfg.blockSize()));
             if (rows <= 0) break;
             q.pollFirst();
             if (q.isEmpty()) waiting.pollFirstEntry();
@@ -175,7 +172,6 @@ public final class Scheduler {
             running.add(s);
             ensureBlocks(s, rows, b);
             b.add(s, rows);
-            prefillCap -= rows;
         }
         if (b.entries.isEmpty() && toForget.isEmpty()) {
             return Optional.empty();
@@ -188,41 +184,6 @@ public final class Scheduler {
         inFlight.put(mb.stepId(), List.copyOf(b.members));
         inFlightBatches.put(mb.stepId(), mb);
         return Optional.of(mb);
-    }
-
-    /**
-     * Prefill rows this micro-batch may take. When several sequences have prompt rows to compute (a burst of
-     * arrivals, or sequences that migrated here and re-prefill) and they fit in fewer micro-batches than there are
-     * stages, one micro-batch would carry them all while the other stages idle; splitting them evenly over the
-     * stages' micro-batches lets every stage work on them at once (a sequence is in one micro-batch at a time, so a
-     * lone prompt is never split). Only for shares of at least {@link #MIN_SPREAD_ROWS} rows; unbounded otherwise.
-     */
-    private static final int MIN_SPREAD_ROWS = 128;   // smaller shares cost more in extra steps than they gain
-
-    private int prefillCap(Build b) {
-        if (cfg.stages() < 2) return Integer.MAX_VALUE;
-        long rows = 0;
-        int sequences = 0;
-        for (ScheduledSequence s : running) {
-            if (b.eligible(s) && s.remaining() > 1) {
-                rows += s.remaining();
-                sequences++;
-            }
-        }
-        int admissible = cfg.maxRunningSequences() - running.size();
-        scan:
-        for (ArrayDeque<ScheduledSequence> q : waiting.values()) {
-            for (ScheduledSequence s : q) {
-                if (sequences >= cfg.stages() && rows >= (long) cfg.stages() * cfg.tokenBudget()) break scan;
-                if (admissible-- <= 0) break scan;
-                rows += s.remaining();
-                sequences++;
-            }
-        }
-        if (sequences < 2) return Integer.MAX_VALUE;
-        int parts = Math.min(cfg.stages(), sequences);
-        long share = (rows + parts - 1) / parts;
-        return share < MIN_SPREAD_ROWS || share >= cfg.tokenBudget() ? Integer.MAX_VALUE : (int) share;
     }
 
     /** A micro-batch under construction. */
