@@ -142,7 +142,7 @@ class BatchKafkaTest {
                 "kafka.session.timeout.ms", "10000", "kafka.heartbeat.interval.ms", "1000"))) {
             BatchRunner runner = c.coordinator().batch().orElseThrow();
             KafkaLines.await(() -> runner.stats().partitions() == 2, 60_000, "the partitions are assigned");
-            int n = 60;
+            int n = 150;          // one request at a time: long enough on a fast machine to stay paused > 2 x 5 s
             long start = System.nanoTime();
             KafkaLines.produce(kafka.bootstrap(), t.requests(), "batch_pause", BatchRequests.many("z", n, 24));
             // the group's backlog, in the gRPC status and in /metrics, while the batch waits (one request at a time)
