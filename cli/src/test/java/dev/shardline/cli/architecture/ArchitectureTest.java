@@ -130,6 +130,11 @@ class ArchitectureTest {
                 .should().callMethod(System.class, "load", String.class)
                 .orShould().callMethod(System.class, "loadLibrary", String.class)
                 .check(classes);
+        noClasses().that().resideOutsideOfPackages("dev.shardline.worker.cuda..", "dev.shardline.worker.host..")
+                .should().dependOnClassesThat().haveFullyQualifiedName("java.lang.foreign.Linker")
+                .because("native calls through the FFM API are fenced like JNI: the GPU backend and the worker's "
+                        + "host-priority call only")
+                .check(classes);
     }
 
     @Test

@@ -72,11 +72,12 @@ class BatchCrashTest {
         int port = freePort();
         List<ShardlineProcess> processes = new ArrayList<>();
         try {
-            processes.add(ShardlineProcess.start("worker-0", List.of("worker", "--worker-id=worker-0",
-                    "--coordinator=127.0.0.1:" + port, "--model=" + model, "--threads=1", "--memory-budget=4G"), log::add));
-
             ShardlineProcess first = coordinator(t, model, port, "before-commit:3");
             processes.add(first);
+            // the worker starts after the coordinator process, so that a slow start of the coordinator (a loaded
+            // machine) does not use up the worker's patience for its first registration
+            processes.add(ShardlineProcess.start("worker-0", List.of("worker", "--worker-id=worker-0",
+                    "--coordinator=127.0.0.1:" + port, "--model=" + model, "--threads=1", "--memory-budget=4G"), log::add));
             assertEquals(137, first.awaitExit(180, TimeUnit.SECONDS), "killed itself before its 3rd commit" + tail());
             phase("first coordinator died before its 3rd commit");
             int afterFirst = committed(t);

@@ -29,12 +29,18 @@ import java.util.TreeSet;
  * @param drainTimeoutMs   after a drain was requested (SIGTERM), how long to wait for the coordinator to finish it
  *                         before stopping anyway (default 120000)
  * @param cuda             backend cuda's options: {@code cuda-device}, {@code cuda-debug-sync}
+ * @param loadNice         nice value (0..19) of the thread that reads and copies weights at load, so that a load
+ *                         yields the cores to stages serving on the same host (default 10; 0 keeps the worker's own)
  */
 public record WorkerConfig(String workerId, String coordinator, String host, int port, Path model, String backend,
-                           int threads, long memoryBudgetBytes, String weights, long drainTimeoutMs, Cuda cuda) {
+                           int threads, long memoryBudgetBytes, String weights, long drainTimeoutMs, Cuda cuda,
+                           int loadNice) {
 
     public static final Set<String> KEYS = Set.of("worker-id", "coordinator", "host", "port", "model", "backend",
-            "threads", "memory-budget", "weights", "drain-timeout-ms", "cuda-device", "cuda-debug-sync");
+            "threads", "memory-budget", "weights", "drain-timeout-ms", "cuda-device", "cuda-debug-sync", "load-nice");
+
+    /** Default of load-nice. */
+    public static final int DEFAULT_LOAD_NICE = 10;
 
     /**
      * Backend cuda's options.
@@ -54,7 +60,7 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
     public WorkerConfig(String workerId, String coordinator, String host, int port, Path model, String backend,
                         int threads, long memoryBudgetBytes, String weights, long drainTimeoutMs) {
         this(workerId, coordinator, host, port, model, backend, threads, memoryBudgetBytes, weights, drainTimeoutMs,
-                Cuda.DEFAULT);
+                Cuda.DEFAULT, DEFAULT_LOAD_NICE);
     }
     /** Default of drain-timeout-ms. */
     public static final long DEFAULT_DRAIN_TIMEOUT_MS = 120_000;
@@ -87,6 +93,9 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
         if (cuda == null) {
             cuda = Cuda.DEFAULT;
         }
+        if (loadNice < 0 || loadNice > 19) {
+            throw new ConfigKeyException("load-nice", "must be 0..19, got " + loadNice);
+        }
         String device = CudaDeviceSelection.configProblem(cuda.device(),
                 backend.equals("cuda") ? cuda.visibleDevices() : null);   // a CPU worker may hide every GPU
         if (device != null) {
@@ -115,7 +124,8 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
                 v.getOrDefault("weights", "copy"),
                 ConfigKeys.intValue(v, "drain-timeout-ms", (int) DEFAULT_DRAIN_TIMEOUT_MS),
                 new Cuda(ConfigKeys.intValue(v, "cuda-device", 0), booleanValue(v, "cuda-debug-sync"),
-                        env.get("CUDA_VISIBLE_DEVICES")));
+                        env.get("CUDA_VISIBLE_DEVICES")),
+                ConfigKeys.intValue(v, "load-nice", DEFAULT_LOAD_NICE));
     }
 
     /** true | false (absent: false); anything else fails naming the key. */

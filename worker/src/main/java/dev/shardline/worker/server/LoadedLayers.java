@@ -12,10 +12,13 @@ import dev.shardline.model.weights.ModelWeights;
 import dev.shardline.model.weights.ResidentWeights;
 import dev.shardline.worker.config.WorkerConfig;
 import dev.shardline.worker.cuda.CudaBackend;
+import dev.shardline.worker.host.ThreadNice;
 import dev.shardline.worker.stage.StageExecutor;
 import io.grpc.Status;
 
 import java.nio.file.Path;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.function.Consumer;
 
 /**
@@ -62,10 +65,7 @@ final class LoadedLayers implements AutoCloseable {
         Kernels kernels = null;
         KvCache cache = null;
         try {
-            weights = CheckpointLoader.load(plan.dir(), plan.config(), plan.range(), progress);
-            if (cfg.weights().equals("copy") && !cfg.backend().equals("cuda")) {   // a GPU uploads from the mapping
-                weights = ResidentWeights.copyOf(weights, log);
-            }
+            weights = readWeights(plan, cfg, progress, log);
             kernels = cfg.backend().equals("cuda") ? CudaBackend.create(cfg.threadsOrDefault(), cfg.cuda().device(),
                     cfg.cuda().debugSync())
                     : Backends.create(cfg.backend(), cfg.threadsOrDefault());
@@ -89,6 +89,47 @@ final class LoadedLayers implements AutoCloseable {
             release(cache, kernels, weights);
             throw new AssignException(Status.Code.FAILED_PRECONDITION, "loading " + plan.range() + " from "
                     + plan.dir() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Maps the range's weights and copies them into process memory when configured (a GPU uploads from the mapping),
+     * on a thread of its own at nice {@code load-nice}: reading and copying gigabytes is the bulk of a load, and on a
+     * host where other workers serve (a pipeline re-forming beside one that took over a failed pipeline's sequences)
+     * it must not take their cores. The kernels' compute threads are created afterwards by the calling thread, so
+     * they keep its priority.
+     */
+    private static ModelWeights readWeights(AssignmentPlan plan, WorkerConfig cfg, Consumer<LoadProgress> progress,
+                                            Consumer<String> log) {
+        FutureTask<ModelWeights> read = new FutureTask<>(() -> {
+            if (cfg.loadNice() > 0) {
+                ThreadNice.lowerCurrentThread(cfg.loadNice())
+                        .ifPresent(why -> log.accept("reading weights at normal priority: " + why));
+            }
+            ModelWeights w = CheckpointLoader.load(plan.dir(), plan.config(), plan.range(), progress);
+            if (cfg.weights().equals("copy") && !cfg.backend().equals("cuda")) {
+                w = ResidentWeights.copyOf(w, log);
+            }
+            return w;
+        });
+        Thread.ofPlatform().name("weights-" + plan.range().start() + "-" + plan.range().end()).daemon().start(read);
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return read.get();
+                } catch (InterruptedException e) {
+                    interrupted = true;                 // finish the read so that its memory is not left behind
+                }
+            }
+        } catch (ExecutionException e) {
+            switch (e.getCause()) {
+                case RuntimeException r -> throw r;
+                case Error err -> throw err;
+                default -> throw new IllegalStateException(e.getCause().toString(), e.getCause());
+            }
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
         }
     }
 

@@ -67,4 +67,16 @@ class WorkerConfigTest {
         typo.put("drain-timeout", "5");
         assertEquals("drain-timeout", assertThrows(ConfigKeyException.class, () -> WorkerConfig.parse(Map.of(), typo)).key());
     }
+
+    @Test
+    void loadNiceDefaultsTo10AndMustBe0To19() {
+        Map<String, String> base = Map.of("coordinator", "h:1", "model", "/m", "worker-id", "w");
+        assertEquals(10, WorkerConfig.parse(Map.of(), base).loadNice());
+        assertEquals(0, WorkerConfig.parse(Map.of("SHARDLINE_WORKER_LOAD_NICE", "0"), base).loadNice());
+        for (String bad : new String[]{"-1", "20"}) {
+            java.util.Map<String, String> m = new java.util.HashMap<>(base);
+            m.put("load-nice", bad);
+            assertEquals("load-nice", assertThrows(ConfigKeyException.class, () -> WorkerConfig.parse(Map.of(), m)).key());
+        }
+    }
 }
