@@ -110,7 +110,7 @@ public final class Desired {
         if (s.kafka() != null) {
             data.put(envName("SHARDLINE_COORDINATOR_", CoordinatorKeys.KAFKA_BOOTSTRAP), s.kafka().bootstrapServers());
             if (s.kafka().requestsTopic() != null) data.put(envName("SHARDLINE_COORDINATOR_", CoordinatorKeys.KAFKA_REQUESTS), s.kafka().requestsTopic());
-            if (s.kafka().responsesTopic() != null) data.put(envName("SHARDLINE_COORDINATOR_", CoordinatorKeys.KAFKA_RESPONSES), s.kafka().responsesTopic());
+            if (s.kafka().resultsTopic() != null) data.put(envName("SHARDLINE_COORDINATOR_", CoordinatorKeys.KAFKA_RESULTS), s.kafka().resultsTopic());
             data.put(envName("SHARDLINE_COORDINATOR_", CoordinatorKeys.KAFKA_GROUP),
                     s.kafka().group() != null ? s.kafka().group() : o.name());
         }

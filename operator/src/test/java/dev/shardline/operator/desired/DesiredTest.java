@@ -213,10 +213,17 @@ class DesiredTest {
                   model: {id: tiny, demo: {preset: tiny}}
                   workers: {backend: cpu, memoryBudget: 1Gi}
                   stages: 2
+                  kafka: {bootstrapServers: "kafka:9092", requestsTopic: jobs, resultsTopic: answers}
                 """, InferenceCluster.class);
         Settings s = Settings.of(c.getSpec());
         assertEquals(2, s.stages());
         assertEquals("cpu", s.backend());
         assertEquals(ModelSource.DemoModel.Preset.tiny, s.model().demo().preset());
+        c.getMetadata().setNamespace("ml");
+        c.getMetadata().setUid("uid-demo");
+        Map<String, String> config = Desired.config(Desired.Owner.of(c), new Names("demo"), s).getData();
+        assertEquals("answers", config.get("SHARDLINE_COORDINATOR_KAFKA_RESULTS_TOPIC"), "kafka.resultsTopic: " + config);
+        assertEquals("jobs", config.get("SHARDLINE_COORDINATOR_KAFKA_REQUESTS_TOPIC"));
+        assertEquals("demo", config.get("SHARDLINE_COORDINATOR_KAFKA_GROUP"), "the group defaults to the cluster's name");
     }
 }
