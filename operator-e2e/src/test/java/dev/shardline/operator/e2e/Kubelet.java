@@ -1,5 +1,11 @@
 package dev.shardline.operator.e2e;
 
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.EnvFromSource;
@@ -80,6 +86,7 @@ final class Kubelet implements AutoCloseable {
         volatile Process process;
         volatile boolean deleted;
         volatile boolean ready;
+        private ManagedChannel probes;
 
         Run(Pod pod, String ip) {
             this.pod = pod;
@@ -87,7 +94,18 @@ final class Kubelet implements AutoCloseable {
             this.uid = uid(pod);
             this.ip = ip;
         }
+
+        synchronized ManagedChannel probeChannel(int port) {
+            if (probes == null) {
+                probes = NettyChannelBuilder.forAddress(ip, port).usePlaintext().build();
+                probeChannels.add(probes);
+            }
+            return probes;
+        }
     }
+
+    /** The pod's channel for gRPC probes (one per pod, closed when the harness closes). */
+    private final List<ManagedChannel> probeChannels = new CopyOnWriteArrayList<>();
 
     static String uid(Pod p) {
         return p.getMetadata().getUid() != null ? p.getMetadata().getUid() : p.getMetadata().getName();
@@ -340,7 +358,17 @@ final class Kubelet implements AutoCloseable {
                 return false;
             }
         }
-        int port = p.getGrpc() != null ? p.getGrpc().getPort() : port(c, p.getTcpSocket().getPort());
+        if (p.getGrpc() != null) {                       // as the kubelet: grpc.health.v1 Check, SERVING or not ready
+            ManagedChannel ch = r.probeChannel(p.getGrpc().getPort());
+            try {
+                return HealthGrpc.newBlockingStub(ch).withDeadlineAfter(1, TimeUnit.SECONDS)
+                        .check(HealthCheckRequest.newBuilder().setService(p.getGrpc().getService() == null ? ""
+                                : p.getGrpc().getService()).build()).getStatus() == HealthCheckResponse.ServingStatus.SERVING;
+            } catch (StatusRuntimeException e) {
+                return false;
+            }
+        }
+        int port = port(c, p.getTcpSocket().getPort());
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress(r.ip, port), 500);
             return true;
@@ -405,6 +433,7 @@ final class Kubelet implements AutoCloseable {
                 p.destroyForcibly();
             }
         }
+        for (ManagedChannel ch : probeChannels) ch.shutdownNow();
         for (ServiceProxy p : proxies) {
             try {
                 p.close();

@@ -240,6 +240,13 @@ class OperatorEndToEndTest {
         }
         await(() -> ready() && serving() == 1 && workers().size() == 1 && cr().getStatus().desiredPipelines() == 1, 180,
                 "one pipeline serving");
+        // the worker pod's readiness is its own state (gRPC health on the stage port, probed as the kubelet does)
+        await(() -> workers().stream().allMatch(OperatorEndToEndTest::podReady), 10, "the serving worker's pod Ready");
+    }
+
+    static boolean podReady(Pod p) {
+        return p.getStatus() != null && p.getStatus().getConditions() != null && p.getStatus().getConditions().stream()
+                .anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True"));
     }
 
     @Test

@@ -101,7 +101,10 @@ class DesiredTest {
         assertEquals(7001, c.getPorts().getFirst().getContainerPort());
         var startup = c.getStartupProbe();
         assertTrue(startup.getPeriodSeconds() * startup.getFailureThreshold() >= 3600, "the startup probe allows the load");
-        assertEquals("stage", c.getReadinessProbe().getTcpSocket().getPort().getStrVal());
+        assertNull(c.getReadinessProbe().getTcpSocket(), "readiness is the worker's own state, not an open port");
+        assertEquals(Names.STAGE_PORT, c.getReadinessProbe().getGrpc().getPort(), "gRPC health on the stage port");
+        assertEquals("", c.getReadinessProbe().getGrpc().getService());
+        assertEquals("stage", c.getLivenessProbe().getTcpSocket().getPort().getStrVal());
         assertEquals("models", p.getSpec().getVolumes().getFirst().getPersistentVolumeClaim().getClaimName());
         assertTrue(c.getVolumeMounts().getFirst().getReadOnly());
         assertTrue(p.getSpec().getInitContainers().isEmpty(), "no demo model to create");
@@ -171,6 +174,8 @@ class DesiredTest {
         assertEquals(Map.of(Names.LABEL_CLUSTER, "qwq"), np.getIngress().getFirst().getFrom().getFirst().getPodSelector().getMatchLabels());
         assertEquals(7001, np.getIngress().getFirst().getPorts().getFirst().getPort().getIntVal());
         assertEquals(1, d.disruptionBudget().getSpec().getMaxUnavailable().getIntVal());
+        assertEquals("AlwaysAllow", d.disruptionBudget().getSpec().getUnhealthyPodEvictionPolicy(),
+                "a worker that is not ready (pool, loading) never blocks a node drain");
     }
 
     @Test
