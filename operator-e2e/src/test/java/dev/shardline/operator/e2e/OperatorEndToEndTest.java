@@ -144,8 +144,9 @@ class OperatorEndToEndTest {
                 new WorkerTemplate(WorkerTemplate.Backend.cpu, null, 1, null, null, null, null, null, null, null),
                 1, 1, 1, 2,
                 // 1000 backlog tokens per pipeline: the waiting requests of the first scenario (a few hundred tokens)
-                // stay under it, the batch backlog of the second (tens of records of 52 tokens) goes over it
-                new Autoscaling(true, BACKLOG_TOKENS_PER_PIPELINE, 2, 1.0, 3600, 0, 2, 0, 0),
+                // stay under it, the batch backlog of the second (tens of records of ~70 tokens) goes over it; down
+                // after 4 s of lower recommendations, so that a backlog figure that dips once does not flap
+                new Autoscaling(true, BACKLOG_TOKENS_PER_PIPELINE, 2, 1.0, 3600, 0, 4, 0, 0),
                 // batch-max-requests 4: the batch consumer runs at most 4 at once (2 per pipeline), so the batch
                 // work waits in Kafka, not in the coordinator's queue, and it is the backlog that scales
                 new CoordinatorTemplate(null, Map.of("max-running", "2", "heartbeat-ms", "200", "worker-timeout-ms", "5000",
