@@ -62,6 +62,10 @@ final class StatusCommand implements Callable<Integer> {
                 c.getPipelinesFormed(), c.getPipelinesFailed(), c.getPipelinesDrained(), c.getMigrationsAfterFailure(),
                 c.getMigrationsAfterDrain(), c.getMigrationReprefillTokens(), c.getRequestsTimedOutWaiting(),
                 c.getRequestsCancelledSlowConsumer()));
+        sb.append(String.format(java.util.Locale.ROOT, "last minute: %.1f tokens/s, %.1f per working pipeline; KV usage "
+                        + "%.1f%% of the serving pipelines; batch backlog %d record(s), %d tokens%s%n", s.getTokensPerSecond(),
+                s.getTokensPerSecondPerPipeline(), s.getKvUsage() * 100, s.getBatchBacklog().getRecords(),
+                s.getBatchBacklog().getTokens(), s.getBatchBacklog().getExact() ? "" : " (estimated)"));
         ServingFigures f = s.getServing();
         sb.append(String.format("requests finished %s; %d prompt and %d generated tokens, %d preemption(s)%n",
                 f.getRequestsFinishedMap(), f.getPromptTokens(), f.getGenerationTokens(), f.getPreemptions()));

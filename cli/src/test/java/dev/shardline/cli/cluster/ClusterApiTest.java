@@ -120,13 +120,29 @@ class ClusterApiTest {
         });
         assertEquals(3, seen[0]);
         await(() -> busyBlocks() > 0, "the running sequence holds KV blocks (the status is rebuilt every 100 ms)");
+        GetClusterStatusResponse busy = api.getClusterStatus(GetClusterStatusRequest.getDefaultInstance());
+        assertTrue(busy.hasKvUsage(), "kv_usage is filled");
+        assertEquals(kvUsage(busy), busy.getKvUsage(), 1e-12, "kv_usage = used / total KV blocks of the serving pipelines");
+        assertTrue(busy.getKvUsage() > 0 && busy.getKvUsage() < 1, "the running sequence's blocks: " + busy.getKvUsage());
         ctx.cancel(null);
         awaitIdle();
+        assertEquals(0, api.getClusterStatus(GetClusterStatusRequest.getDefaultInstance()).getKvUsage(), "all blocks free");
 
         StatusRuntimeException late = assertThrows(StatusRuntimeException.class, () -> api.withDeadlineAfter(300, TimeUnit.MILLISECONDS)
                 .generate(ids(longRun, 5, 6, 7)).forEachRemaining(x -> { }));
         assertEquals(Status.Code.DEADLINE_EXCEEDED, late.getStatus().getCode());
         awaitIdle();
+    }
+
+    /** KV usage from the response's own pipelines: used / total blocks of the serving ones. */
+    static double kvUsage(GetClusterStatusResponse s) {
+        long used = 0, total = 0;
+        for (var p : s.getPipelinesList()) {
+            if (p.getState() != dev.shardline.proto.v1.PipelineState.PIPELINE_STATE_SERVING) continue;
+            used += p.getKvBlocksUsed();
+            total += p.getKvBlocksTotal();
+        }
+        return total == 0 ? 0 : (double) used / total;
     }
 
     static int busyBlocks() {

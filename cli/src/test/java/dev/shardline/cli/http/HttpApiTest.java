@@ -1,6 +1,7 @@
 package dev.shardline.cli.http;
 
 import dev.shardline.cli.client.ClusterClient;
+import dev.shardline.proto.v1.GetClusterStatusResponse;
 import dev.shardline.proto.v1.LatencySummary;
 import dev.shardline.proto.v1.ServingFigures;
 import dev.shardline.cli.cluster.LocalCluster;
@@ -52,9 +53,11 @@ class HttpApiTest {
     static Http http;
     static Tokenizer tokenizer;
     static int eos;
+    static long startedNanos;
 
     @BeforeAll
     static void start() throws InterruptedException {
+        startedNanos = System.nanoTime();
         cluster = LocalCluster.start(TestModels.get(DemoPreset.TINY), 2, 0, 1, 4L << 30,
                 Map.of("pipelines", "1", "max-kv-blocks", "400", "kv-reserve-tokens", "64", "test-hooks", "true",
                         "activation-dtype", "f32", "api-keys", "tester=" + KEY, "http-max-body-bytes", "262144"),
@@ -379,7 +382,8 @@ class HttpApiTest {
             "shardline:pipelines_failed_total", "shardline:pipelines_drained_total",
             "shardline:requests_timed_out_waiting_total", "shardline:requests_cancelled_slow_consumer_total",
             "shardline:waiting_for_pipeline_requests", "shardline:waiting_for_pipeline_tokens", "shardline:pool_workers",
-            "shardline:ready", "shardline:plan_epoch");
+            "shardline:ready", "shardline:plan_epoch", "shardline:tokens_per_second",
+            "shardline:tokens_per_second_per_pipeline");
 
     @Test
     void metricsParseHoldEveryNameAndCountKnownRequestsExactly() {
@@ -388,8 +392,10 @@ class HttpApiTest {
         assertTrue(before.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"));
         Metrics m0 = Metrics.parse(before.body());
         ServingFigures f0;
+        GetClusterStatusResponse s0;
         try (ClusterClient c = new ClusterClient(cluster.address())) {
-            f0 = c.status().getServing();
+            s0 = c.status();
+            f0 = s0.getServing();
         }
         int[] prompt = new SplittableRandom(11).ints(12, 0, 151643).toArray();
         int n = 6;
@@ -429,9 +435,22 @@ class HttpApiTest {
 
         // the same figures over gRPC status, for the command line
         ServingFigures f1;
+        GetClusterStatusResponse s1;
         try (ClusterClient c = new ClusterClient(cluster.address())) {
-            f1 = c.status().getServing();
+            s1 = c.status();
+            f1 = s1.getServing();
         }
+        // throughput over the last minute (ADR 0010): filled, and the known requests' tokens are in its window
+        // (which begins at or before the read before them, and no earlier than the coordinator's start)
+        assertTrue(s0.hasTokensPerSecond() && s0.hasTokensPerSecondPerPipeline() && s0.hasKvUsage(), "filled");
+        double age = (System.nanoTime() - startedNanos) / 1e9;
+        assertTrue(s1.getTokensPerSecond() * age >= 2 * (12 + n),
+                s1.getTokensPerSecond() + " tokens/s over at most " + age + " s hold the " + 2 * (12 + n) + " tokens");
+        assertTrue(s1.getTokensPerSecond() != s0.getTokensPerSecond(), "moved: " + s0.getTokensPerSecond());
+        assertEquals(s1.getTokensPerSecond(), s1.getTokensPerSecondPerPipeline(), 1e-9 * s1.getTokensPerSecond(),
+                "one pipeline worked throughout: per pipeline = whole cluster");
+        assertTrue(m1.sum("shardline:tokens_per_second") > 0 && m1.sum("shardline:tokens_per_second_per_pipeline") > 0,
+                "and on /metrics");
         assertEquals(2 * 12, f1.getPromptTokens() - f0.getPromptTokens());
         assertEquals(2 * n, f1.getGenerationTokens() - f0.getGenerationTokens());
         assertEquals(2, f1.getRequestsFinishedOrDefault("length", 0) - f0.getRequestsFinishedOrDefault("length", 0));

@@ -42,4 +42,21 @@ public record ClusterStatus(long epoch, int targetPipelines, List<Pipeline> pipe
     public long serving() {
         return pipelines.stream().filter(p -> p.state() == PipelineState.SERVING).count();
     }
+
+    /** Pipelines that process tokens now: serving, and draining (their running sequences finish). */
+    public int working() {
+        return (int) pipelines.stream().filter(p -> p.state() == PipelineState.SERVING || p.state() == PipelineState.DRAINING).count();
+    }
+
+    /** Fraction of the serving pipelines' KV blocks in use, 0 to 1 (0 with no serving pipeline). */
+    public double kvUsage() {
+        long used = 0;
+        long total = 0;
+        for (Pipeline p : pipelines) {
+            if (p.state() != PipelineState.SERVING || p.load() == null) continue;
+            used += p.load().blocksUsed();
+            total += p.load().blocksTotal();
+        }
+        return total == 0 ? 0 : (double) used / total;
+    }
 }

@@ -79,9 +79,10 @@ final class ClusterMetrics {
                 cb -> cb.call(now.counters().requestsCancelledSlowConsumer()));
     }
 
-    /** Takes the status that the next collection reads. */
-    void refresh() {
+    /** Takes the status that the next collection reads, and returns it. */
+    ClusterStatus refresh() {
         now = source.get();
+        return now;
     }
 
     static double kvUsage(ClusterStatus s) {

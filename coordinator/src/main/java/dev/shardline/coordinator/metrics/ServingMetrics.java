@@ -1,6 +1,7 @@
 package dev.shardline.coordinator.metrics;
 
 import dev.shardline.coordinator.cluster.ClusterStatus;
+import dev.shardline.coordinator.cluster.TokenRate;
 import dev.shardline.coordinator.generation.Completion;
 import dev.shardline.coordinator.generation.GenerationException;
 import dev.shardline.coordinator.generation.GenerationHandle;
@@ -50,6 +51,11 @@ public final class ServingMetrics implements GenerationObserver {
     private final Histogram inferenceTime;
     private final Histogram requestPromptTokens;
     private final Histogram requestGenerationTokens;
+    private final TokenRate tokenRate = new TokenRate(RATE_WINDOW_MS);
+    private final long startNanos = System.nanoTime();
+    private volatile TokenRate.Rates scrapedRates = TokenRate.Rates.NONE;
+    /** The window of {@link #rates}: the last minute (ADR 0010). */
+    static final long RATE_WINDOW_MS = 60_000;
 
     /**
      * @param model          the served model's id (the {@code model_name} label)
@@ -88,6 +94,25 @@ public final class ServingMetrics implements GenerationObserver {
         for (Histogram h : new Histogram[]{timeToFirstToken, interToken, endToEnd, queueTime, prefillTime, decodeTime,
                 inferenceTime, requestPromptTokens, requestGenerationTokens}) {
             h.labelValues(model);                        // every series exists from the start, at zero
+        }
+        tokenRate.sample(0, 0, 0);                       // the window starts when the coordinator does
+        io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name(PREFIX + "tokens_per_second")
+                .help("Tokens (prompt + generated) processed per second over the last minute, whole cluster")
+                .labelNames("model_name").callback(cb -> cb.call(scrapedRates.tokensPerSecond(), model)).register(registry);
+        io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name(PREFIX + "tokens_per_second_per_pipeline")
+                .help("Tokens processed per second over the last minute per working (serving or draining) pipeline")
+                .labelNames("model_name").callback(cb -> cb.call(scrapedRates.tokensPerSecondPerPipeline(), model))
+                .register(registry);
+    }
+
+    /**
+     * The throughput over the last minute, sampled now: the prompt and generation token counters against the
+     * pipelines of {@code status} that process tokens (serving or draining). Every status read and scrape is a sample.
+     */
+    public TokenRate.Rates rates(ClusterStatus status) {
+        synchronized (tokenRate) {                       // clock and counters read in the order they are sampled
+            long nowMs = (System.nanoTime() - startNanos) / 1_000_000;
+            return tokenRate.sample(nowMs, count(promptTokens) + count(generationTokens), status.working());
         }
     }
 
@@ -198,7 +223,7 @@ public final class ServingMetrics implements GenerationObserver {
     public String scrape() {
         ByteArrayOutputStream out = new ByteArrayOutputStream(16 << 10);
         synchronized (this) {
-            cluster.refresh();
+            scrapedRates = rates(cluster.refresh());
             try {
                 writer.write(out, registry.scrape());
             } catch (IOException e) {

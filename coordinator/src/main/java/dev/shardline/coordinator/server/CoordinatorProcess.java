@@ -106,7 +106,7 @@ public final class CoordinatorProcess implements AutoCloseable {
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
                 .maxInboundMessageSize(config.maxMessageBytes() + (1 << 20))
                 .callExecutor(resultsOnTransportThread())
-                .addService(new InferenceGrpcService(generation, cluster, metrics::figures, this::batchBacklog))
+                .addService(new InferenceGrpcService(generation, cluster, metrics::figures, metrics::rates, this::batchBacklog))
                 .addService(ServerInterceptors.intercept(new AdminGrpcService(cluster), new AdminAuth(config.adminToken())))
                 .addService(new ControlPlaneService(cluster, config.heartbeatMs(), log))
                 .addService(health.getHealthService())

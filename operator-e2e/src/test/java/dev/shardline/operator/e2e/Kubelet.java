@@ -1,5 +1,11 @@
 package dev.shardline.operator.e2e;
 
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.EnvFromSource;
@@ -71,20 +77,38 @@ final class Kubelet implements AutoCloseable {
     private volatile boolean running = true;
     private final Thread loop;
 
-    /** One pod being run. */
+    /** One pod being run (a pod is its UID: one created again under a deleted pod's name is a new pod). */
     final class Run {
         final String name;
+        final String uid;
         final String ip;
         final Pod pod;
         volatile Process process;
         volatile boolean deleted;
         volatile boolean ready;
+        private ManagedChannel probes;
 
         Run(Pod pod, String ip) {
             this.pod = pod;
             this.name = pod.getMetadata().getName();
+            this.uid = uid(pod);
             this.ip = ip;
         }
+
+        synchronized ManagedChannel probeChannel(int port) {
+            if (probes == null) {
+                probes = NettyChannelBuilder.forAddress(ip, port).usePlaintext().build();
+                probeChannels.add(probes);
+            }
+            return probes;
+        }
+    }
+
+    /** The pod's channel for gRPC probes (one per pod, closed when the harness closes). */
+    private final List<ManagedChannel> probeChannels = new CopyOnWriteArrayList<>();
+
+    static String uid(Pod p) {
+        return p.getMetadata().getUid() != null ? p.getMetadata().getUid() : p.getMetadata().getName();
     }
 
     Kubelet(KubernetesClient kube, String ns, String image, Path cli, Path work, Map<String, String> imageEnv, Consumer<String> log) {
@@ -182,24 +206,24 @@ final class Kubelet implements AutoCloseable {
 
     private void pods() {
         Map<String, Pod> present = new HashMap<>();
-        for (Pod p : kube.pods().inNamespace(ns).list().getItems()) present.put(p.getMetadata().getName(), p);
+        for (Pod p : kube.pods().inNamespace(ns).list().getItems()) present.put(uid(p), p);
         for (Pod p : present.values()) {
             String name = p.getMetadata().getName();
-            if (runs.containsKey(name) || (p.getStatus() != null && p.getStatus().getPhase() != null)) continue;
+            if (runs.containsKey(uid(p)) || (p.getStatus() != null && p.getStatus().getPhase() != null)) continue;
             try {
                 PodSpecCheck.check(name, p.getSpec(), image);
             } catch (AssertionError e) {
                 failures.add(e.getMessage());
-                runs.put(name, new Run(p, "0.0.0.0"));
+                runs.put(uid(p), new Run(p, "0.0.0.0"));
                 continue;
             }
             Run run = new Run(p, "127.0.0." + nextPodIp.getAndIncrement());
-            runs.put(name, run);
+            runs.put(run.uid, run);
             status(run, "Running", false);
             Thread.ofVirtual().name("pod-" + name).start(() -> runPod(run));
         }
         for (Run r : runs.values()) {
-            if (!r.deleted && !present.containsKey(r.name)) {
+            if (!r.deleted && !present.containsKey(r.uid)) {
                 r.deleted = true;
                 Thread.ofVirtual().start(() -> terminate(r));
             }
@@ -243,7 +267,7 @@ final class Kubelet implements AutoCloseable {
         Map<String, Path> dirs = new HashMap<>();
         for (Volume v : run.pod.getSpec().getVolumes()) {
             Path dir;
-            if (v.getEmptyDir() != null) dir = work.resolve("pods").resolve(run.name).resolve(v.getName());
+            if (v.getEmptyDir() != null) dir = work.resolve("pods").resolve(run.name + "-" + run.uid).resolve(v.getName());
             else if (v.getPersistentVolumeClaim() != null) dir = work.resolve("pvc").resolve(v.getPersistentVolumeClaim().getClaimName());
             else dir = Path.of(v.getHostPath().getPath());
             Files.createDirectories(dir);
@@ -334,7 +358,17 @@ final class Kubelet implements AutoCloseable {
                 return false;
             }
         }
-        int port = p.getGrpc() != null ? p.getGrpc().getPort() : port(c, p.getTcpSocket().getPort());
+        if (p.getGrpc() != null) {                       // as the kubelet: grpc.health.v1 Check, SERVING or not ready
+            ManagedChannel ch = r.probeChannel(p.getGrpc().getPort());
+            try {
+                return HealthGrpc.newBlockingStub(ch).withDeadlineAfter(1, TimeUnit.SECONDS)
+                        .check(HealthCheckRequest.newBuilder().setService(p.getGrpc().getService() == null ? ""
+                                : p.getGrpc().getService()).build()).getStatus() == HealthCheckResponse.ServingStatus.SERVING;
+            } catch (StatusRuntimeException e) {
+                return false;
+            }
+        }
+        int port = port(c, p.getTcpSocket().getPort());
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress(r.ip, port), 500);
             return true;
@@ -351,6 +385,7 @@ final class Kubelet implements AutoCloseable {
     private void status(Run run, String phase, boolean ready) {
         try {
             kube.pods().inNamespace(ns).withName(run.name).editStatus(p -> {
+                if (!run.uid.equals(uid(p))) throw new IllegalStateException("a new pod under the name");
                 p.setStatus(new PodStatusBuilder().withPhase(phase).withPodIP(run.ip)
                         .withConditions(new PodConditionBuilder().withType("Ready").withStatus(ready ? "True" : "False").build()).build());
                 return p;
@@ -386,6 +421,7 @@ final class Kubelet implements AutoCloseable {
         running = false;
         loop.interrupt();
         for (Run r : runs.values()) {
+            r.deleted = true;                             // no restart of what exits now
             Process p = r.process;
             if (p != null) p.destroy();                   // SIGTERM: workers drain, the coordinator stops
         }
@@ -397,6 +433,7 @@ final class Kubelet implements AutoCloseable {
                 p.destroyForcibly();
             }
         }
+        for (ManagedChannel ch : probeChannels) ch.shutdownNow();
         for (ServiceProxy p : proxies) {
             try {
                 p.close();

@@ -1,15 +1,22 @@
 package dev.shardline.operator.coordinator;
 
 import java.util.List;
+import java.util.OptionalDouble;
 
 /**
  * The coordinator's status as the operator needs it (no proto type past the client).
  *
- * @param tokensProcessed prompt + generated tokens all pipelines processed since they formed (for throughput)
+ * @param reportedTokensPerSecondPerPipeline the coordinator's measured tokens/s per working pipeline over the last
+ *                                           minute (ADR 0010); empty when the coordinator does not report it
+ * @param reportedKvUsage                    the coordinator's KV usage of the serving pipelines; empty when it does not
+ *                                           report it (then {@link #kvUsage()} computes it from the pipelines)
+ * @param tokensProcessed                    prompt + generated tokens all pipelines processed since they formed (for
+ *                                           the operator's own throughput estimate, used only when the coordinator
+ *                                           does not report one)
  */
 public record ClusterView(List<Pipeline> pipelines, List<Worker> workers, int waitingRequests, long waitingTokens,
-                          int runningSequences, long batchBacklogTokens, double tokensPerSecondPerPipeline,
-                          int targetPipelines, boolean ready, long tokensProcessed) {
+                          int runningSequences, long batchBacklogTokens, OptionalDouble reportedTokensPerSecondPerPipeline,
+                          OptionalDouble reportedKvUsage, int targetPipelines, boolean ready, long tokensProcessed) {
 
     /** One pipeline and its stages. */
     public record Pipeline(int id, String state, int running, int kvBlocksUsed, int kvBlocksTotal, List<Stage> stages) {
@@ -39,8 +46,9 @@ public record ClusterView(List<Pipeline> pipelines, List<Worker> workers, int wa
         return (int) pipelines.stream().filter(p -> p.state().equals("DRAINING")).count();
     }
 
-    /** Fraction of the serving pipelines' KV blocks in use. */
+    /** Fraction of the serving pipelines' KV blocks in use: the coordinator's figure, else computed from its pipelines. */
     public double kvUsage() {
+        if (reportedKvUsage.isPresent()) return reportedKvUsage.getAsDouble();
         long used = 0, total = 0;
         for (Pipeline p : pipelines) {
             if (p.serving()) {

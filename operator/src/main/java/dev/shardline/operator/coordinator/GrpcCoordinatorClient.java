@@ -18,6 +18,7 @@ import io.grpc.stub.MetadataUtils;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalDouble;
 import java.util.concurrent.TimeUnit;
 
 /** The coordinator over gRPC, with the admin bearer token. Translates proto to {@link ClusterView}, nothing more. */
@@ -87,7 +88,9 @@ public final class GrpcCoordinatorClient implements CoordinatorClient {
         // requests waiting for admission anywhere (queued on a pipeline, or for a pipeline when none can serve)
         int waiting = Math.max(r.getQueueDepth(), r.getWaitingRequests());
         return new ClusterView(List.copyOf(pipelines), List.copyOf(workers), waiting, r.getWaitingTokens(),
-                r.getRunningSequences(), r.getBatchBacklog().getTokens(), r.getTokensPerSecondPerPipeline(),
+                r.getRunningSequences(), r.getBatchBacklog().getTokens(),
+                r.hasTokensPerSecondPerPipeline() ? OptionalDouble.of(r.getTokensPerSecondPerPipeline()) : OptionalDouble.empty(),
+                r.hasKvUsage() ? OptionalDouble.of(r.getKvUsage()) : OptionalDouble.empty(),
                 r.getTargetPipelines(), r.getReady(), tokens);
     }
 

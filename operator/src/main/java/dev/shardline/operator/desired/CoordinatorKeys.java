@@ -10,7 +10,7 @@ import java.util.List;
 public final class CoordinatorKeys {
     static final String KAFKA_BOOTSTRAP = "kafka-bootstrap";
     static final String KAFKA_REQUESTS = "kafka-requests-topic";
-    static final String KAFKA_RESPONSES = "kafka-results-topic";
+    static final String KAFKA_RESULTS = "kafka-results-topic";
     static final String KAFKA_GROUP = "kafka-group";
 
     private CoordinatorKeys() {
@@ -18,6 +18,6 @@ public final class CoordinatorKeys {
 
     /** Every key the operator may write. */
     public static List<String> all() {
-        return List.of(KAFKA_BOOTSTRAP, KAFKA_REQUESTS, KAFKA_RESPONSES, KAFKA_GROUP);
+        return List.of(KAFKA_BOOTSTRAP, KAFKA_REQUESTS, KAFKA_RESULTS, KAFKA_GROUP);
     }
 }

@@ -110,7 +110,7 @@ public final class Desired {
         if (s.kafka() != null) {
             data.put(envName("SHARDLINE_COORDINATOR_", CoordinatorKeys.KAFKA_BOOTSTRAP), s.kafka().bootstrapServers());
             if (s.kafka().requestsTopic() != null) data.put(envName("SHARDLINE_COORDINATOR_", CoordinatorKeys.KAFKA_REQUESTS), s.kafka().requestsTopic());
-            if (s.kafka().responsesTopic() != null) data.put(envName("SHARDLINE_COORDINATOR_", CoordinatorKeys.KAFKA_RESPONSES), s.kafka().responsesTopic());
+            if (s.kafka().resultsTopic() != null) data.put(envName("SHARDLINE_COORDINATOR_", CoordinatorKeys.KAFKA_RESULTS), s.kafka().resultsTopic());
             data.put(envName("SHARDLINE_COORDINATOR_", CoordinatorKeys.KAFKA_GROUP),
                     s.kafka().group() != null ? s.kafka().group() : o.name());
         }
@@ -207,7 +207,9 @@ public final class Desired {
                 // loading tens of GB: the startup probe allows startupSeconds before liveness counts
                 .withStartupProbe(tcpProbe(10, Math.max(1, s.startupSeconds() / 10)))
                 .withLivenessProbe(tcpProbe(10, 6))
-                .withReadinessProbe(tcpProbe(5, 2))
+                // ready from the worker's own state: its gRPC health service on the stage port answers SERVING only
+                // while it holds an assignment with its weights loaded (not in the pool, loading or draining)
+                .withReadinessProbe(grpcProbe(Names.STAGE_PORT, "", 5, 1))
                 .withResources(s.workers().resources())
                 .withVolumeMounts(ModelVolume.mount(s)).withSecurityContext(Security.container()).build();
         PodSpec spec = new PodSpecBuilder()
@@ -257,10 +259,14 @@ public final class Desired {
         return b.build();
     }
 
-    /** Evictions take one worker at a time (each one's pipeline drains first: SIGTERM drains). */
+    /**
+     * Evictions take one worker at a time (each one's pipeline drains first: SIGTERM drains). A worker that is not
+     * ready (in the pool, loading, draining: readiness is its own state) may always be evicted, so it never blocks a
+     * node drain (Kubernetes 1.27+; older servers ignore the field).
+     */
     static PodDisruptionBudget disruptionBudget(Owner o, Names n) {
         return new PodDisruptionBudgetBuilder().withMetadata(meta(o, n.pdb(), n.common("worker")))
-                .withNewSpec().withMaxUnavailable(new IntOrString(1))
+                .withNewSpec().withMaxUnavailable(new IntOrString(1)).withUnhealthyPodEvictionPolicy("AlwaysAllow")
                 .withNewSelector().withMatchLabels(n.workerSelector()).endSelector().endSpec().build();
     }
 

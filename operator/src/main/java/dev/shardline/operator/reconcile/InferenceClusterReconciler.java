@@ -119,7 +119,9 @@ public final class InferenceClusterReconciler implements Reconciler<InferenceClu
         if (view != null && view.targetPipelines() != steps.target()) {
             mem.coordinator.setTargetPipelines(steps.target());
         }
-        cr.setStatus(Status.of(cr, before, settings, names, view, unreachable, groups, steps, wanted, mem.throughput, now()));
+        Double tps = view == null ? null : view.reportedTokensPerSecondPerPipeline().isPresent()
+                ? view.reportedTokensPerSecondPerPipeline().getAsDouble() : mem.throughput.perPipeline();
+        cr.setStatus(Status.of(cr, before, settings, names, view, unreachable, groups, steps, wanted, tps, now()));
         return UpdateControl.patchStatus(cr).rescheduleAfter(period);
     }
 
@@ -146,8 +148,7 @@ public final class InferenceClusterReconciler implements Reconciler<InferenceClu
             int p = groups.isEmpty() && cr.getStatus() == null ? Math.clamp(s.pipelines(), s.minPipelines(), s.maxPipelines()) : current;
             return new Wanted(p, null, false, "no signals from the coordinator yet");
         }
-        mem.throughput = mem.throughput.next(clock.getAsLong(), view.tokensProcessed(), view.serving());
-        double tps = view.tokensPerSecondPerPipeline() > 0 ? view.tokensPerSecondPerPipeline() : mem.throughput.perPipeline();
+        double tps = tokensPerSecondPerPipeline(view, mem);
         Signals signals = new Signals(view.batchBacklogTokens(), view.waitingRequests(), view.waitingTokens(),
                 view.runningSequences(), view.kvUsage(), tps, view.serving(), view.draining());
         Settings.Targets t = s.targets();
@@ -158,6 +159,16 @@ public final class InferenceClusterReconciler implements Reconciler<InferenceClu
         mem.scaling = d.state();
         if (d.changed()) log.accept(cr.getMetadata().getName() + ": " + current + " -> " + d.pipelines() + " pipelines: " + d.reason());
         return new Wanted(d.pipelines(), d, d.limited(), d.reason());
+    }
+
+    /**
+     * The coordinator's measured tokens/s per pipeline (ADR 0010). Only a coordinator that does not report the field
+     * (absent, not 0) makes the operator estimate it from the pipelines' token counters between two passes.
+     */
+    private double tokensPerSecondPerPipeline(ClusterView view, Memory mem) {
+        if (view.reportedTokensPerSecondPerPipeline().isPresent()) return view.reportedTokensPerSecondPerPipeline().getAsDouble();
+        mem.throughput = mem.throughput.next(clock.getAsLong(), view.tokensProcessed(), view.serving());
+        return mem.throughput.perPipeline();
     }
 
     // ---- writes ----

@@ -16,7 +16,8 @@ final class Status {
 
     static InferenceClusterStatus of(InferenceCluster cr, InferenceClusterStatus before, Settings s, Names n,
                                      ClusterView view, String unreachable, List<GroupView> groups, GroupSteps steps,
-                                     InferenceClusterReconciler.Wanted wanted, Throughput throughput, String now) {
+                                     InferenceClusterReconciler.Wanted wanted, Double tokensPerSecondPerPipeline,
+                                     String now) {
         long generation = generation(cr);
         int ready = view == null ? 0 : view.serving();
         int desired = wanted.pipelines();
@@ -75,14 +76,14 @@ final class Status {
             last = new InferenceClusterStatus.ScalingRecord(now, previous, desired, wanted.reason(),
                     view == null ? null : view.batchBacklogTokens() + view.waitingTokens(),
                     view == null ? null : view.waitingRequests(), view == null ? null : view.kvUsage(),
-                    d == null ? null : throughput.perPipeline(), drained);
+                    d == null ? null : tokensPerSecondPerPipeline, drained);
         }
         return new InferenceClusterStatus(generation,
                 Conditions.merge(before == null ? null : before.conditions(), generation, now, c),
                 ready, desired, live, n.workerSelectorString(),
                 view == null ? null : view.batchBacklogTokens() + view.waitingTokens(),
                 view == null ? null : view.waitingRequests(), view == null ? null : view.kvUsage(),
-                view == null ? null : throughput.perPipeline(), plan, last, s.templateHash());
+                tokensPerSecondPerPipeline, plan, last, s.templateHash());
     }
 
     /** The spec cannot be acted on: said in Degraded and Ready, nothing else changes. */

@@ -10,10 +10,10 @@ import io.fabric8.generator.annotation.Required;
 public record KafkaSource(
         @Required @Pattern("^[^,\\s]+:[0-9]+(,[^,\\s]+:[0-9]+)*$") @JsonPropertyDescription("host:port[,host:port...]")
         String bootstrapServers,
-        @JsonPropertyDescription("the requests topic (default shardline.requests)")
+        @JsonPropertyDescription("the batch requests topic (the coordinator's kafka-requests-topic, default shardline-batch-requests)")
         String requestsTopic,
-        @JsonPropertyDescription("the responses topic (default shardline.responses)")
-        String responsesTopic,
+        @JsonPropertyDescription("the batch results topic (the coordinator's kafka-results-topic, default shardline-batch-results)")
+        String resultsTopic,
         @JsonPropertyDescription("the consumer group (default: the cluster's name)")
         String group) {
 }

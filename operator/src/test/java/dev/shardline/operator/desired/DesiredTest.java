@@ -101,7 +101,10 @@ class DesiredTest {
         assertEquals(7001, c.getPorts().getFirst().getContainerPort());
         var startup = c.getStartupProbe();
         assertTrue(startup.getPeriodSeconds() * startup.getFailureThreshold() >= 3600, "the startup probe allows the load");
-        assertEquals("stage", c.getReadinessProbe().getTcpSocket().getPort().getStrVal());
+        assertNull(c.getReadinessProbe().getTcpSocket(), "readiness is the worker's own state, not an open port");
+        assertEquals(Names.STAGE_PORT, c.getReadinessProbe().getGrpc().getPort(), "gRPC health on the stage port");
+        assertEquals("", c.getReadinessProbe().getGrpc().getService());
+        assertEquals("stage", c.getLivenessProbe().getTcpSocket().getPort().getStrVal());
         assertEquals("models", p.getSpec().getVolumes().getFirst().getPersistentVolumeClaim().getClaimName());
         assertTrue(c.getVolumeMounts().getFirst().getReadOnly());
         assertTrue(p.getSpec().getInitContainers().isEmpty(), "no demo model to create");
@@ -171,6 +174,8 @@ class DesiredTest {
         assertEquals(Map.of(Names.LABEL_CLUSTER, "qwq"), np.getIngress().getFirst().getFrom().getFirst().getPodSelector().getMatchLabels());
         assertEquals(7001, np.getIngress().getFirst().getPorts().getFirst().getPort().getIntVal());
         assertEquals(1, d.disruptionBudget().getSpec().getMaxUnavailable().getIntVal());
+        assertEquals("AlwaysAllow", d.disruptionBudget().getSpec().getUnhealthyPodEvictionPolicy(),
+                "a worker that is not ready (pool, loading) never blocks a node drain");
     }
 
     @Test
@@ -213,10 +218,17 @@ class DesiredTest {
                   model: {id: tiny, demo: {preset: tiny}}
                   workers: {backend: cpu, memoryBudget: 1Gi}
                   stages: 2
+                  kafka: {bootstrapServers: "kafka:9092", requestsTopic: jobs, resultsTopic: answers}
                 """, InferenceCluster.class);
         Settings s = Settings.of(c.getSpec());
         assertEquals(2, s.stages());
         assertEquals("cpu", s.backend());
         assertEquals(ModelSource.DemoModel.Preset.tiny, s.model().demo().preset());
+        c.getMetadata().setNamespace("ml");
+        c.getMetadata().setUid("uid-demo");
+        Map<String, String> config = Desired.config(Desired.Owner.of(c), new Names("demo"), s).getData();
+        assertEquals("answers", config.get("SHARDLINE_COORDINATOR_KAFKA_RESULTS_TOPIC"), "kafka.resultsTopic: " + config);
+        assertEquals("jobs", config.get("SHARDLINE_COORDINATOR_KAFKA_REQUESTS_TOPIC"));
+        assertEquals("demo", config.get("SHARDLINE_COORDINATOR_KAFKA_GROUP"), "the group defaults to the cluster's name");
     }
 }

@@ -182,6 +182,7 @@ class OperatorTest {
         assertTrue(is("alpha", "Degraded", "False", null));
         assertTrue(is("alpha", "ScalingLimited", "False", null));
         assertEquals(2, coordinators.get("alpha").target, "the coordinator was told the target");
+        assertEquals(0.1, s.kvUsage(), 1e-12, "a coordinator without kv_usage: computed from its pipelines' blocks");
     }
 
     @Test
@@ -251,6 +252,8 @@ class OperatorTest {
     @Order(5)
     void theAutoscalerAddsPipelinesForWaitingWorkReportsItsLimitAndScalesBackDown() {
         SimulatedCoordinator sim = coordinators.get("beta");
+        sim.tokensPerSecondPerPipeline = 250.0;           // the coordinator's own figures are the ones used
+        sim.kvUsage = 0.42;
         client.resource(Samples.cluster("beta", Samples.autoscaled(2))).create();
         await(() -> is("beta", "Ready", "True", null) && get("beta").getStatus().readyPipelines() == 1, "beta at one", statusOf("beta"));
         sim.waitingRequests = 5;                         // 2 per pipeline -> 3
@@ -259,6 +262,8 @@ class OperatorTest {
         assertEquals(3, last.to());
         assertEquals(5, last.waitingRequests());
         assertTrue(last.reason().contains("5 requests waiting"), last.reason());
+        assertEquals(250.0, last.tokensPerSecondPerPipeline(), "the coordinator's tokens/s per pipeline");
+        assertEquals(0.42, last.kvUsage(), "the coordinator's KV usage, not one computed from its pipelines (0.1)");
         sim.waitingRequests = 20;
         await(() -> is("beta", "ScalingLimited", "True", "MaxPipelines"), "limited", statusOf("beta"));
         assertEquals(6, pods("beta").size());

@@ -54,6 +54,9 @@ final class SimulatedCoordinator implements AutoCloseable {
     volatile int waitingRequests;
     volatile long batchBacklogTokens;
     volatile int target;
+    /** The throughput and KV figures it reports (ADR 0010); null: the field is absent, as from an older coordinator. */
+    volatile Double tokensPerSecondPerPipeline;
+    volatile Double kvUsage;
 
     SimulatedCoordinator(KubernetesClient kube, String namespace, String cluster, int stages) throws IOException {
         this.kube = kube;
@@ -126,6 +129,8 @@ final class SimulatedCoordinator implements AutoCloseable {
             }
             r.addPipelines(pl);
         }
+        if (tokensPerSecondPerPipeline != null) r.setTokensPerSecondPerPipeline(tokensPerSecondPerPipeline);
+        if (kvUsage != null) r.setKvUsage(kvUsage);
         return r.setWaitingRequests(waitingRequests).setWaitingTokens(waitingRequests * 100L).setTargetPipelines(target)
                 .setBatchBacklog(dev.shardline.proto.v1.BatchBacklog.newBuilder().setTokens(batchBacklogTokens)).build();
     }

@@ -84,12 +84,14 @@ public final class WorkerProcess implements AutoCloseable {
             throw new WorkerStartException("cannot read the model at " + cfg.model() + ": " + e.getMessage(), e);
         }
         StageService service = new StageService();
+        StageHealth health = new StageHealth();
         Server server;
         try {
             server = NettyServerBuilder.forAddress(new InetSocketAddress(cfg.host(), cfg.port()))
                     .maxInboundMessageSize(AssignmentPlan.INBOUND_LIMIT)
                     .callExecutor(Channels.activationsOnTransportThread())
                     .addService(service)
+                    .addService(health)
                     .build()
                     .start();
         } catch (IOException e) {
@@ -101,6 +103,7 @@ public final class WorkerProcess implements AutoCloseable {
         StageRuntime runtime = new StageRuntime(id, cfg, fingerprint, log);
         runtime.start();
         service.attach(runtime);
+        health.attach(runtime);
         RegisterRequest identity = RegisterRequest.newBuilder()
                 .setWorkerId(id)
                 .setAddress(address)

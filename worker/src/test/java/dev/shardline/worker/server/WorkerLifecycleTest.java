@@ -1,5 +1,9 @@
 package dev.shardline.worker.server;
 
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.health.v1.HealthGrpc;
 import dev.shardline.proto.stage.v1.BatchEntry;
 import dev.shardline.proto.stage.v1.HeartbeatRequest;
 import dev.shardline.proto.stage.v1.LayerAssignment;
@@ -28,6 +32,7 @@ import static dev.shardline.proto.stage.v1.ActivationDtype.ACTIVATION_DTYPE_F32;
 import static dev.shardline.worker.server.WorkerProcessTest.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -61,6 +66,11 @@ class WorkerLifecycleTest {
         StageGrpc.newBlockingStub(channel).assign(a).forEachRemaining(events::add);
         assertTrue(events.getLast().hasReady());
         return events;
+    }
+
+    /** The standard gRPC health check on the stage port, as Kubernetes' gRPC readiness probe asks it. */
+    static ServingStatus health(ManagedChannel channel, String service) {
+        return HealthGrpc.newBlockingStub(channel).check(HealthCheckRequest.newBuilder().setService(service).build()).getStatus();
     }
 
     static StageStatus status(ManagedChannel channel) {
@@ -147,7 +157,12 @@ class WorkerLifecycleTest {
             WorkerProcess w = WorkerProcess.start(TinyModel.worker(model, cp.address(), "released"), log::add);
             ManagedChannel ch = Channels.open(w.address());
             try {
+                assertEquals(ServingStatus.NOT_SERVING, health(ch, ""), "registered, in the pool: not ready");
                 assign(ch, whole(cp, 7).build());
+                assertEquals(ServingStatus.SERVING, health(ch, ""), "an assignment with its weights loaded: ready");
+                assertEquals(ServingStatus.SERVING, health(ch, StageGrpc.SERVICE_NAME));
+                StatusRuntimeException unknown = assertThrows(StatusRuntimeException.class, () -> health(ch, "liveness"));
+                assertEquals(Status.Code.NOT_FOUND, unknown.getStatus().getCode());
                 assertEquals(1, w.weightLoads());
                 generate(ch, cp, 7, 2);
                 PipelineClient open = PipelineClient.open(ch);
@@ -159,6 +174,7 @@ class WorkerLifecycleTest {
 
                 cp.release(w.workerId(), 7);
                 await("the release", () -> w.state() == WorkerState.WORKER_STATE_IDLE);
+                assertEquals(ServingStatus.NOT_SERVING, health(ch, ""), "released: it holds layers but serves no stage");
                 Status ended = open.ended.get(10, TimeUnit.SECONDS);
                 assertEquals(Status.Code.UNAVAILABLE, ended.getCode(), "the assignment's Forward streams end");
                 open.close();

@@ -25,6 +25,8 @@ import dev.shardline.proto.v1.ModelInfo;
 import dev.shardline.proto.v1.SamplingParams;
 import dev.shardline.proto.v1.TokenizeRequest;
 import dev.shardline.proto.v1.TokenizeResponse;
+import dev.shardline.coordinator.cluster.ClusterStatus;
+import dev.shardline.coordinator.cluster.TokenRate;
 import dev.shardline.coordinator.metrics.ServingFigures;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -45,14 +47,18 @@ public final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase 
     private final java.util.function.Supplier<dev.shardline.coordinator.batch.Backlog> batchBacklog;
 
     private final Supplier<ServingFigures> serving;
+    private final java.util.function.Function<ClusterStatus, TokenRate.Rates> rates;
 
     /**
      * @param serving      the request figures of /metrics now, for status calls
+     * @param rates        the throughput over the last minute, sampled at a status (ADR 0010)
      * @param batchBacklog the Kafka consumer group's backlog for the status (zero without Kafka)
      */
     public InferenceGrpcService(GenerationService generation, ClusterReconciler cluster, Supplier<ServingFigures> serving,
+                                java.util.function.Function<ClusterStatus, TokenRate.Rates> rates,
                                 Supplier<dev.shardline.coordinator.batch.Backlog> batchBacklog) {
         this.serving = serving;
+        this.rates = rates;
         this.generation = generation;
         this.cluster = cluster;
         this.batchBacklog = batchBacklog;
@@ -169,7 +175,8 @@ public final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase 
     @Override
     public void getClusterStatus(GetClusterStatusRequest request, StreamObserver<GetClusterStatusResponse> response) {
         dev.shardline.coordinator.batch.Backlog b = batchBacklog.get();
-        response.onNext(StatusProtos.status(cluster.status(), serving.get()).toBuilder().setBatchBacklog(
+        ClusterStatus status = cluster.status();
+        response.onNext(StatusProtos.status(status, serving.get(), rates.apply(status)).toBuilder().setBatchBacklog(
                 dev.shardline.proto.v1.BatchBacklog.newBuilder().setRecords(b.records()).setTokens(b.tokens())
                         .setExact(b.exact())).build());
         response.onCompleted();

@@ -3,6 +3,7 @@ package dev.shardline.coordinator.grpc.api;
 import dev.shardline.coordinator.cluster.ClusterStatus;
 import dev.shardline.coordinator.cluster.RegisteredWorker;
 import dev.shardline.coordinator.cluster.ReportedState;
+import dev.shardline.coordinator.cluster.TokenRate;
 import dev.shardline.coordinator.metrics.ServingFigures;
 import dev.shardline.coordinator.plan.StagePlan;
 import dev.shardline.proto.v1.ClusterCounters;
@@ -21,8 +22,9 @@ import java.util.List;
 /** The cluster's status as {@code shardline.v1} messages. */
 final class StatusProtos {
 
-    static GetClusterStatusResponse status(ClusterStatus s, ServingFigures serving) {
-        return status(s).toBuilder().setServing(serving(serving)).build();
+    static GetClusterStatusResponse status(ClusterStatus s, ServingFigures serving, TokenRate.Rates rates) {
+        return status(s).toBuilder().setServing(serving(serving)).setTokensPerSecond(rates.tokensPerSecond())
+                .setTokensPerSecondPerPipeline(rates.tokensPerSecondPerPipeline()).build();
     }
 
     static dev.shardline.proto.v1.ServingFigures serving(ServingFigures f) {
@@ -42,7 +44,7 @@ final class StatusProtos {
         GetClusterStatusResponse.Builder b = GetClusterStatusResponse.newBuilder().setEpoch(s.epoch())
                 .setTargetPipelines(s.targetPipelines()).addAllPoolWorkerIds(s.pool())
                 .setWaitingRequests(s.waitingRequests()).setWaitingTokens(s.waitingTokens()).setReady(s.ready())
-                .setQueueDepth(s.queueDepth()).setRunningSequences(s.runningSequences());
+                .setQueueDepth(s.queueDepth()).setRunningSequences(s.runningSequences()).setKvUsage(s.kvUsage());
         for (RegisteredWorker.Snapshot w : s.workers()) {
             b.addWorkers(worker(w));
         }
