@@ -38,7 +38,9 @@ public final class HttpBench {
         try (LocalCluster cluster = LocalCluster.start(s.model(), s.workers(), 0, s.threadsPerWorker(), s.budgetBytes(),
                 flags, true, line -> { });
              ClusterClient grpc = new ClusterClient(cluster.address());
-             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
+             // received bytes go from the client's selector thread straight to the reading thread (a direct
+             // executor), one hand-off as in the gRPC blocking stub, rather than through a pool thread as well
+             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(Runnable::run).build()) {
             String url = cluster.httpUrl();
             out.accept(String.format("one cluster of %d worker(s) x %d thr; prompt %d tokens, %d generated per request; "
                     + "gRPC %s, HTTP %s; %d round(s)", s.workers(), s.threadsPerWorker(), s.promptTokens(), s.genTokens(),

@@ -46,10 +46,13 @@ import java.util.regex.Pattern;
  * a restart loses nothing: batch objects in a compacted topic keyed by id, uploaded files in a compacted topic in
  * 512 KiB chunks, request counts and output files read from the results topic. One follower thread reads the three
  * topics from the beginning into memory; writes wait until the follower has read them back (read your writes).
- * A timer moves batches along: finished ones to completed (or cancelled / expired), past their window to expired.
+ * A timer moves batches along: finished ones to completed (or cancelled / expired), past their window to expired,
+ * and ones left validating by a coordinator that stopped mid-creation to in_progress (queued here, exactly once).
  */
 public final class BatchStore implements BatchEndpoints, BatchStates, AutoCloseable {
     private static final int CHUNK = 512 << 10;
+    /** A batch validating this long after its creation is taken over (its coordinator stopped mid-creation). */
+    static final long STUCK_AFTER_SECONDS = 60;
     private static final Pattern WINDOW = Pattern.compile("([1-9][0-9]{0,5})([smh])");
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -65,6 +68,7 @@ public final class BatchStore implements BatchEndpoints, BatchStates, AutoClosea
     private final Map<String, Counts> counts = new ConcurrentHashMap<>();
     private final Map<TopicPartition, Long> positions = new ConcurrentHashMap<>();
     private final Set<String> ended = ConcurrentHashMap.newKeySet();
+    private final Set<String> creating = ConcurrentHashMap.newKeySet();     // batches this coordinator is queueing
     private final AtomicLong version = new AtomicLong();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r ->
             Thread.ofPlatform().name("batch-store-timer").daemon().unstarted(r));
@@ -395,7 +399,26 @@ public final class BatchStore implements BatchEndpoints, BatchStates, AutoClosea
         b.put("request_counts", requestCounts(0, 0, 0));
         b.put("metadata", metadata.isEmpty() ? null : new LinkedHashMap<>(metadata));
         putBatch(b);
+        String id = (String) b.get("id");
+        creating.add(id);
+        try {
+            return view(validateAndQueue(b));
+        } finally {
+            creating.remove(id);
+        }
+    }
 
+    /**
+     * Reads the batch's input file: a file with a bad line fails the batch (errors per line, as OpenAI's validation
+     * does); otherwise its lines go to the requests topic and the batch becomes in_progress, both in one Kafka
+     * transaction whose id is the batch's own ({@link #creationTransactionalId}). A coordinator that dies in between
+     * leaves no line behind, and whoever finds the batch still validating later does the same again
+     * ({@link #recoverStuck}); starting that transaction fences a creator that is still alive, so the lines are
+     * queued exactly once.
+     */
+    private Map<String, Object> validateAndQueue(Map<String, Object> b) {
+        String endpoint = (String) b.get("endpoint");
+        String inputFileId = (String) b.get("input_file_id");
         List<String[]> lines = new ArrayList<>();
         List<Object> errors = new ArrayList<>();
         String text = new String(fileContent(inputFileId), StandardCharsets.UTF_8);
@@ -426,25 +449,102 @@ public final class BatchStore implements BatchEndpoints, BatchStates, AutoClosea
                     "line", 0));
         }
         if (!errors.isEmpty()) {
+            b = new LinkedHashMap<>(b);
             b.put("status", "failed");
             b.put("failed_at", clockSeconds.getAsLong());
             b.put("errors", Map.of("object", "list", "data", errors.size() > 100 ? errors.subList(0, 100) : errors));
             putBatch(b);
-            return view(b);
+            return b;
         }
-        String id = (String) b.get("id");
-        for (String[] l : lines) {
-            ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(config.requestsTopic(), l[0].getBytes(StandardCharsets.UTF_8),
-                    l[1].getBytes(StandardCharsets.UTF_8));
-            r.headers().add(BatchRunner.BATCH_HEADER, id.getBytes(StandardCharsets.UTF_8));
-            producer.send(r);
+        return queue(b, lines);
+    }
+
+    /** The lines and the in_progress state in one transaction (see {@link #validateAndQueue}). */
+    private Map<String, Object> queue(Map<String, Object> validating, List<String[]> lines) {
+        String id = (String) validating.get("id");
+        Properties pp = new Properties();
+        pp.putAll(config.client());
+        pp.keySet().retainAll(ProducerConfig.configNames());
+        pp.put("bootstrap.servers", config.bootstrap());
+        pp.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, creationTransactionalId(config, id));
+        pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        pp.put(ProducerConfig.ACKS_CONFIG, "all");
+        try (KafkaProducer<byte[], byte[]> tx = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
+            tx.initTransactions();                  // aborts what an earlier creator of this batch left open
+            readToEnd(config.batchesTopic());
+            Map<String, Object> now = batches.get(id);
+            if (now != null && !"validating".equals(now.get("status"))) {
+                return now;                         // another coordinator queued it meanwhile
+            }
+            tx.beginTransaction();
+            for (String[] l : lines) {
+                ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(config.requestsTopic(),
+                        l[0].getBytes(StandardCharsets.UTF_8), l[1].getBytes(StandardCharsets.UTF_8));
+                r.headers().add(BatchRunner.BATCH_HEADER, id.getBytes(StandardCharsets.UTF_8));
+                tx.send(r);
+            }
+            Map<String, Object> b = new LinkedHashMap<>(validating);
+            b.put("status", "in_progress");
+            b.put("in_progress_at", clockSeconds.getAsLong());
+            b.put("request_counts", requestCounts(lines.size(), 0, 0));
+            tx.send(new ProducerRecord<>(config.batchesTopic(), id.getBytes(StandardCharsets.UTF_8),
+                    Json.write(b).getBytes(StandardCharsets.UTF_8)));
+            tx.commitTransaction();
+            readToEnd(config.batchesTopic());
+            return batches.getOrDefault(id, b);
+        } catch (org.apache.kafka.common.errors.ProducerFencedException
+                 | org.apache.kafka.common.errors.InvalidProducerEpochException e) {
+            log.accept("batch API: " + id + " is being queued by another coordinator");
+            return batches.getOrDefault(id, validating);
         }
-        producer.flush();
-        b.put("status", "in_progress");
-        b.put("in_progress_at", clockSeconds.getAsLong());
-        b.put("request_counts", requestCounts(lines.size(), 0, 0));
-        putBatch(b);
-        return view(b);
+    }
+
+    /** The transactional id that queues a batch's lines: one per batch, so any coordinator fences any other. */
+    public static String creationTransactionalId(BatchConfig config, String batchId) {
+        return config.group() + "-create-" + batchId;
+    }
+
+    /** Waits until the follower has read the topic up to its last committed offset. */
+    private void readToEnd(String topic) {
+        Properties p = new Properties();
+        p.putAll(config.client());
+        p.keySet().retainAll(org.apache.kafka.clients.admin.AdminClientConfig.configNames());
+        p.put("bootstrap.servers", config.bootstrap());
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(p)) {
+            Map<TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> ask = new LinkedHashMap<>();
+            for (TopicPartition tp : positions.keySet()) {
+                if (tp.topic().equals(topic)) ask.put(tp, org.apache.kafka.clients.admin.OffsetSpec.latest());
+            }
+            var ends = admin.listOffsets(ask, new org.apache.kafka.clients.admin.ListOffsetsOptions(
+                    org.apache.kafka.common.IsolationLevel.READ_COMMITTED)).all().get(30, TimeUnit.SECONDS);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            for (var e : ends.entrySet()) {
+                while (positions.getOrDefault(e.getKey(), -1L) < e.getValue().offset()) {
+                    if (System.nanoTime() > deadline) throw new IllegalStateException(topic + " was not read to its end");
+                    Thread.sleep(5);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("cannot read the end offsets of " + topic + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A batch still validating {@link #STUCK_AFTER_SECONDS} after its creation lost its coordinator between writing
+     * it and queueing its lines: validate and queue it here (exactly once, see {@link #validateAndQueue}).
+     */
+    private void recoverStuck(long now) {
+        for (Map<String, Object> stored : List.copyOf(batches.values())) {
+            String id = (String) stored.get("id");
+            if (!"validating".equals(stored.get("status")) || creating.contains(id)) continue;
+            if (now - ((Number) stored.get("created_at")).longValue() < STUCK_AFTER_SECONDS) continue;
+            log.accept("batch API: " + id + " was left validating by a coordinator that stopped; validating it here");
+            Map<String, Object> b = validateAndQueue(stored);
+            log.accept("batch API: " + id + " is " + b.get("status"));
+        }
     }
 
     private static long windowSeconds(String w) {
@@ -526,6 +626,7 @@ public final class BatchStore implements BatchEndpoints, BatchStates, AutoClosea
     private void advance() {
         try {
             long now = clockSeconds.getAsLong();
+            recoverStuck(now);
             for (Map<String, Object> stored : List.copyOf(batches.values())) {
                 String id = (String) stored.get("id");
                 String s = (String) stored.get("status");
