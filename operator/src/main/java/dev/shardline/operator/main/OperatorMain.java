@@ -40,14 +40,23 @@ public final class OperatorMain {
     /** Starts an operator on a client (tests pass the mock server's client and turn server-side apply off). */
     public static Operator start(KubernetesClient client, InferenceClusterReconciler reconciler, OperatorConfig config,
                                  boolean serverSideApply) {
+        return start(client, reconciler, config, serverSideApply, !config.leaderElection() ? null
+                : config.leaseNamespace().isEmpty() ? new LeaderElectionConfiguration(LEASE)
+                : new LeaderElectionConfiguration(LEASE, config.leaseNamespace()));
+    }
+
+    /** The Lease that operator replicas compete for. */
+    public static final String LEASE = "shardline-operator";
+
+    /** As above with the leader election spelled out (null: none); tests use short lease times. */
+    public static Operator start(KubernetesClient client, InferenceClusterReconciler reconciler, OperatorConfig config,
+                                 boolean serverSideApply, LeaderElectionConfiguration election) {
         Operator operator = new Operator(o -> {
             o.withKubernetesClient(client).withCloseClientOnStop(false)
                     .withUseSSAToPatchPrimaryResource(serverSideApply)
                     .withSSABasedCreateUpdateMatchForDependentResources(serverSideApply);
-            if (config.leaderElection()) {
-                o.withLeaderElectionConfiguration(config.leaseNamespace().isEmpty()
-                        ? new LeaderElectionConfiguration("shardline-operator")
-                        : new LeaderElectionConfiguration("shardline-operator", config.leaseNamespace()));
+            if (election != null) {
+                o.withLeaderElectionConfiguration(election);
             }
         });
         operator.register(reconciler, c -> {
