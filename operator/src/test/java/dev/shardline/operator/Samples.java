@@ -10,7 +10,8 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 /** InferenceClusters for tests. */
 public final class Samples {
 
-    public static InferenceClusterSpec tinySpec(int stages, int pipelines) {
+    /** {@code stages} null: automatic (the coordinator's planner decides for the 2Gi workers). */
+    public static InferenceClusterSpec tinySpec(Integer stages, int pipelines) {
         return new InferenceClusterSpec("shardline:test", null,
                 new ModelSource("tiny", null, null, null, new ModelSource.DemoModel(ModelSource.DemoModel.Preset.tiny, null)),
                 new WorkerTemplate(WorkerTemplate.Backend.cpu, "2Gi", 1, null, null, null, null, null, null, null),

@@ -3,6 +3,8 @@ package dev.shardline.cli.client;
 import dev.shardline.proto.v1.AdminGrpc;
 import dev.shardline.proto.v1.DrainRequest;
 import dev.shardline.proto.v1.DrainResponse;
+import dev.shardline.proto.v1.PlanPipelineRequest;
+import dev.shardline.proto.v1.PlanPipelineResponse;
 import dev.shardline.proto.v1.SetTargetPipelinesRequest;
 import dev.shardline.proto.v1.SetTargetPipelinesResponse;
 import io.grpc.ManagedChannel;
@@ -33,6 +35,12 @@ public final class AdminClient implements AutoCloseable {
     public SetTargetPipelinesResponse scale(int pipelines) {
         return stub.withDeadlineAfter(60, TimeUnit.SECONDS)
                 .setTargetPipelines(SetTargetPipelinesRequest.newBuilder().setPipelines(pipelines).build());
+    }
+
+    /** How many workers of this budget one pipeline needs (plans only; 0 max stages = no limit). */
+    public PlanPipelineResponse planPipeline(long workerBudgetBytes, int maxStages) {
+        return stub.withDeadlineAfter(60, TimeUnit.SECONDS).planPipeline(PlanPipelineRequest.newBuilder()
+                .setWorkerMemoryBudgetBytes(workerBudgetBytes).setMaxStages(maxStages).build());
     }
 
     public DrainResponse drainWorker(String workerId, int deadlineMs) {

@@ -107,7 +107,8 @@ public final class CoordinatorProcess implements AutoCloseable {
                 .maxInboundMessageSize(config.maxMessageBytes() + (1 << 20))
                 .callExecutor(resultsOnTransportThread())
                 .addService(new InferenceGrpcService(generation, cluster, metrics::figures, metrics::rates, this::batchBacklog))
-                .addService(ServerInterceptors.intercept(new AdminGrpcService(cluster), new AdminAuth(config.adminToken())))
+                .addService(ServerInterceptors.intercept(new AdminGrpcService(cluster,
+                        new dev.shardline.coordinator.plan.PipelineSizer(model.id(), plan.model(), plan.bytesPerWeight(), plan.options())), new AdminAuth(config.adminToken())))
                 .addService(new ControlPlaneService(cluster, config.heartbeatMs(), log))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance()).build();

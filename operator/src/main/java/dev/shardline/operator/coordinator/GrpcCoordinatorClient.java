@@ -6,6 +6,9 @@ import dev.shardline.proto.v1.GetClusterStatusRequest;
 import dev.shardline.proto.v1.GetClusterStatusResponse;
 import dev.shardline.proto.v1.InferenceGrpc;
 import dev.shardline.proto.v1.PipelineStatus;
+import dev.shardline.proto.v1.PlanPipelineRequest;
+import dev.shardline.proto.v1.PlanPipelineResponse;
+import dev.shardline.proto.v1.PlannedStage;
 import dev.shardline.proto.v1.SetTargetPipelinesRequest;
 import dev.shardline.proto.v1.StagePlan;
 import dev.shardline.proto.v1.WorkerInfo;
@@ -61,6 +64,26 @@ public final class GrpcCoordinatorClient implements CoordinatorClient {
             if (e.getStatus().getCode() == Status.Code.NOT_FOUND) return;        // already gone
             throw new CoordinatorException("Drain(" + workerId + ") at " + target + " failed: " + e.getStatus(), e);
         }
+    }
+
+    @Override
+    public PipelineSize planPipeline(long workerBudgetBytes, int maxStages) {
+        PlanPipelineResponse r;
+        try {
+            r = admin().planPipeline(PlanPipelineRequest.newBuilder().setWorkerMemoryBudgetBytes(workerBudgetBytes)
+                    .setMaxStages(maxStages).build());
+        } catch (StatusRuntimeException e) {
+            Status.Code code = e.getStatus().getCode();
+            String why = code == Status.Code.FAILED_PRECONDITION || code == Status.Code.INVALID_ARGUMENT
+                    ? String.valueOf(e.getStatus().getDescription()) : e.getStatus().toString();
+            throw new CoordinatorException("PlanPipeline at " + target + ": " + why, e,
+                    code == Status.Code.FAILED_PRECONDITION || code == Status.Code.INVALID_ARGUMENT);
+        }
+        List<PipelineSize.Stage> stages = new ArrayList<>();
+        for (PlannedStage s : r.getStagePlansList()) {
+            stages.add(new PipelineSize.Stage(s.getStageIndex(), s.getLayerStart(), s.getLayerEnd(), s.getWeightBytes()));
+        }
+        return new PipelineSize(r.getModelId(), r.getStages(), r.getModelBytes(), stages);
     }
 
     private AdminGrpc.AdminBlockingStub admin() {

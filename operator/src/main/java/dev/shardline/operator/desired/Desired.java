@@ -63,6 +63,9 @@ public final class Desired {
 
     public static DesiredObjects of(Owner owner, Settings s, List<WorkerGroup> groups) {
         Names n = new Names(owner.name());
+        if (!groups.isEmpty() && s.stages() < 1) {
+            throw new IllegalStateException("worker groups need a stage count: plan the automatic stages first");
+        }
         List<List<Pod>> pods = new ArrayList<>();
         for (WorkerGroup g : groups) {
             List<Pod> group = new ArrayList<>();
@@ -132,9 +135,11 @@ public final class Desired {
                 fieldEnv("SHARDLINE_COORDINATOR_ADVERTISE_HOST", "status.podIP"),
                 env("SHARDLINE_COORDINATOR_MODEL", s.modelDir()),
                 env("SHARDLINE_COORDINATOR_MODEL_ID", s.model().id()),
-                env("SHARDLINE_COORDINATOR_WORKERS", String.valueOf(s.stages())),
                 env("SHARDLINE_COORDINATOR_DRAIN_TIMEOUT_MS", String.valueOf(s.drainTimeoutSeconds() * 1000L)),
                 secretEnv("SHARDLINE_COORDINATOR_ADMIN_TOKEN", n.adminSecret(), "token")));
+        // automatic stages: the coordinator plans them, so its Deployment must not depend on the answer (its
+        // default of 1 worker before the first plan applies; pipelines form as workers join)
+        if (!s.autoStages()) env.add(6, env("SHARDLINE_COORDINATOR_WORKERS", String.valueOf(s.stages())));
         if (s.apiKeySecret() != null) {
             env.add(secretEnv("SHARDLINE_COORDINATOR_API_KEYS", s.apiKeySecret().name(), s.apiKeySecret().key()));
         }

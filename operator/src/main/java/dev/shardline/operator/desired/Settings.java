@@ -20,13 +20,23 @@ import java.util.TreeMap;
 /**
  * A spec with its defaults applied and checked once (the schema checks the same on a real API server; the operator
  * does not rely on that). Every field the operator uses comes from here.
+ *
+ * <p>With {@code autoStages} (spec.stages omitted, workers.memoryBudget set) the stage count comes from the
+ * coordinator's planner: {@code stages} is 0 until {@link #withPlannedStages} supplies the answer, and only settings
+ * with stages > 0 may be turned into worker pods.
+ *
+ * @param memoryBudgetBytes workers.memoryBudget in bytes (binary units, as the worker reads it); 0 when absent
+ * @param stagesReason      where the stage count comes from, for the status
  */
 public record Settings(String image, String pullPolicy, ModelSource model, String modelDir, WorkerTemplate workers,
                        String backend, String weights, int threads, String memoryBudget, int startupSeconds,
                        int stages, int pipelines, int minPipelines, int maxPipelines, boolean autoscale,
                        Targets targets, Map<String, String> coordinatorConfig, CoordinatorTemplate coordinator,
-                       KafkaSource kafka, SecretKeyRef apiKeySecret, int drainTimeoutSeconds, String templateHash) {
+                       KafkaSource kafka, SecretKeyRef apiKeySecret, int drainTimeoutSeconds, String templateHash,
+                       boolean autoStages, long memoryBudgetBytes, String stagesReason) {
 
+    /** Most stages per pipeline (the schema's bound, and the most the operator asks the planner for). */
+    public static final int MAX_STAGES = 64;
     /** The mount point of the model volume in every pod. */
     public static final String MODEL_MOUNT = "/models";
     /** Coordinator keys the operator sets itself (spec.coordinator.config may not override them). */
@@ -62,7 +72,12 @@ public record Settings(String image, String pullPolicy, ModelSource model, Strin
         }
         int threads = range(w.threads(), 0, 0, 1024, "workers.threads");
         int startup = range(w.startupSeconds(), 1800, 60, 86400, "workers.startupSeconds");
-        int stages = range(spec.stages(), 1, 1, 64, "stages");
+        long budgetBytes = budget == null ? 0 : bytes(budget);
+        boolean autoStages = spec.stages() == null && budgetBytes > 0;
+        int stages = autoStages ? 0 : range(spec.stages(), 1, 1, MAX_STAGES, "stages");
+        String stagesReason = spec.stages() != null ? "spec.stages"
+                : autoStages ? "auto: waiting for the coordinator's planner"
+                : "default 1 (set workers.memoryBudget to have the coordinator's planner choose)";
         int min = range(spec.minPipelines(), 0, 0, 256, "minPipelines");
         int max = range(spec.maxPipelines(), Math.max(4, min), 0, 256, "maxPipelines");
         if (min > max) throw new SpecException("minPipelines", "must not exceed maxPipelines (" + min + " > " + max + ")");
@@ -108,7 +123,48 @@ public record Settings(String image, String pullPolicy, ModelSource model, Strin
         String weights = w.weights() != null ? w.weights().name() : "copy";
         String hash = hash(image + "|" + pull + "|" + model + "|" + w + "|" + stages);
         return new Settings(image, pull, model, modelDir, w, backend, weights, threads, budget, startup, stages,
-                pipelines, min, max, autoscale, targets, Map.copyOf(extra), c, spec.kafka(), spec.apiKeySecret(), drain, hash);
+                pipelines, min, max, autoscale, targets, Map.copyOf(extra), c, spec.kafka(), spec.apiKeySecret(), drain, hash,
+                autoStages, budgetBytes, stagesReason);
+    }
+
+    /** The coordinator planner's stage count for automatic stages, and the reason the status gives. */
+    public record PlannedStages(int stages, String reason) {
+        public static PlannedStages of(int stages, long budgetBytes, String modelId, long modelBytes) {
+            return new PlannedStages(stages, String.format(java.util.Locale.ROOT,
+                    "auto: %d stage%s of %.1f GiB for model %s (%.1f GiB on one worker)", stages, stages == 1 ? "" : "s",
+                    budgetBytes / (double) (1L << 30), modelId, modelBytes / (double) (1L << 30)));
+        }
+    }
+
+    /** What the planner's answer depends on: a change asks the coordinator again. */
+    public String stagesKey() {
+        return image + "|" + model + "|" + modelDir + "|" + memoryBudgetBytes;
+    }
+
+    /** These automatic settings with the coordinator's planned stage count (which enters the template hash). */
+    public Settings withPlannedStages(int planned, String reason) {
+        if (!autoStages) throw new IllegalStateException("stages are explicit (" + stages + ")");
+        if (planned < 1 || planned > MAX_STAGES) {
+            throw new SpecException("stages", "the coordinator planned " + planned + " stages, outside [1, " + MAX_STAGES + "]");
+        }
+        String hash = hash(image + "|" + pullPolicy + "|" + model + "|" + workers + "|" + planned);
+        return new Settings(image, pullPolicy, model, modelDir, workers, backend, weights, threads, memoryBudget,
+                startupSeconds, planned, pipelines, minPipelines, maxPipelines, autoscale, targets, coordinatorConfig,
+                coordinator, kafka, apiKeySecret, drainTimeoutSeconds, hash, true, memoryBudgetBytes, reason);
+    }
+
+    /** A byte size as the worker reads it: K, M, G, T with or without "i" are powers of 1024. */
+    static long bytes(String size) {
+        String t = size.endsWith("i") ? size.substring(0, size.length() - 1) : size;
+        long mult = switch (t.isEmpty() ? ' ' : t.charAt(t.length() - 1)) {
+            case 'K' -> 1L << 10;
+            case 'M' -> 1L << 20;
+            case 'G' -> 1L << 30;
+            case 'T' -> 1L << 40;
+            default -> 1;
+        };
+        if (mult > 1) t = t.substring(0, t.length() - 1);
+        return (long) (Double.parseDouble(t) * mult);
     }
 
     private static <T> T require(T value, String field) {

@@ -7,6 +7,7 @@ import dev.shardline.operator.autoscale.Signals;
 import dev.shardline.operator.coordinator.ClusterView;
 import dev.shardline.operator.coordinator.CoordinatorClient;
 import dev.shardline.operator.coordinator.CoordinatorException;
+import dev.shardline.operator.coordinator.PipelineSize;
 import dev.shardline.operator.desired.Desired;
 import dev.shardline.operator.desired.DesiredObjects;
 import dev.shardline.operator.desired.Names;
@@ -64,6 +65,8 @@ public final class InferenceClusterReconciler implements Reconciler<InferenceClu
         Throughput throughput = Throughput.NONE;
         CoordinatorClient coordinator;
         String coordinatorKey = "";
+        String stagesKey = "";                                    // Settings.stagesKey() of the planner's answer
+        Settings.PlannedStages planned;                           // null: not asked, or no answer yet
     }
 
     public record Options(boolean serverSideApply, Duration period, BiFunction<Names, String, String> address,
@@ -107,6 +110,15 @@ public final class InferenceClusterReconciler implements Reconciler<InferenceClu
             view = coordinator(mem, names, ns, token).status();
         } catch (CoordinatorException e) {
             unreachable = e.getMessage();
+        }
+        if (settings.autoStages()) {
+            Stages stages = plannedStages(mem, settings, view, unreachable);
+            if (stages.planned() == null) {                       // no count yet: the shared objects, no groups
+                applyShared(cr, settings);
+                cr.setStatus(Status.stagesUnknown(cr, before, settings, names, stages.refused(), stages.message(), now()));
+                return UpdateControl.patchStatus(cr).rescheduleAfter(period);
+            }
+            settings = settings.withPlannedStages(stages.planned().stages(), stages.planned().reason());
         }
         List<GroupView> groups = Groups.observe(pods, view, settings.stages());
         Wanted wanted = wanted(cr, settings, groups, view, mem);
@@ -169,6 +181,32 @@ public final class InferenceClusterReconciler implements Reconciler<InferenceClu
         if (view.reportedTokensPerSecondPerPipeline().isPresent()) return view.reportedTokensPerSecondPerPipeline().getAsDouble();
         mem.throughput = mem.throughput.next(clock.getAsLong(), view.tokensProcessed(), view.serving());
         return mem.throughput.perPipeline();
+    }
+
+    /** The automatic stage count (null when unknown), or why there is none: refused = the planner said no. */
+    record Stages(Settings.PlannedStages planned, boolean refused, String message) {
+    }
+
+    /**
+     * Asks the coordinator's planner once per input (budget, model, image); the answer is remembered, so a
+     * coordinator that restarts or is unreachable later does not stop the workers' reconciliation.
+     */
+    private Stages plannedStages(Memory mem, Settings s, ClusterView view, String unreachable) {
+        if (mem.planned != null && mem.stagesKey.equals(s.stagesKey())) return new Stages(mem.planned, false, "");
+        if (view == null) {
+            return new Stages(null, false, "waiting for the coordinator to plan the stages: " + unreachable);
+        }
+        try {
+            PipelineSize size = mem.coordinator.planPipeline(s.memoryBudgetBytes(), Settings.MAX_STAGES);
+            mem.planned = Settings.PlannedStages.of(size.stages(), s.memoryBudgetBytes(), size.modelId(), size.modelBytes());
+            mem.stagesKey = s.stagesKey();
+            log.accept(s.stagesKey() + ": " + mem.planned.reason());
+            return new Stages(mem.planned, false, "");
+        } catch (CoordinatorException e) {
+            return new Stages(null, e.refused(), e.refused() ? "the coordinator's planner cannot place the model on workers"
+                    + " of workers.memoryBudget " + s.memoryBudget() + ": " + e.getMessage()
+                    : "waiting for the coordinator to plan the stages: " + e.getMessage());
+        }
     }
 
     // ---- writes ----

@@ -83,7 +83,33 @@ final class Status {
                 ready, desired, live, n.workerSelectorString(),
                 view == null ? null : view.batchBacklogTokens() + view.waitingTokens(),
                 view == null ? null : view.waitingRequests(), view == null ? null : view.kvUsage(),
-                tokensPerSecondPerPipeline, plan, last, s.templateHash());
+                tokensPerSecondPerPipeline, plan, last, s.templateHash(), s.stages(), s.stagesReason());
+    }
+
+    /**
+     * Automatic stages without a count yet: the coordinator has not answered (Progressing, not an error), or its
+     * planner refused the budget (Degraded: the spec must change). Nothing about the workers changes meanwhile.
+     */
+    static InferenceClusterStatus stagesUnknown(InferenceCluster cr, InferenceClusterStatus before, Settings s, Names n,
+                                                boolean refused, String message, String now) {
+        long generation = generation(cr);
+        String reason = refused ? "StagesUnplannable" : "PlanningStages";
+        List<Conditions.Value> c = List.of(
+                new Conditions.Value(Conditions.READY, false, reason, message),
+                new Conditions.Value(Conditions.PROGRESSING, !refused, reason, refused
+                        ? "fix workers.memoryBudget (or set spec.stages); no worker group is created meanwhile" : message),
+                new Conditions.Value(Conditions.DEGRADED, refused, refused ? reason : "Starting", refused ? message
+                        : "the coordinator is starting; worker groups follow its planner's answer"),
+                new Conditions.Value(Conditions.SCALING_LIMITED, false, reason, "not scaling before the stages are known"));
+        InferenceClusterStatus b = before != null ? before : empty();
+        return new InferenceClusterStatus(generation, Conditions.merge(b.conditions(), generation, now, c), b.readyPipelines(),
+                b.desiredPipelines(), b.groups(), n.workerSelectorString(), b.backlogTokens(), b.waitingRequests(), b.kvUsage(),
+                b.tokensPerSecondPerPipeline(), b.plan(), b.lastScaling(), b.templateHash(), b.stages(),
+                refused ? "auto: " + message : s.stagesReason());
+    }
+
+    private static InferenceClusterStatus empty() {
+        return new InferenceClusterStatus(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     /** The spec cannot be acted on: said in Degraded and Ready, nothing else changes. */
@@ -104,10 +130,10 @@ final class Status {
                 new Conditions.Value(Conditions.DEGRADED, true, reason, message),
                 new Conditions.Value(Conditions.SCALING_LIMITED, false, reason, "not scaling"));
         InferenceClusterStatus b = before != null ? before
-                : new InferenceClusterStatus(null, null, null, null, null, null, null, null, null, null, null, null, null);
+                : empty();
         return new InferenceClusterStatus(generation, Conditions.merge(b.conditions(), generation, now, c), b.readyPipelines(),
                 b.desiredPipelines(), b.groups(), b.selector(), b.backlogTokens(), b.waitingRequests(), b.kvUsage(),
-                b.tokensPerSecondPerPipeline(), b.plan(), b.lastScaling(), b.templateHash());
+                b.tokensPerSecondPerPipeline(), b.plan(), b.lastScaling(), b.templateHash(), b.stages(), b.stagesReason());
     }
 
     private static long generation(InferenceCluster cr) {

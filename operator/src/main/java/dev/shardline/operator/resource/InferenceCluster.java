@@ -20,7 +20,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @ShortNames("infc")
 @AdditionalPrinterColumn(name = "Ready", jsonPath = ".status.readyPipelines", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Desired", jsonPath = ".status.desiredPipelines", type = AdditionalPrinterColumn.Type.INTEGER)
-@AdditionalPrinterColumn(name = "Stages", jsonPath = ".spec.stages", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "Stages", jsonPath = ".status.stages", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Backlog", jsonPath = ".status.backlogTokens", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class InferenceCluster extends CustomResource<InferenceClusterSpec, InferenceClusterStatus> implements Namespaced {

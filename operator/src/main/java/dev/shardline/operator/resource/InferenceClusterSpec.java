@@ -25,7 +25,7 @@ public record InferenceClusterSpec(
         ModelSource model,
         @Required @JsonPropertyDescription("the worker pods of every pipeline")
         WorkerTemplate workers,
-        @Min(1) @Max(64) @JsonPropertyDescription("worker pods (stages) per pipeline, default 1; the coordinator's planner splits the layers among them")
+        @Min(1) @Max(64) @JsonPropertyDescription("worker pods (stages) per pipeline; the coordinator's planner splits the layers among them. Omitted with workers.memoryBudget set: the fewest workers of that budget that hold the model, as the coordinator's planner answers (status.stages); omitted without a budget: 1")
         Integer stages,
         @SpecReplicas @Min(0) @Max(256) @JsonPropertyDescription("pipelines wanted when the built-in autoscaler is off (the /scale subresource sets it), default 1")
         Integer pipelines,

@@ -33,7 +33,11 @@ public record InferenceClusterStatus(
         @JsonPropertyDescription("the last scaling decision, with its inputs and reason")
         ScalingRecord lastScaling,
         @JsonPropertyDescription("hash of the worker template the newest groups run")
-        String templateHash) {
+        String templateHash,
+        @JsonPropertyDescription("worker pods (stages) per pipeline in use: spec.stages, or the coordinator's planner's answer when spec.stages is omitted")
+        Integer stages,
+        @JsonPropertyDescription("where the stage count comes from, e.g. \"auto: 2 stages of 12.0 GiB for model X\"")
+        String stagesReason) {
 
     /** One pipeline of the coordinator's plan. */
     @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -208,6 +208,36 @@ class DesiredTest {
     }
 
     @Test
+    void omittedStagesWithABudgetAreTheCoordinatorsToPlanAndEnterTheTemplateHash() {
+        InferenceClusterSpec a = dev.shardline.operator.Samples.tinySpec(null, 1);        // workers of 2Gi
+        Settings auto = Settings.of(a);
+        assertTrue(auto.autoStages());
+        assertEquals(0, auto.stages());
+        assertEquals(2L << 30, auto.memoryBudgetBytes());
+        Desired.Owner owner = new Desired.Owner("shardline.dev/v1alpha1", "InferenceCluster", "c", "ml", "uid-c");
+        assertThrows(IllegalStateException.class, () -> Desired.of(owner, auto, List.of(new WorkerGroup(0, auto.templateHash()))),
+                "no pods before the stage count is known");
+
+        Settings two = auto.withPlannedStages(2, "auto: 2");
+        Settings three = auto.withPlannedStages(3, "auto: 3");
+        assertEquals(2, Desired.of(owner, two, List.of(new WorkerGroup(0, two.templateHash()))).pods().size());
+        assertNotEquals(two.templateHash(), three.templateHash(), "a new answer rolls the pipelines");
+        assertEquals(Settings.of(dev.shardline.operator.Samples.tinySpec(2, 1)).templateHash(), two.templateHash(),
+                "planned 2 is the same template as explicit 2");
+        assertEquals(auto.stagesKey(), two.stagesKey());
+        assertEquals("stages", assertThrows(SpecException.class, () -> auto.withPlannedStages(65, "x")).field());
+
+        Settings explicit = Settings.of(dev.shardline.operator.Samples.tinySpec(2, 1));
+        assertFalse(explicit.autoStages());
+        assertThrows(IllegalStateException.class, () -> explicit.withPlannedStages(3, "x"));
+        InferenceClusterSpec noBudget = new InferenceClusterSpec(a.image(), null, a.model(),
+                new dev.shardline.operator.resource.WorkerTemplate(null, null, null, null, null, null, null, null, null, null),
+                null, 1, 0, 2, null, null, null, null, null);
+        assertEquals(1, Settings.of(noBudget).stages(), "without a budget there is nothing to plan for: 1 as before");
+        assertFalse(Settings.of(noBudget).autoStages());
+    }
+
+    @Test
     void aResourceDeserialisesFromYaml() {
         InferenceCluster c = io.fabric8.kubernetes.client.utils.Serialization.unmarshal("""
                 apiVersion: shardline.dev/v1alpha1

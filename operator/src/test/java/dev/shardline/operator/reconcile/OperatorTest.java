@@ -7,6 +7,8 @@ import dev.shardline.operator.main.OperatorConfig;
 import dev.shardline.operator.main.OperatorMain;
 import dev.shardline.operator.resource.InferenceCluster;
 import dev.shardline.operator.resource.InferenceClusterSpec;
+import dev.shardline.operator.resource.InferenceClusterStatus;
+import dev.shardline.operator.resource.WorkerTemplate;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -69,6 +71,7 @@ class OperatorTest {
         for (String name : List.of("alpha", "beta", "broken")) {
             coordinators.put(name, new SimulatedCoordinator(client, NS, name, 2));
         }
+        coordinators.put("gamma", new SimulatedCoordinator(client, NS, "gamma", 3));   // 5 GiB model, 2 GiB workers
         reconciler = new InferenceClusterReconciler(client, new InferenceClusterReconciler.Options(false, Duration.ofMillis(300),
                 (n, ns) -> coordinators.get(n.cluster()).address(), GrpcCoordinatorClient::new, System::currentTimeMillis,
                 line -> System.err.println("operator: " + line)));
@@ -294,5 +297,42 @@ class OperatorTest {
         await(() -> get("broken") == null, "broken deleted", () -> "");
         edit("alpha", s -> withPipelines(s, 1));
         await(() -> pods("alpha").size() == 2, "alpha still reconciled after a deletion", statusOf("alpha"));
+    }
+
+    @Test
+    @Order(8)
+    void omittedStagesComeFromTheCoordinatorsPlannerOnceItAnswers() {
+        SimulatedCoordinator sim = coordinators.get("gamma");
+        client.resource(Samples.cluster("gamma", Samples.tinySpec(null, 1))).create();
+        await(() -> is("gamma", "Progressing", "True", "PlanningStages") && !sim.planBudgets.isEmpty(),
+                "planning reported while the coordinator cannot answer yet", statusOf("gamma"));
+        assertEquals(2L << 30, sim.planBudgets.getFirst(), "the workers' memory budget in bytes");
+        assertTrue(pods("gamma").isEmpty(), "no worker group before the stage count is known");
+        assertTrue(is("gamma", "Degraded", "False", null), statusOf("gamma").get());
+        var deployment = client.apps().deployments().inNamespace(NS).withName(new Names("gamma").coordinator()).get();
+        assertNotNull(deployment, "the coordinator comes up first: it is the one that plans");
+        assertTrue(deployment.getSpec().getTemplate().getSpec().getContainers().getFirst().getEnv().stream()
+                .noneMatch(e -> e.getName().equals("SHARDLINE_COORDINATOR_WORKERS")), "the coordinator does not depend on the answer");
+
+        sim.plans = true;
+        await(() -> pods("gamma").size() == 3 && is("gamma", "Ready", "True", "PipelinesServing"),
+                "one group of the three planned stages serving", statusOf("gamma"));
+        InferenceClusterStatus s = get("gamma").getStatus();
+        assertEquals(3, s.stages());
+        assertEquals("auto: 3 stages of 2.0 GiB for model tiny-sim (5.0 GiB on one worker)", s.stagesReason());
+        assertEquals(List.of("gamma-g0-s0", "gamma-g0-s1", "gamma-g0-s2"),
+                pods("gamma").stream().map(p -> p.getMetadata().getName()).sorted().toList());
+        int asked = sim.planBudgets.size();
+
+        // a budget no number of workers can use: Degraded with the planner's words; the serving group stays
+        edit("gamma", x -> new InferenceClusterSpec(x.image(), x.imagePullPolicy(), x.model(),
+                new WorkerTemplate(WorkerTemplate.Backend.cpu, "1Mi", 1, null, null, null, null, null, null, null), null,
+                x.pipelines(), x.minPipelines(), x.maxPipelines(), x.autoscaling(), x.coordinator(), x.kafka(),
+                x.apiKeySecret(), x.drainTimeoutSeconds()));
+        await(() -> is("gamma", "Degraded", "True", "StagesUnplannable"), "the refusal reported", statusOf("gamma"));
+        Condition degraded = condition("gamma", "Degraded");
+        assertTrue(degraded.getMessage().contains("1Mi") && degraded.getMessage().contains("1048576 bytes"), degraded.getMessage());
+        assertTrue(sim.planBudgets.size() > asked, "a new budget asks the planner again");
+        assertEquals(3, pods("gamma").size(), "nothing is removed while the stages are unknown");
     }
 }

@@ -9,6 +9,9 @@ import dev.shardline.proto.v1.GetClusterStatusResponse;
 import dev.shardline.proto.v1.InferenceGrpc;
 import dev.shardline.proto.v1.PipelineState;
 import dev.shardline.proto.v1.PipelineStatus;
+import dev.shardline.proto.v1.PlanPipelineRequest;
+import dev.shardline.proto.v1.PlanPipelineResponse;
+import dev.shardline.proto.v1.PlannedStage;
 import dev.shardline.proto.v1.SetTargetPipelinesRequest;
 import dev.shardline.proto.v1.SetTargetPipelinesResponse;
 import dev.shardline.proto.v1.StagePlan;
@@ -57,6 +60,10 @@ final class SimulatedCoordinator implements AutoCloseable {
     /** The throughput and KV figures it reports (ADR 0010); null: the field is absent, as from an older coordinator. */
     volatile Double tokensPerSecondPerPipeline;
     volatile Double kvUsage;
+    /** PlanPipeline: UNAVAILABLE until true (a coordinator still loading its model); the model's bytes it plans for. */
+    volatile boolean plans;
+    volatile long modelBytes = 5L << 30;
+    final List<Long> planBudgets = new CopyOnWriteArrayList<>();
 
     SimulatedCoordinator(KubernetesClient kube, String namespace, String cluster, int stages) throws IOException {
         this.kube = kube;
@@ -149,6 +156,32 @@ final class SimulatedCoordinator implements AutoCloseable {
             target = request.getPipelines();
             targets.add(target);
             out.onNext(SetTargetPipelinesResponse.getDefaultInstance());
+            out.onCompleted();
+        }
+
+        /** The planner's arithmetic for equal layers: ceil(model / budget) workers; one layer each at most. */
+        @Override
+        public void planPipeline(PlanPipelineRequest request, StreamObserver<PlanPipelineResponse> out) {
+            long budget = request.getWorkerMemoryBudgetBytes();
+            planBudgets.add(budget);
+            if (!plans) {
+                out.onError(Status.UNAVAILABLE.withDescription("the model is still loading").asRuntimeException());
+                return;
+            }
+            long n = (modelBytes + budget - 1) / budget;
+            int layers = 24;
+            if (n > Math.min(layers, request.getMaxStages())) {
+                out.onError(Status.FAILED_PRECONDITION.withDescription("no pipeline of up to " + request.getMaxStages()
+                        + " workers with a memory budget of " + budget + " bytes each can hold tiny-sim").asRuntimeException());
+                return;
+            }
+            PlanPipelineResponse.Builder r = PlanPipelineResponse.newBuilder().setModelId("tiny-sim").setStages((int) n)
+                    .setModelBytes(modelBytes);
+            for (int i = 0; i < n; i++) {
+                r.addStagePlans(PlannedStage.newBuilder().setStageIndex(i).setLayerStart((int) (i * layers / n))
+                        .setLayerEnd((int) ((i + 1) * layers / n)));
+            }
+            out.onNext(r.build());
             out.onCompleted();
         }
 

@@ -3,9 +3,15 @@ package dev.shardline.coordinator.grpc.api;
 import dev.shardline.coordinator.cluster.ClusterReconciler;
 import dev.shardline.coordinator.cluster.ClusterStatus;
 import dev.shardline.coordinator.desired.PipelineState;
+import dev.shardline.coordinator.plan.PipelineSizer;
+import dev.shardline.coordinator.plan.PlanException;
+import dev.shardline.coordinator.plan.StagePlan;
 import dev.shardline.proto.v1.AdminGrpc;
 import dev.shardline.proto.v1.DrainRequest;
 import dev.shardline.proto.v1.DrainResponse;
+import dev.shardline.proto.v1.PlanPipelineRequest;
+import dev.shardline.proto.v1.PlanPipelineResponse;
+import dev.shardline.proto.v1.PlannedStage;
 import dev.shardline.proto.v1.SetTargetPipelinesRequest;
 import dev.shardline.proto.v1.SetTargetPipelinesResponse;
 import io.grpc.Status;
@@ -16,12 +22,46 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
-/** {@code shardline.v1.Admin}: scaling and draining, translated to the cluster's calls (guarded by {@link AdminAuth}). */
+/**
+ * {@code shardline.v1.Admin}: scaling, draining and pipeline sizing, translated to the cluster's and the planner's
+ * calls (guarded by {@link AdminAuth}).
+ */
 public final class AdminGrpcService extends AdminGrpc.AdminImplBase {
     private final ClusterReconciler cluster;
+    private final PipelineSizer sizer;
 
-    public AdminGrpcService(ClusterReconciler cluster) {
+    public AdminGrpcService(ClusterReconciler cluster, PipelineSizer sizer) {
         this.cluster = cluster;
+        this.sizer = sizer;
+    }
+
+    @Override
+    public void planPipeline(PlanPipelineRequest request, StreamObserver<PlanPipelineResponse> response) {
+        if (request.getWorkerMemoryBudgetBytes() <= 0) {
+            response.onError(GrpcErrors.invalid("worker_memory_budget_bytes", "must be > 0, got "
+                    + request.getWorkerMemoryBudgetBytes()));
+            return;
+        }
+        if (request.getMaxStages() < 0) {
+            response.onError(GrpcErrors.invalid("max_stages", "must be >= 0, got " + request.getMaxStages()));
+            return;
+        }
+        PipelineSizer.Sized sized;
+        try {
+            sized = sizer.size(request.getWorkerMemoryBudgetBytes(), request.getMaxStages());
+        } catch (PlanException e) {
+            response.onError(Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException());
+            return;
+        }
+        PlanPipelineResponse.Builder b = PlanPipelineResponse.newBuilder().setModelId(sized.modelId())
+                .setStages(sized.pipeline().stageCount()).setModelBytes(sized.modelBytes());
+        int i = 0;
+        for (StagePlan s : sized.pipeline().stages()) {
+            b.addStagePlans(PlannedStage.newBuilder().setStageIndex(i++).setLayerStart(s.range().start())
+                    .setLayerEnd(s.range().end()).setWeightBytes(s.weightBytes()).setKvCapacityTokens(s.kvCapacityTokens()));
+        }
+        response.onNext(b.build());
+        response.onCompleted();
     }
 
     @Override
