@@ -30,6 +30,8 @@ import java.util.TreeSet;
  * ({@link Request#generated()}): it prefills prompt + those tokens, like a preempted sequence, and queues at the
  * head of its rank in arrival order. Several prompts at once (a burst, or sequences that migrated here) are spread
  * over the stages' micro-batches so that the stages work on them at the same time (see {@link #prefillShare}).
+ * Interactive work comes first also over running batch work: a waiting interactive sequence that lacks a running
+ * slot or KV blocks preempts running batch sequences the same way.
  */
 public final class Scheduler {
     /** A waiting queue's key: interactive before batch, then higher priority first. */
@@ -59,6 +61,7 @@ public final class Scheduler {
     private long nextSequenceId = 1;
     private long nextStepId = 1;
     private long preemptions;
+    private boolean preemptBatchForInteractive = true;
 
     public Scheduler(SchedulerConfig cfg, SchedulerListener listener, StopPolicy stopPolicy) {
         this(cfg, listener, stopPolicy, true);
@@ -156,6 +159,8 @@ public final class Scheduler {
             return Optional.empty();
         }
         Build b = new Build(cfg.tokenBudget());
+        int reserved = makeRoomForInteractive(b);                           // interactive first, also over batch work
+        b.budget -= reserved;
         for (ScheduledSequence s : List.copyOf(running)) {                  // decode tokens first
             if (b.budget == 0) break;
             if (b.eligible(s) && s.remaining() == 1 && ensureBlocks(s, s.computed + 1, b)) {
@@ -176,6 +181,7 @@ public final class Scheduler {
             b.add(s, rows);
             taken += rows;
         }
+        b.budget += reserved;
         while (b.budget > 0 && running.size() < cfg.maxRunningSequences() && !waiting.isEmpty()) {
             ArrayDeque<ScheduledSequence> q = waiting.firstEntry().getValue();   // then admissions, in rank order
             ScheduledSequence s = q.peekFirst();
@@ -293,6 +299,60 @@ public final class Scheduler {
             s.addBlock(allocator.allocate());
         }
         return true;
+    }
+
+    /**
+     * Room for the waiting interactive sequences, in queue order, before the step plans anything else: while one
+     * lacks a running slot or the blocks of its first chunk, the lowest-ranked idle running batch sequence (lowest
+     * priority, then latest arrival: the batch sequence admitted last) is preempted. Returns the rows to keep for
+     * their first chunks, beyond one decode row per running sequence, so batch prefill chunks cannot take them.
+     * Nothing changes while no batch sequence runs.
+     */
+    private int makeRoomForInteractive(Build b) {
+        if (running.isEmpty() || running.last().request.priorityClass() != PriorityClass.BATCH) return 0;
+        int admitted = 0;
+        int blocks = 0;
+        int rows = 0;
+        List<ScheduledSequence> interactive = new ArrayList<>();           // preempting re-queues: iterate a copy
+        for (var e : waiting.entrySet()) {
+            if (e.getKey().priorityClass() != PriorityClass.INTERACTIVE) break;
+            interactive.addAll(e.getValue());
+        }
+        for (ScheduledSequence s : interactive) {
+            int left = b.budget - running.size() - rows;
+            if (left <= 0) break;
+            int chunk = Math.min(left, s.remaining());
+            int need = (chunk + cfg.blockSize() - 1) / cfg.blockSize();
+            while ((running.size() + admitted >= cfg.maxRunningSequences() || allocator.freeBlocks() - blocks < need)
+                    && preemptBatch(b)) {
+                // freed a slot and its blocks
+            }
+            if (running.size() + admitted >= cfg.maxRunningSequences()) break;
+            chunk = (int) Math.min(chunk, Math.max(0L, (long) (allocator.freeBlocks() - blocks) * cfg.blockSize()));
+            if (chunk == 0) break;
+            admitted++;
+            blocks += (chunk + cfg.blockSize() - 1) / cfg.blockSize();
+            rows += chunk;
+        }
+        return rows;
+    }
+
+    /** Preempts the lowest-ranked running batch sequence that is idle; false when there is none (or it is off). */
+    private boolean preemptBatch(Build b) {
+        if (!preemptBatchForInteractive) return false;
+        for (ScheduledSequence v : running.descendingSet()) {               // lowest rank first
+            if (v.request.priorityClass() != PriorityClass.BATCH) return false;
+            if (v.inFlight || b.members.contains(v)) continue;
+            preempt(v);
+            b.preempted.add(v);
+            return true;
+        }
+        return false;
+    }
+
+    /** Test switch: off, an interactive request waits for a running batch sequence to end or be preempted for KV. */
+    void preemptBatchForInteractive(boolean on) {
+        preemptBatchForInteractive = on;
     }
 
     private void preempt(ScheduledSequence v) {

@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Seeded random workloads (arrivals, prompt lengths, max tokens, priorities, stop ids, cancels, result orders)
+ * Seeded random workloads (interactive and batch arrivals, prompt lengths, max tokens, priorities, stop ids, cancels, result orders)
  * against a fake executor that keeps a shadow KV cache: every slot records (sequence, position, token), and every
  * entry re-reads its whole history through its block table. Invariants are checked after every step.
  */
@@ -122,7 +122,8 @@ class SchedulerRandomTest {
             int[] tokens = new int[prompt];
             for (int i = 0; i < prompt; i++) tokens[i] = r.nextInt(VOCAB);
             Set<Integer> stops = r.nextInt(4) == 0 ? new HashSet<>(List.of(r.nextInt(VOCAB), r.nextInt(VOCAB))) : Set.of();
-            long id = sched.submit(new Request(tokens, max, r.nextInt(3), stops, Set.of(), false));
+            long id = sched.submit(new Request(tokens, max, r.nextInt(3), stops, Set.of(), false)
+                    .withPriorityClass(toSubmit % 3 == 0 ? PriorityClass.BATCH : PriorityClass.INTERACTIVE));
             List<Integer> k = new ArrayList<>();
             for (int t : tokens) k.add(t);
             known.put(id, k);
