@@ -5,6 +5,9 @@ import dev.shardline.cli.cluster.TestModels;
 import dev.shardline.coordinator.batch.BatchRunner;
 import dev.shardline.model.demo.DemoPreset;
 import dev.shardline.model.json.Json;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.TopicConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -29,8 +33,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Batch lines through a real broker (in-JVM KRaft) into local tiny-model clusters: bad records answered or dead
- * lettered while the batch finishes, result bodies equal to the HTTP API's, and two coordinators of one group, one
+ * Batch lines through a real broker (in-JVM KRaft) into local tiny-model clusters: bad records (and a result over
+ * the results topic's message limit) answered or dead lettered while the batch finishes, result bodies equal to the HTTP API's, and two coordinators of one group, one
  * leaving mid-batch, with every request answered exactly once as a read_committed consumer sees it.
  */
 class BatchKafkaTest {
@@ -64,6 +68,11 @@ class BatchKafkaTest {
     @Test
     void badRecordsGetErrorLinesOrDeadLettersAndTheBatchStillFinishes() throws Exception {
         KafkaLines.Topics t = KafkaLines.Topics.named("bad");
+        // a results topic with a small message limit: one result over it gets an error line instead
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrap()))) {
+            admin.createTopics(List.of(new NewTopic(t.results(), 2, (short) 1).configs(Map.of(
+                    TopicConfig.MAX_MESSAGE_BYTES_CONFIG, "20000")))).all().get(60, TimeUnit.SECONDS);
+        }
         t.create(kafka, 2);
         try (LocalCluster c = cluster(t, "bad-1", Map.of())) {
             int[] long_ = new int[40_000];
@@ -76,11 +85,13 @@ class BatchKafkaTest {
                     new String[]{"w", BatchRequests.completion("w", long_, 4)},
                     new String[]{"s", BatchRequests.line("s", "/v1/completions", Map.of("prompt", "hi", "stream", true))},
                     new String[]{"dup", BatchRequests.completion("dup", new int[]{5, 6, 7}, 4)},
-                    new String[]{"dup", BatchRequests.completion("dup", new int[]{5, 6, 8}, 4)}));
+                    new String[]{"dup", BatchRequests.completion("dup", new int[]{5, 6, 8}, 4)},
+                    new String[]{"big", BatchRequests.line("big", "/v1/completions", Map.of("prompt", List.of(5, 6, 9),
+                            "max_tokens", 200, "temperature", 0, "ignore_eos", true, "logprobs", 5))}));
             lines.addAll(BatchRequests.many("g", 4, 6));
             KafkaLines.produce(kafka.bootstrap(), t.requests(), "batch_bad", lines);
 
-            List<KafkaLines.Seen> results = exactly(t.results(), 10);
+            List<KafkaLines.Seen> results = exactly(t.results(), 11);
             List<KafkaLines.Seen> dead = exactly(t.deadLetters(), 2);
             Map<String, List<Map<String, Object>>> byId = new HashMap<>();
             for (KafkaLines.Seen r : results) {
@@ -96,6 +107,9 @@ class BatchKafkaTest {
             assertEquals(400, status(byId.get("w").getFirst()));
             assertEquals("context_length_exceeded", error(byId.get("w").getFirst()).get("code"));
             assertEquals("stream", error(byId.get("s").getFirst()).get("param"));
+            assertEquals(400, status(byId.get("big").getFirst()));
+            assertEquals("result_too_large", error(byId.get("big").getFirst()).get("code"), "200 tokens with 5 logprobs "
+                    + "each is over the results topic's 20000 bytes");
             List<Integer> dupStatus = byId.get("dup").stream().map(BatchKafkaTest::status).sorted().toList();
             assertEquals(List.of(200, 400), dupStatus, "the first dup runs, the second is refused");
             assertTrue(byId.get("dup").stream().anyMatch(j -> status(j) == 400

@@ -62,6 +62,8 @@ public final class BatchRunner implements AutoCloseable {
     public static final String OFFSET_HEADER = "shardline.offset";
     /** Result lines over this are replaced by an error line (Kafka's default message limit, less the envelope). */
     static final int DEFAULT_MAX_RESULT_BYTES = 1_000_000;
+    /** A record batch's header and one record's framing and batch-id header, with room to spare. */
+    static final int RECORD_ENVELOPE_BYTES = 1024;
 
     /** What the loop has done, for metrics and logs. */
     public record Stats(long submitted, long results, long deadLetters, long transactions, long aborted, int open,
@@ -80,7 +82,7 @@ public final class BatchRunner implements AutoCloseable {
     private final BatchCalls calls;
     private final BatchStates states;
     private final Consumer<String> log;
-    private final int maxResultBytes;
+    private volatile int maxResultBytes;            // the producer's limit, then also the results topic's
     private final PrefixTracker<List<ProducerRecord<byte[], byte[]>>> tracker = new PrefixTracker<>();
     private final java.util.ArrayDeque<ConsumerRecord<byte[], byte[]>> polled = new java.util.ArrayDeque<>();  // not yet taken
     private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
@@ -138,10 +140,12 @@ public final class BatchRunner implements AutoCloseable {
 
     /** Connects, fences any predecessor with the same instance id, and starts the loop. */
     public void start() {
-        producer = new KafkaProducer<>(producerProps(), new ByteArraySerializer(), new ByteArraySerializer());
+        admin = Admin.create(adminProps());
+        int topicLimit = resultsTopicLimit();
+        if (topicLimit > 0) maxResultBytes = Math.min(maxResultBytes, topicLimit - RECORD_ENVELOPE_BYTES);
+        producer = new KafkaProducer<>(producerProps(topicLimit), new ByteArraySerializer(), new ByteArraySerializer());
         producer.initTransactions();               // fences the predecessor with this transactional.id at once
         consumer = new KafkaConsumer<>(consumerProps(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        admin = Admin.create(adminProps());
         running = true;
         thread = Thread.ofPlatform().name("batch-loop").start(this::loop);
         timers.scheduleWithFixedDelay(this::refreshBacklog, 0, 2, TimeUnit.SECONDS);
@@ -160,12 +164,37 @@ public final class BatchRunner implements AutoCloseable {
         return p;
     }
 
-    private Properties producerProps() {
+    /**
+     * The results topic's {@code max.message.bytes} (the broker refuses larger record batches, which would abort
+     * every transaction holding one), or -1 when it cannot be read (the producer's limit alone then applies).
+     */
+    private int resultsTopicLimit() {
+        var topic = new org.apache.kafka.common.config.ConfigResource(org.apache.kafka.common.config.ConfigResource.Type.TOPIC,
+                config.resultsTopic());
+        try {
+            var entry = admin.describeConfigs(List.of(topic)).all().get(30, TimeUnit.SECONDS).get(topic)
+                    .get(org.apache.kafka.common.config.TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
+            return entry == null || entry.value() == null ? -1 : Integer.parseInt(entry.value());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException | NumberFormatException e) {
+            log.accept("batch: cannot read max.message.bytes of " + config.resultsTopic() + " (" + e
+                    + "); result lines are limited by the producer's max.request.size only");
+            return -1;
+        }
+    }
+
+    private Properties producerProps(int topicLimit) {
         Properties p = common();
         p.keySet().retainAll(ProducerConfig.configNames());
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId());
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "5");
+        if (topicLimit > 0) {                      // small results batched together must fit the topic's limit too
+            p.putIfAbsent(ProducerConfig.BATCH_SIZE_CONFIG, Integer.toString(Math.min(16_384,
+                    Math.max(1, topicLimit - RECORD_ENVELOPE_BYTES))));
+        }
         p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, transactionalId() + "-producer");
         return p;
     }
@@ -358,7 +387,8 @@ public final class BatchRunner implements AutoCloseable {
 
     private void answer(int p, long off, int epoch, String batchId, String customId, String lineId, BatchCalls.Answer a) {
         String line = ResultLine.answered(lineId, customId, "req_" + lineId.substring("batch_req_".length()), a);
-        if (line.length() * 3L > maxResultBytes && bytes(line).length > maxResultBytes) {
+        long keyAndBatch = bytes(customId).length + (long) bytes(batchId).length;
+        if ((line.length() * 3L + keyAndBatch > maxResultBytes) && bytes(line).length + keyAndBatch > maxResultBytes) {
             line = ResultLine.answered(lineId, customId, "req_" + lineId.substring("batch_req_".length()), BatchCalls.error(400, "result_too_large", null,
                     "the result (" + bytes(line).length + " bytes) is larger than the results topic's message limit ("
                             + maxResultBytes + " bytes); lower max_tokens"));
