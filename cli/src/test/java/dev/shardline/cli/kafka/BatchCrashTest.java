@@ -4,6 +4,11 @@ import dev.shardline.cli.cluster.LocalCluster;
 import dev.shardline.cli.cluster.ShardlineProcess;
 import dev.shardline.cli.cluster.TestModels;
 import dev.shardline.model.demo.DemoPreset;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -13,20 +18,25 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * kill -9 of a coordinator process (a real child JVM with a tiny-model worker process) while it works through a
  * batch of 200: at fixed points (results produced but not committed; right after a commit) and at a random moment,
  * each time a new coordinator with the same instance id takes over. A read_committed consumer then counts exactly
- * 200 result records, one per custom_id, and every greedy answer equals the one of a run without a crash.
+ * 200 result records, one per custom_id, and every greedy answer equals the one of a run without a crash; after
+ * every kill, every request below the group's committed offsets has its result (a broken variant that commits
+ * offsets before the results fails that check).
  */
 class BatchCrashTest {
     static EmbeddedKafka kafka;
@@ -81,12 +91,14 @@ class BatchCrashTest {
             assertEquals(137, first.awaitExit(180, TimeUnit.SECONDS), "killed itself before its 3rd commit" + tail());
             phase("first coordinator died before its 3rd commit");
             int afterFirst = committed(t);
+            assertEquals(List.of(), lostBelowCommittedOffsets(t), "every request below the group's offsets has its result");
 
             ShardlineProcess second = coordinator(t, model, port, "after-commit:3");
             processes.add(second);
             assertEquals(137, second.awaitExit(180, TimeUnit.SECONDS), "killed itself after its 3rd commit" + tail());
             phase("second coordinator died after its 3rd commit");
             int afterSecond = committed(t);
+            assertEquals(List.of(), lostBelowCommittedOffsets(t), "every request below the group's offsets has its result");
             assertTrue(afterSecond > afterFirst, "the second coordinator committed: " + afterFirst + " -> " + afterSecond);
 
             // the random kill: at a random time after the third coordinator got its partitions (it takes one request
@@ -102,6 +114,7 @@ class BatchCrashTest {
             phase("the third coordinator killed " + delay + " ms after its assignment (seed " + seed + ")");
             assertEquals(137, third.awaitExit(30, TimeUnit.SECONDS));
             int afterThird = committed(t);
+            assertEquals(List.of(), lostBelowCommittedOffsets(t), "every request below the group's offsets has its result");
             assertTrue(afterThird < n, "the random kill (seed " + seed + ") came mid-batch: " + afterThird + " committed");
             phase(afterFirst + " / " + afterSecond + " / " + afterThird + " results committed after each kill");
 
@@ -122,6 +135,55 @@ class BatchCrashTest {
         }
     }
 
+    /**
+     * The check can fail: a coordinator that commits its offsets outside the transaction, before the results (a test
+     * switch), and is killed before the transaction commits leaves requests below the group's offsets without a
+     * result: no successor would ever run them again. The same check passes after every kill above.
+     */
+    @Test
+    void offsetsCommittedBeforeTheResultsLoseResultsAndTheCheckSeesIt() throws Exception {
+        int n = 40;
+        Path model = TestModels.get(DemoPreset.TINY);
+        KafkaLines.Topics t = KafkaLines.Topics.named("broken");
+        t.create(kafka, 4);
+        KafkaLines.produce(kafka.bootstrap(), t.requests(), "batch_broken", BatchRequests.many("b", n, 8));
+        int port = freePort();
+        List<ShardlineProcess> processes = new ArrayList<>();
+        try {
+            processes.add(ShardlineProcess.start("worker-b", List.of("worker", "--worker-id=worker-b",
+                    "--coordinator=127.0.0.1:" + port, "--model=" + model, "--threads=1", "--memory-budget=4G"), log::add));
+            ShardlineProcess broken = coordinator(t, "broken-1", model, port, "before-commit:2,offsets-first");
+            processes.add(broken);
+            assertEquals(137, broken.awaitExit(180, TimeUnit.SECONDS), "killed itself before its 2nd commit" + tail());
+            // what a successor's initTransactions does first: abort the dead one's open transaction
+            try (KafkaProducer<byte[], byte[]> fence = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrap(),
+                    "transactional.id", "shardline-batch-broken-1"), new ByteArraySerializer(), new ByteArraySerializer())) {
+                fence.initTransactions();
+            }
+            List<String> lost = lostBelowCommittedOffsets(t);
+            assertFalse(lost.isEmpty(), "offsets committed before their results lose those results" + tail());
+            phase("the broken variant lost " + lost.size() + " result(s) below the committed offsets: " + lost);
+        } finally {
+            for (ShardlineProcess p : processes.reversed()) p.close();
+        }
+    }
+
+    /** custom_ids of requests below their partition's committed group offset that have no committed result. */
+    private static List<String> lostBelowCommittedOffsets(KafkaLines.Topics t) throws Exception {
+        Map<TopicPartition, OffsetAndMetadata> offsets;
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrap()))) {
+            offsets = admin.listConsumerGroupOffsets(t.group()).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+        }
+        Set<String> answered = new HashSet<>();
+        for (KafkaLines.Seen r : KafkaLines.readAllCommitted(kafka.bootstrap(), t.results())) answered.add(r.key());
+        List<String> lost = new ArrayList<>();
+        for (KafkaLines.Seen q : KafkaLines.readAllCommitted(kafka.bootstrap(), t.requests())) {
+            OffsetAndMetadata o = offsets.get(new TopicPartition(t.requests(), q.partition()));
+            if (o != null && q.offset() < o.offset() && !answered.contains(q.key())) lost.add(q.key());
+        }
+        return lost;
+    }
+
     private static final long START = System.nanoTime();
 
     private static void phase(String what) {
@@ -129,9 +191,14 @@ class BatchCrashTest {
     }
 
     private static ShardlineProcess coordinator(KafkaLines.Topics t, Path model, int port, String crash, String... more) {
+        return coordinator(t, "crash-1", model, port, crash, more);
+    }
+
+    private static ShardlineProcess coordinator(KafkaLines.Topics t, String instance, Path model, int port, String crash,
+                                                String... more) {
         List<String> args = new ArrayList<>(List.of("coordinator", "--model=" + model, "--workers=1", "--port=" + port,
                 "--http-port=0", "--pipelines=1", "--max-kv-blocks=400", "--kv-reserve-tokens=64", "--test-hooks=true",
-                "--kafka-instance-id=crash-1", "--batch-queue-tokens=96"));
+                "--kafka-instance-id=" + instance, "--batch-queue-tokens=96"));
         for (var e : t.flags(kafka).entrySet()) args.add("--" + e.getKey() + "=" + e.getValue());
         if (!crash.isEmpty()) args.add("--batch-test-crash=" + crash);
         args.addAll(List.of(more));

@@ -443,6 +443,7 @@ public final class BatchRunner implements AutoCloseable {
                 offsets.put(new TopicPartition(config.requestsTopic(), r.partition()), new OffsetAndMetadata(r.nextOffset()));
             }
             producer.flush();
+            if (crash.offsetsFirst()) consumer.commitSync(offsets);        // a test's broken variant only
             crash.at("before-commit", transactions.get() + 1);
             producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
             producer.commitTransaction();

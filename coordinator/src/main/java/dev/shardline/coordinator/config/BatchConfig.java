@@ -26,7 +26,9 @@ import java.util.TreeSet;
  * @param commitIntervalMs how often at most a transaction commits the closed prefixes
  * @param maxRequests    batch requests this coordinator runs at once at most (0 = only the token bound limits)
  * @param testCrash      tests only (needs test-hooks): {@code before-commit:N} / {@code after-commit:N} makes the
- *                       process SIGKILL itself at that point of its N-th transaction ("" = never)
+ *                       process SIGKILL itself at that point of its N-th transaction ("" = never); with
+ *                       {@code ,offsets-first} it also commits offsets outside the transaction, before the results
+ *                       (broken on purpose: the check that exactly-once tests make must then fail)
  * @param client         Kafka client settings passed through ({@code kafka.sasl.mechanism=...} as
  *                       {@code sasl.mechanism}); checked against the client's own names
  */
@@ -45,8 +47,9 @@ public record BatchConfig(String bootstrap, String requestsTopic, String results
 
     public BatchConfig {
         client = Map.copyOf(client);
-        if (!testCrash.isEmpty() && !testCrash.matches("(before|after)-commit:[1-9][0-9]*")) {
-            throw new ConfigKeyException("batch-test-crash", "must be before-commit:N or after-commit:N, got " + testCrash);
+        if (!testCrash.isEmpty() && !testCrash.matches("(before|after)-commit:[1-9][0-9]*(,offsets-first)?")) {
+            throw new ConfigKeyException("batch-test-crash", "must be before-commit:N or after-commit:N (optionally "
+                    + "followed by ,offsets-first), got " + testCrash);
         }
         if (maxRequests < 0) throw new ConfigKeyException("batch-max-requests", "must be >= 0, got " + maxRequests);
         if (queueTokens < 1) throw new ConfigKeyException("batch-queue-tokens", "must be >= 1, got " + queueTokens);

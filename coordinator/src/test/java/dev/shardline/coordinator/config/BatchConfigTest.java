@@ -41,5 +41,7 @@ class BatchConfigTest {
                 parse(Map.of("batch-test-crash", "after-commit:3"))).key(), "a test hook needs test-hooks=true");
         assertEquals("batch-test-crash", assertThrows(ConfigKeyException.class, () ->
                 parse(Map.of("batch-test-crash", "sometime", "test-hooks", "true"))).key());
+        assertEquals("before-commit:2,offsets-first", parse(Map.of("batch-test-crash", "before-commit:2,offsets-first",
+                "test-hooks", "true")).batch().testCrash());
     }
 }
