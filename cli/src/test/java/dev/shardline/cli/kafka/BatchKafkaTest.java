@@ -210,6 +210,41 @@ class BatchKafkaTest {
         }
     }
 
+    /**
+     * A custom_id whose first use an earlier owner of the partition answered and committed is still a duplicate: the
+     * new owner reads the ids below its starting offset before it takes the partition's records.
+     */
+    @Test
+    void aDuplicateOfAnIdAnEarlierOwnerCommittedIsRefused() throws Exception {
+        KafkaLines.Topics t = KafkaLines.Topics.named("dupown");
+        t.create(kafka, 1);
+        Map<String, String> fastGroup = Map.of("kafka.session.timeout.ms", "6000", "kafka.heartbeat.interval.ms", "1000");
+        try (LocalCluster a = cluster(t, "dup-a", fastGroup)) {
+            KafkaLines.produce(kafka.bootstrap(), t.requests(), "batch_dup", List.of(
+                    new String[]{"d", BatchRequests.completion("d", new int[]{5, 6, 7}, 4)},
+                    new String[]{"e", BatchRequests.completion("e", new int[]{5, 6, 8}, 4)}));
+            exactly(t.results(), 2);
+            KafkaLines.produce(kafka.bootstrap(), t.requests(), "batch_other", List.<String[]>of(
+                    new String[]{"d", BatchRequests.completion("d", new int[]{5, 6, 9}, 4)}));
+            exactly(t.results(), 3);
+        }
+        try (LocalCluster b = cluster(t, "dup-b", fastGroup)) {
+            KafkaLines.produce(kafka.bootstrap(), t.requests(), "batch_dup", List.of(
+                    new String[]{"d", BatchRequests.completion("d", new int[]{9, 9, 9}, 4)},
+                    new String[]{"f", BatchRequests.completion("f", new int[]{5, 6, 10}, 4)}));
+            List<KafkaLines.Seen> results = exactly(t.results(), 5);
+            Map<String, Integer> last = new HashMap<>();
+            for (KafkaLines.Seen r : results.subList(3, 5)) last.put(r.key(), status(r.json()));
+            assertEquals(Map.of("d", 400, "f", 200), last, "the new owner refuses d, taken in batch_dup by the first"
+                    + logTail());
+            Map<String, Object> refused = results.subList(3, 5).stream().filter(r -> r.key().equals("d")).findFirst()
+                    .orElseThrow().json();
+            assertEquals("duplicate_custom_id", error(refused).get("code"));
+            assertEquals(List.of(200, 200, 200), results.subList(0, 3).stream().map(r -> status(r.json())).toList(),
+                    "the same id in another batch is no duplicate");
+        }
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void theOpenAiBatchApiUploadsRunsCancelsExpiresAndSurvivesARestart() throws Exception {

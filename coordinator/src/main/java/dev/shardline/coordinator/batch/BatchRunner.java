@@ -92,6 +92,8 @@ public final class BatchRunner implements AutoCloseable {
     private final Map<Integer, Long> committed = new HashMap<>();
     private final Map<String, Integer> seenPerBatch = new HashMap<>();
     private final Map<String, Map<String, Long>> idsPerBatch = new HashMap<>();
+    private final Map<Integer, Integer> scanning = new HashMap<>();            // partition -> epoch of its history read
+    private final ConcurrentLinkedQueue<PartitionHistory.Seen> histories = new ConcurrentLinkedQueue<>();
     private final AtomicLong queuedTokens = new AtomicLong();
     private final AtomicLong submitted = new AtomicLong();
     private final AtomicLong results = new AtomicLong();
@@ -230,9 +232,8 @@ public final class BatchRunner implements AutoCloseable {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(50))) {
                     polled.addLast(r);
                 }
-                while (!polled.isEmpty() && room()) {
-                    take(polled.pollFirst());
-                }
+                mergeHistories();
+                takeSome();
                 drain();
                 if (states.version() != statesVersion) endBatches();
                 long now = System.nanoTime();
@@ -280,6 +281,16 @@ public final class BatchRunner implements AutoCloseable {
     /** Whether another request may start: under the request limit and the token bound (one request may exceed it). */
     private boolean room() {
         return (maxRequests == 0 || inFlight.size() < maxRequests) && queuedTokens.get() <= config.queueTokens();
+    }
+
+    /** Takes polled records in order while there is room; a partition whose history is being read waits. */
+    private void takeSome() {
+        for (var it = polled.iterator(); it.hasNext() && room(); ) {
+            ConsumerRecord<byte[], byte[]> r = it.next();
+            if (scanning.containsKey(r.partition())) continue;
+            it.remove();
+            take(r);
+        }
     }
 
     /** One polled record: registered in order, then answered at once (dead letter, error line) or submitted. */
@@ -463,6 +474,34 @@ public final class BatchRunner implements AutoCloseable {
         crash.at("after-commit", transactions.get());
     }
 
+    /**
+     * The custom_ids earlier owners of partition p took below {@code until} are read on a thread of their own; the
+     * partition's records wait (the other partitions' go on) until they are known, so a duplicate of one is refused.
+     */
+    private void readHistory(int p, int epoch, long from, long until) {
+        scanning.put(p, epoch);
+        Properties props = common();
+        Thread.ofVirtual().name("batch-history-" + p).start(() -> histories.add(
+                PartitionHistory.read(props, config.requestsTopic(), p, epoch, from, until, () -> running)));
+    }
+
+    private void mergeHistories() {
+        PartitionHistory.Seen h;
+        while ((h = histories.poll()) != null) {
+            Integer e = scanning.get(h.partition());
+            if (e == null || e != h.epoch()) continue;                      // revoked meanwhile
+            scanning.remove(h.partition());
+            if (h.error() != null) {
+                log.accept("batch: cannot read the earlier custom_ids of partition " + h.partition() + " (" + h.error()
+                        + "); duplicates of ids its earlier owners took are not detected");
+            }
+            h.idsPerBatch().forEach((batch, ids) -> {
+                Map<String, Long> known = idsPerBatch.computeIfAbsent(batch, b -> new HashMap<>());
+                ids.forEach(known::putIfAbsent);
+            });
+        }
+    }
+
     /** Forgets a partition's work and reads it again from its committed offset. */
     private void restart(int p) {
         polled.removeIf(r -> r.partition() == p);
@@ -529,16 +568,21 @@ public final class BatchRunner implements AutoCloseable {
 
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            Map<TopicPartition, Long> first = partitions.isEmpty() ? Map.of() : consumer.beginningOffsets(partitions);
             for (TopicPartition tp : partitions) {
                 tracker.assign(tp.partition());
-                epochs.merge(tp.partition(), 1, Integer::sum);
-                committed.put(tp.partition(), consumer.position(tp));
+                int epoch = epochs.merge(tp.partition(), 1, Integer::sum);
+                long start = consumer.position(tp);
+                committed.put(tp.partition(), start);
+                long from = first.getOrDefault(tp, start);
+                if (start > from) readHistory(tp.partition(), epoch, from, start);
             }
             assignedCount = consumer.assignment().size();
             if (!partitions.isEmpty()) log.accept("batch: partitions " + names(partitions) + " assigned");
         }
 
         private void drop(int p) {
+            scanning.remove(p);
             polled.removeIf(r -> r.partition() == p);
             cancelPartition(p);
             tracker.revoke(p);
@@ -652,7 +696,7 @@ public final class BatchRunner implements AutoCloseable {
         if (admin != null) admin.close(Duration.ofSeconds(2));
     }
 
-    private static long key(int partition, long offset) {
+    static long key(int partition, long offset) {
         return ((long) partition << 40) | offset;
     }
 
