@@ -182,6 +182,7 @@ public final class Scheduler {
             taken += rows;
         }
         b.budget += reserved;
+        if (reserved > 0) share = Long.MAX_VALUE;                           // nor does spreading defer it
         while (b.budget > 0 && running.size() < cfg.maxRunningSequences() && !waiting.isEmpty()) {
             ArrayDeque<ScheduledSequence> q = waiting.firstEntry().getValue();   // then admissions, in rank order
             ScheduledSequence s = q.peekFirst();

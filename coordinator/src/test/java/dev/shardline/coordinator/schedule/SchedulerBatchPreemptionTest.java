@@ -103,6 +103,30 @@ class SchedulerBatchPreemptionTest {
         assertTrue(e.getMessage().startsWith("the interactive request is admitted at the next step"), e.getMessage());
     }
 
+    /**
+     * Two stages, so long prompts are spread over micro-batches: both slots hold batch sequences mid-prompt when an
+     * interactive request with a long prompt arrives; the spreading does not defer it after its victim is out.
+     */
+    @Test
+    void prefillSpreadingDoesNotDeferTheInteractiveRequest() {
+        SchedulerTest.Events ev = new SchedulerTest.Events();
+        Scheduler s = new Scheduler(new SchedulerConfig(2, 128, 2, 256, 16, 2048), ev, StopPolicy.NONE);
+        long a = s.submit(Request.ofLength(SchedulerTest.prompt(300), 4).withPriorityClass(PriorityClass.BATCH));
+        long b = s.submit(Request.ofLength(SchedulerTest.prompt(300), 4).withPriorityClass(PriorityClass.BATCH));
+        MicroBatch first = s.nextMicroBatch().orElseThrow();
+        MicroBatch second = s.nextMicroBatch().orElseThrow();
+        assertEquals(List.of(a), first.entries().stream().map(BatchEntry::sequenceId).toList(), "spread: one each");
+        assertEquals(List.of(b), second.entries().stream().map(BatchEntry::sequenceId).toList());
+        s.onResult(first.stepId(), List.of());
+        s.onResult(second.stepId(), List.of());
+        long interactive = s.submit(Request.ofLength(SchedulerTest.prompt(200), 2));
+
+        MicroBatch next = s.nextMicroBatch().orElseThrow();
+        assertTrue(next.entries().stream().anyMatch(e -> e.sequenceId() == interactive),
+                "the interactive request is admitted at the next step: " + next.entries().stream().map(BatchEntry::sequenceId).toList());
+        assertEquals(List.of("preempted " + b), ev.log);
+    }
+
     @Test
     void batchWorkNeverPreemptsBatchWorkForASlot() {
         SchedulerTest.Events ev = new SchedulerTest.Events();
