@@ -150,10 +150,10 @@ class BatchCrashTest {
         int port = freePort();
         List<ShardlineProcess> processes = new ArrayList<>();
         try {
-            processes.add(ShardlineProcess.start("worker-b", List.of("worker", "--worker-id=worker-b",
-                    "--coordinator=127.0.0.1:" + port, "--model=" + model, "--threads=1", "--memory-budget=4G"), log::add));
             ShardlineProcess broken = coordinator(t, "broken-1", model, port, "before-commit:2,offsets-first");
             processes.add(broken);
+            processes.add(ShardlineProcess.start("worker-b", List.of("worker", "--worker-id=worker-b",   // after it, as above
+                    "--coordinator=127.0.0.1:" + port, "--model=" + model, "--threads=1", "--memory-budget=4G"), log::add));
             assertEquals(137, broken.awaitExit(180, TimeUnit.SECONDS), "killed itself before its 2nd commit" + tail());
             // what a successor's initTransactions does first: abort the dead one's open transaction
             try (KafkaProducer<byte[], byte[]> fence = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrap(),
