@@ -32,6 +32,8 @@ public final class FaultBench {
                            int concurrency, int promptTokens, int genTokens, double killAfterSeconds) {
     }
 
+    private static final long BENCH_START = System.nanoTime();   // log lines (SHARDLINE_BENCH_LOG) are timed from it
+
     private final Settings s;
     private final Consumer<String> out;
 
@@ -48,7 +50,9 @@ public final class FaultBench {
                 s.pipelines(), s.concurrency(), s.promptTokens(), s.genTokens(), s.killAfterSeconds()));
         try (LocalCluster cluster = LocalCluster.start(s.model(), s.workers(), 0, s.threadsPerWorker(), s.budgetBytes(),
                 flags, true, line -> {
-                    if (System.getenv("SHARDLINE_BENCH_LOG") != null) System.err.println(line);
+                    if (System.getenv("SHARDLINE_BENCH_LOG") != null) {
+                        System.err.printf(Locale.ROOT, "%8.3f %s%n", (System.nanoTime() - BENCH_START) / 1e9, line);
+                    }
                 });
              ClusterClient client = new ClusterClient(cluster.address())) {
             ClusterStatus start = cluster.cluster().status();
@@ -72,6 +76,9 @@ public final class FaultBench {
             ShardlineProcess process = cluster.workerProcess(victim).orElseThrow();
             long killed = System.nanoTime();
             process.kill();
+            if (System.getenv("SHARDLINE_BENCH_LOG") != null) {
+                System.err.printf(Locale.ROOT, "%8.3f SIGKILL to %s%n", (killed - BENCH_START) / 1e9, victim);
+            }
             out.accept(String.format(Locale.ROOT, "%.1f s: SIGKILL to %s (last stage of pipeline %d, %d sequence(s) on it)",
                     (killed - t0) / 1e9, victim, busiest.id(), busiest.load().running()));
             long failedAt = 0;

@@ -28,9 +28,9 @@ import java.util.TreeSet;
  * prefill prompt + generated tokens again. Rank = priority class (interactive before batch), then priority (higher
  * first), then arrival (first come first served). A request may arrive with tokens it generated on another pipeline
  * ({@link Request#generated()}): it prefills prompt + those tokens, like a preempted sequence, and queues at the
- * head of its rank in arrival order. Several prompts at once (a burst, or sequences that migrated here) are spread
- * over the stages' micro-batches so that the stages work on them at the same time (see {@link #prefillShare}).
- * Interactive work comes first also over running batch work: a waiting interactive sequence that lacks a running
+ * head of its rank in arrival order. Several prompts pending at once (a burst, or sequences that migrated here) go
+ * into as few micro-batches as the token budget allows: spreading them over the stages' micro-batches was measured
+ * slower on CPU stages (each micro-batch streams the stage's weights again; docs/PERFORMANCE.md). Interactive work comes first also over running batch work: a waiting interactive sequence that lacks a running
  * slot or KV blocks preempts running batch sequences the same way.
  */
 public final class Scheduler {
@@ -43,12 +43,7 @@ public final class Scheduler {
     private static final Comparator<ScheduledSequence> RANK = Comparator.comparing(ScheduledSequence::rank, QUEUE_ORDER)
             .thenComparingLong(ScheduledSequence::arrival).thenComparingLong(s -> s.id);
 
-    /** Prefill spreading: the smallest share worth a micro-batch of its own, and micro-batches per stage at most. */
-    static final int MIN_SPREAD_ROWS = 64;
-    static final int SPREAD_PARTS_PER_STAGE = 4;
-
     private final SchedulerConfig cfg;
-    private final boolean spreadPrefill;
     private final SchedulerListener listener;
     private final StopPolicy stopPolicy;
     private final BlockAllocator allocator;
@@ -64,13 +59,7 @@ public final class Scheduler {
     private boolean preemptBatchForInteractive = true;
 
     public Scheduler(SchedulerConfig cfg, SchedulerListener listener, StopPolicy stopPolicy) {
-        this(cfg, listener, stopPolicy, true);
-    }
-
-    /** With {@code spreadPrefill} false, prompts are not spread over micro-batches (tests show what it is worth). */
-    Scheduler(SchedulerConfig cfg, SchedulerListener listener, StopPolicy stopPolicy, boolean spreadPrefill) {
         this.cfg = cfg;
-        this.spreadPrefill = spreadPrefill;
         this.listener = listener == null ? SchedulerListener.NONE : listener;
         this.stopPolicy = stopPolicy == null ? StopPolicy.NONE : stopPolicy;
         this.allocator = new BlockAllocator(cfg.kvBlocks());
@@ -167,27 +156,21 @@ public final class Scheduler {
                 b.add(s, 1);
             }
         }
-        long share = prefillShare(b);                                       // prompt rows to aim at, whole sequences
-        long taken = 0;
         for (ScheduledSequence s : List.copyOf(running)) {                  // then prompts already under way
             if (b.budget == 0) break;
             if (!b.eligible(s) || s.remaining() <= 1) continue;
-            if (taken > 0 && taken + s.remaining() > share) continue;
             int rows = Math.min(b.budget, s.remaining());
             if (!ensureBlocks(s, s.computed + rows, b)) {
                 rows = (int) Math.min(rows, (long) s.blockCount * cfg.blockSize() - s.computed);
                 if (rows <= 0) continue;
             }
             b.add(s, rows);
-            taken += rows;
         }
         b.budget += reserved;
-        if (reserved > 0) share = Long.MAX_VALUE;                           // nor does spreading defer it
         while (b.budget > 0 && running.size() < cfg.maxRunningSequences() && !waiting.isEmpty()) {
             ArrayDeque<ScheduledSequence> q = waiting.firstEntry().getValue();   // then admissions, in rank order
             ScheduledSequence s = q.peekFirst();
             if (b.preempted.contains(s)) break;                             // not back in the batch that evicted it
-            if (taken > 0 && taken + s.remaining() > share) break;           // the rest go in the next micro-batches
             int rows = (int) Math.min(b.budget, Math.min(s.remaining(), (long) allocator.freeBlocks() * cfg.blockSize()));
             if (rows <= 0) break;
             q.pollFirst();
@@ -196,7 +179,6 @@ public final class Scheduler {
             running.add(s);
             ensureBlocks(s, rows, b);
             b.add(s, rows);
-            taken += rows;
         }
         if (b.entries.isEmpty() && toForget.isEmpty()) {
             return Optional.empty();
@@ -209,43 +191,6 @@ public final class Scheduler {
         inFlight.put(mb.stepId(), List.copyOf(b.members));
         inFlightBatches.put(mb.stepId(), mb);
         return Optional.of(mb);
-    }
-
-    /**
-     * Prompt rows this micro-batch aims at: it takes whole sequences' prompts while they fit in this share (the first
-     * is never cut by it, only by the token budget and KV blocks). When several sequences have prompt rows to compute (a burst of
-     * arrivals, or sequences that migrated here from a failed pipeline and re-prefill prompt + generated tokens),
-     * putting them all in one micro-batch makes every stage wait for the whole lot in turn: the last of N sequences
-     * resumes after N times one sequence's pipeline time. Spread over several micro-batches (about one sequence each,
-     * at most {@link #SPREAD_PARTS_PER_STAGE} per stage), the stages work on different ones at once and the last
-     * resumes after about (N + 1) / 2 of it on two stages; the decode tokens of the sequences already running ride in
-     * the smaller micro-batches and wait less. A sequence is in one micro-batch at a time, so a lone prompt is never
-     * split by this; shares never go below {@link #MIN_SPREAD_ROWS} rows, where a step's fixed cost would dominate.
-     */
-    private long prefillShare(Build b) {
-        if (cfg.stages() < 2 || !spreadPrefill) return Long.MAX_VALUE;
-        long rows = 0;
-        int sequences = 0;
-        for (ScheduledSequence s : running) {
-            if (b.eligible(s) && s.remaining() > 1) {
-                rows += s.remaining();
-                sequences++;
-            }
-        }
-        int maxParts = SPREAD_PARTS_PER_STAGE * cfg.stages();
-        int admissible = cfg.maxRunningSequences() - running.size();
-        scan:
-        for (ArrayDeque<ScheduledSequence> q : waiting.values()) {
-            for (ScheduledSequence s : q) {
-                if (sequences >= maxParts && rows >= (long) cfg.stages() * cfg.tokenBudget()) break scan;
-                if (admissible-- <= 0) break scan;
-                rows += s.remaining();
-                sequences++;
-            }
-        }
-        if (sequences < 2 || rows < 2L * MIN_SPREAD_ROWS) return Long.MAX_VALUE;
-        int parts = Math.min(maxParts, sequences);
-        return Math.max(MIN_SPREAD_ROWS, (rows + parts - 1) / parts);
     }
 
     /** A micro-batch under construction. */

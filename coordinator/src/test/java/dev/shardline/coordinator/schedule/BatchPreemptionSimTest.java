@@ -17,7 +17,7 @@ class BatchPreemptionSimTest {
     /** The worst interactive time to first token, in simulated ms; and the preemptions. */
     static double[] worstTtft(boolean preemption, int batchTokens) {
         SchedulerConfig cfg = new SchedulerConfig(2, 512, 64, 4096, 16, 32768);
-        PipelineSimulator sim = new PipelineSimulator(cfg, true, 5, 0.1, 0.5);
+        PipelineSimulator sim = new PipelineSimulator(cfg, 5, 0.1, 0.5);
         sim.scheduler().preemptBatchForInteractive(preemption);
         for (int i = 0; i < 256; i++) {
             sim.scheduler().submit(Request.ofLength(PipelineSimulator.prompt(64), batchTokens)

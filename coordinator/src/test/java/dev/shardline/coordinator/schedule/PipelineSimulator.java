@@ -23,13 +23,13 @@ final class PipelineSimulator {
     private final List<MicroBatch> pending = new ArrayList<>();
     private double now;
 
-    PipelineSimulator(SchedulerConfig cfg, boolean spreadPrefill, double fixedMs, double perRowMs, double hopMs) {
+    PipelineSimulator(SchedulerConfig cfg, double fixedMs, double perRowMs, double hopMs) {
         this.scheduler = new Scheduler(cfg, new SchedulerListener() {
             @Override
             public void onToken(long sequenceId, int tokenId, float logprob, int index) {
                 tokenTimes.computeIfAbsent(sequenceId, k -> new ArrayList<>()).add(now);
             }
-        }, StopPolicy.NONE, spreadPrefill);
+        }, StopPolicy.NONE);
         this.fixedMs = fixedMs;
         this.perRowMs = perRowMs;
         this.hopMs = hopMs;

@@ -104,18 +104,18 @@ class SchedulerBatchPreemptionTest {
     }
 
     /**
-     * Two stages, so long prompts are spread over micro-batches: both slots hold batch sequences mid-prompt when an
-     * interactive request with a long prompt arrives; the spreading does not defer it after its victim is out.
+     * Two stages, long batch prompts chunked by the token budget: both slots hold batch sequences mid-prompt when an
+     * interactive request with a long prompt arrives; it is admitted at the next step after its victim is out.
      */
     @Test
-    void prefillSpreadingDoesNotDeferTheInteractiveRequest() {
+    void batchPromptsMidPrefillDoNotDeferTheInteractiveRequest() {
         SchedulerTest.Events ev = new SchedulerTest.Events();
         Scheduler s = new Scheduler(new SchedulerConfig(2, 128, 2, 256, 16, 2048), ev, StopPolicy.NONE);
         long a = s.submit(Request.ofLength(SchedulerTest.prompt(300), 4).withPriorityClass(PriorityClass.BATCH));
         long b = s.submit(Request.ofLength(SchedulerTest.prompt(300), 4).withPriorityClass(PriorityClass.BATCH));
         MicroBatch first = s.nextMicroBatch().orElseThrow();
         MicroBatch second = s.nextMicroBatch().orElseThrow();
-        assertEquals(List.of(a), first.entries().stream().map(BatchEntry::sequenceId).toList(), "spread: one each");
+        assertEquals(List.of(a), first.entries().stream().map(BatchEntry::sequenceId).toList(), "one chunk each");
         assertEquals(List.of(b), second.entries().stream().map(BatchEntry::sequenceId).toList());
         s.onResult(first.stepId(), List.of());
         s.onResult(second.stepId(), List.of());

@@ -124,40 +124,6 @@ class SchedulerTest {
         assertEquals(List.of(stop, eos, policy), s.nextMicroBatch().orElseThrow().finishedSequenceIds());
     }
 
-    static int rows(MicroBatch mb) {
-        return mb.entries().stream().mapToInt(BatchEntry::rows).sum();
-    }
-
-    @Test
-    void severalPromptsSpreadOverTheStagesMicroBatchesButALonePromptIsNotSplit() {
-        // 2 stages, budget 512: four 100-token prompts (sequences that migrated here, or a burst) would all fit one
-        // micro-batch and leave the second stage idle; they go one per micro-batch, so both stages work at once
-        Scheduler s = new Scheduler(new SchedulerConfig(2, 512, 64, 256, 16, 4096));
-        for (int i = 0; i < 4; i++) s.submit(Request.ofLength(prompt(100), 5));
-        MicroBatch first = s.nextMicroBatch().orElseThrow();
-        MicroBatch second = s.nextMicroBatch().orElseThrow();
-        assertEquals(100, rows(first));
-        assertEquals(100, rows(second));
-        assertEquals(1, first.entries().size());
-        Scheduler unspread = new Scheduler(new SchedulerConfig(2, 512, 64, 256, 16, 4096), null, null, false);
-        for (int i = 0; i < 4; i++) unspread.submit(Request.ofLength(prompt(100), 5));
-        assertEquals(400, rows(unspread.nextMicroBatch().orElseThrow()), "without spreading: all in one");
-
-        Scheduler lone = new Scheduler(new SchedulerConfig(2, 512, 64, 256, 16, 4096));
-        lone.submit(Request.ofLength(prompt(400), 5));
-        assertEquals(400, rows(lone.nextMicroBatch().orElseThrow()), "one prompt goes whole");
-
-        Scheduler small = new Scheduler(new SchedulerConfig(2, 512, 64, 256, 16, 4096));
-        for (int i = 0; i < 4; i++) small.submit(Request.ofLength(prompt(20), 5));
-        assertEquals(80, rows(small.nextMicroBatch().orElseThrow()), "short prompts are not worth a split");
-
-        Scheduler mixed = new Scheduler(new SchedulerConfig(2, 512, 64, 256, 16, 4096));
-        for (int n : new int[]{100, 100, 30}) mixed.submit(Request.ofLength(prompt(n), 5));
-        MicroBatch m = mixed.nextMicroBatch().orElseThrow();
-        assertEquals(List.of(100), m.entries().stream().map(BatchEntry::rows).toList(),
-                "whole prompts: none is cut to fill a share");
-    }
-
     @Test
     void higherPriorityFirstThenFirstComeFirstServed() {
         Scheduler s = new Scheduler(new SchedulerConfig(4, 4, 8, 64, 4, 64));
