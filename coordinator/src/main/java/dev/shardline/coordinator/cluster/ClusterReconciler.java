@@ -330,6 +330,39 @@ public final class ClusterReconciler implements AutoCloseable {
         }
     }
 
+    /** The longest a new pipeline waits for sequences that moved to a serving one to re-prefill there. */
+    static final long FORM_DEFERRAL_MAX_NANOS = 10_000_000_000L;
+    private long formDeferralNanos = FORM_DEFERRAL_MAX_NANOS;
+    private boolean absorbing;       // a serving pipeline re-prefills moved sequences
+    private long absorbingSince;     // since when
+
+    /**
+     * Migration first, re-planning second: while a serving pipeline re-prefills sequences that moved from a lost or
+     * drained one, a new pipeline does not form yet (up to {@link #FORM_DEFERRAL_MAX_NANOS}): loading its weights
+     * would take memory bandwidth and cores from that re-prefill on hosts that share them, and the clients of the
+     * moved sequences are the ones waiting. With no pipeline serving, nothing is deferred.
+     */
+    private boolean deferForming(long now) {
+        boolean nowAbsorbing = false;
+        for (PipelineRecord p : pipelines.values()) {
+            if (p.state == PipelineState.SERVING && p.runner != null && p.runner.resumingMoved()) nowAbsorbing = true;
+        }
+        if (!nowAbsorbing) {
+            absorbing = false;
+            return false;
+        }
+        if (!absorbing) {
+            absorbing = true;
+            absorbingSince = now;
+        }
+        return now - absorbingSince < formDeferralNanos;
+    }
+
+    /** Tests: how long forming may wait for moved sequences (0: never waits). */
+    void formDeferralNanos(long nanos) {
+        formDeferralNanos = nanos;
+    }
+
     private ClusterView view() {
         long now = clock.getAsLong();
         List<WorkerView> workers = new ArrayList<>();
@@ -345,7 +378,7 @@ public final class ClusterReconciler implements AutoCloseable {
         }
         boolean mayForm = formedOnce || registry.size() >= settings.expectedWorkers()
                 || now - startNanos >= settings.startupWaitMillis() * 1_000_000L;
-        return new ClusterView(workers, views, target, mayForm);
+        return new ClusterView(workers, views, target, mayForm && !deferForming(now));
     }
 
     private void apply(Action a) {

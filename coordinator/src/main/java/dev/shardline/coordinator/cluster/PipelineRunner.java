@@ -31,6 +31,7 @@ import java.util.function.LongSupplier;
  * or evacuates, the runner hands its live sequences back and they resume elsewhere from their journals.
  */
 public final class PipelineRunner implements AutoCloseable {
+    private final java.util.Set<Long> resuming = java.util.concurrent.ConcurrentHashMap.newKeySet();   // moved here, no token yet
     private final int pipelineId;
     private final long epoch;
     private final Scheduler scheduler;
@@ -145,6 +146,7 @@ public final class PipelineRunner implements AutoCloseable {
             int[] before = s.generated();
             Request r = s.request().resumed(before, s.key());
             long id = scheduler.submit(r);
+            if (before.length > 0) resuming.add(id);
             owners.put(id, s);
             ids.put(s, id);
             if (!(s instanceof CanarySequence)) admitted++;
@@ -166,6 +168,14 @@ public final class PipelineRunner implements AutoCloseable {
 
     private Long idOf(ClusterSequence s) {
         return ids.get(s);
+    }
+
+    /**
+     * Whether sequences that arrived with tokens generated elsewhere (migrated from a failed or drained pipeline) are
+     * still re-prefilling here: none of them has produced its next token yet.
+     */
+    public boolean resumingMoved() {
+        return !resuming.isEmpty();
     }
 
     /** Sequences running or waiting here: the load used to choose a pipeline. */
@@ -278,6 +288,7 @@ public final class PipelineRunner implements AutoCloseable {
     }
 
     private ClusterSequence release(long id) {
+        resuming.remove(id);
         sampling.remove(id);
         prefillRows.remove(id);
         started.remove(id);
@@ -398,6 +409,7 @@ public final class PipelineRunner implements AutoCloseable {
         @Override
         public void onSampled(long sequenceId, SampledTokenResult result, int index) {
             tokensGenerated++;
+            resuming.remove(sequenceId);
             ClusterSequence owner = owners.get(sequenceId);
             if (owner == null) return;
             int rows = prefillRows.getOrDefault(sequenceId, 0);

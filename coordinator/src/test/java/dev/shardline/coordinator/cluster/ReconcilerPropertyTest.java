@@ -52,6 +52,48 @@ class ReconcilerPropertyTest {
         assertTrue(migrations > 0, "the random runs must exercise migration");
     }
 
+    /**
+     * Migration first: after a pipeline dies, a worker that joins the pool waits with forming a new pipeline until the
+     * sequences that moved to the surviving pipeline produced their next token there; with the deferral off it forms
+     * at once (the check fails).
+     */
+    @Test
+    void aNewPipelineFormsOnlyOnceTheMovedSequencesResumed() {
+        assertTrue(formsAfterTheMovedResumed(true));
+        assertFalse(formsAfterTheMovedResumed(false), "without the deferral the new pipeline forms while they re-prefill");
+    }
+
+    private static boolean formsAfterTheMovedResumed(boolean defer) {
+        Run run = new Run(7);
+        if (!defer) run.cluster.formDeferralNanos(0);
+        run.cluster.setTarget(0);
+        FakeWorkers.Worker a = run.fake.add("a", run.fullBudget);
+        run.fake.add("b", run.fullBudget);
+        run.cluster.runPending();
+        run.fake.load(run.r, true);
+        run.time();
+        for (int i = 0; i < 4; i++) run.submit();
+        for (int i = 0; i < 6; i++) {
+            run.fake.completeOne(run.r);
+            run.cluster.runPending();
+        }
+        Map<Long, Integer> before = new HashMap<>();
+        run.sequences.forEach(s -> before.put(s.key, s.journal.size()));
+        run.fake.kill(a);
+        run.cluster.runPending();
+        List<TestSequence> moved = run.sequences.stream().filter(s -> s.pipelinesLeft > 0).toList();
+        assertFalse(moved.isEmpty(), "sequences moved off the dead pipeline");
+        run.fake.add("c", run.fullBudget);
+        run.time();
+        for (int i = 0; i < 200 && run.fake.pendingAssigns() == 0; i++) {
+            run.fake.completeOne(run.r);
+            run.cluster.runPending();
+            run.time();
+        }
+        assertTrue(run.fake.pendingAssigns() > 0, "a new pipeline forms in the end");
+        return moved.stream().allMatch(s -> s.journal.size() > before.get(s.key));
+    }
+
     /** One sequence as the cluster sees it, with its reference tokens. */
     static final class TestSequence implements ClusterSequence {
         final long key;
