@@ -75,13 +75,21 @@ class LeaderElectionTest {
 
             operators.get(leader).stop();
             int before = reconciles.get(follower).get();
-            client.resources(InferenceCluster.class).inNamespace(NS).withName("solo").edit(c -> {
-                InferenceClusterSpec s = c.getSpec();
-                c.setSpec(new InferenceClusterSpec(s.image(), s.imagePullPolicy(), s.model(), s.workers(), s.stages(), 2,
-                        s.minPipelines(), s.maxPipelines(), s.autoscaling(), s.coordinator(), s.kafka(), s.apiKeySecret(),
-                        s.drainTimeoutSeconds()));
-                return c;
-            });
+            for (int attempt = 1; ; attempt++) {                   // the stopping leader may still patch the status
+                try {
+                    client.resources(InferenceCluster.class).inNamespace(NS).withName("solo").edit(c -> {
+                        InferenceClusterSpec s = c.getSpec();
+                        c.setSpec(new InferenceClusterSpec(s.image(), s.imagePullPolicy(), s.model(), s.workers(),
+                                s.stages(), 2, s.minPipelines(), s.maxPipelines(), s.autoscaling(), s.coordinator(),
+                                s.kafka(), s.apiKeySecret(), s.drainTimeoutSeconds()));
+                        return c;
+                    });
+                    break;
+                } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                    if (e.getCode() != 409 || attempt == 20) throw e;
+                    Thread.sleep(100);
+                }
+            }
             await(() -> follower.equals(holder()), "the other replica takes the Lease");
             await(() -> generationSeen() == 2, "the change reconciled by the new leader");
             assertNotEquals(before, reconciles.get(follower).get(), "the new leader reconciled");
