@@ -123,12 +123,26 @@ public final class BatchStore implements BatchEndpoints, BatchStates, AutoClosea
                 + " / " + config.filesTopic());
     }
 
-    private void ensureTopics() {
+    /** An admin client with the configured Kafka settings. */
+    private org.apache.kafka.clients.admin.Admin admin() {
         Properties p = new Properties();
         p.putAll(config.client());
         p.keySet().retainAll(org.apache.kafka.clients.admin.AdminClientConfig.configNames());
         p.put("bootstrap.servers", config.bootstrap());
-        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(p)) {
+        return org.apache.kafka.clients.admin.Admin.create(p);
+    }
+
+    /** Waits (up to 30 s) until the follower's position in {@code tp} is at least {@code offset}. */
+    private void awaitFollower(TopicPartition tp, long offset, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (positions.getOrDefault(tp, -1L) < offset) {
+            if (System.nanoTime() > deadline) throw new IllegalStateException(what);
+            Thread.sleep(5);
+        }
+    }
+
+    private void ensureTopics() {
+        try (org.apache.kafka.clients.admin.Admin admin = admin()) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             List<org.apache.kafka.clients.admin.NewTopic> missing = new ArrayList<>();
             for (String t : List.of(config.requestsTopic(), config.resultsTopic(), config.deadLetterTopic())) {
@@ -208,12 +222,7 @@ public final class BatchStore implements BatchEndpoints, BatchStates, AutoClosea
     private void write(String topic, String key, byte[] value) {
         try {
             RecordMetadata m = producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value)).get(30, TimeUnit.SECONDS);
-            TopicPartition tp = new TopicPartition(topic, m.partition());
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (positions.getOrDefault(tp, -1L) <= m.offset()) {
-                if (System.nanoTime() > deadline) throw new IllegalStateException("the write to " + topic + " was not read back");
-                Thread.sleep(5);
-            }
+            awaitFollower(new TopicPartition(topic, m.partition()), m.offset() + 1, "the write to " + topic + " was not read back");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
@@ -506,23 +515,15 @@ public final class BatchStore implements BatchEndpoints, BatchStates, AutoClosea
 
     /** Waits until the follower has read the topic up to its last committed offset. */
     private void readToEnd(String topic) {
-        Properties p = new Properties();
-        p.putAll(config.client());
-        p.keySet().retainAll(org.apache.kafka.clients.admin.AdminClientConfig.configNames());
-        p.put("bootstrap.servers", config.bootstrap());
-        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(p)) {
+        try (org.apache.kafka.clients.admin.Admin admin = admin()) {
             Map<TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> ask = new LinkedHashMap<>();
             for (TopicPartition tp : positions.keySet()) {
                 if (tp.topic().equals(topic)) ask.put(tp, org.apache.kafka.clients.admin.OffsetSpec.latest());
             }
             var ends = admin.listOffsets(ask, new org.apache.kafka.clients.admin.ListOffsetsOptions(
                     org.apache.kafka.common.IsolationLevel.READ_COMMITTED)).all().get(30, TimeUnit.SECONDS);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             for (var e : ends.entrySet()) {
-                while (positions.getOrDefault(e.getKey(), -1L) < e.getValue().offset()) {
-                    if (System.nanoTime() > deadline) throw new IllegalStateException(topic + " was not read to its end");
-                    Thread.sleep(5);
-                }
+                awaitFollower(e.getKey(), e.getValue().offset(), topic + " was not read to its end");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
