@@ -181,13 +181,18 @@ class HttpApiTest {
         }
         List<Map<String, Object>> calls = new ArrayList<>();
         String finish = null;
+        int thinkingDeltas = 0;
         for (Map<String, Object> e : events) {
             Map<String, Object> d = map(at(e, "choices", 0, "delta"));
             assertTrue(!d.containsKey("content") || !((String) d.get("content")).contains("tool"), "no tag as content: " + d);
+            if (d.get("reasoning_content") instanceof String r && !r.isEmpty()) thinkingDeltas++;
             if (d.containsKey("tool_calls")) calls.add(map(at(d, "tool_calls", 0)));
             if (at(e, "choices", 0, "finish_reason") != null) finish = (String) at(e, "choices", 0, "finish_reason");
         }
         assertEquals("tool_calls", finish);
+        // forced tokens come one per delta (never merged), so the multi-token tags reached the parser in pieces
+        assertEquals(ids(tokenizer.encodeOrdinary("I should look it up.")).size(), thinkingDeltas,
+                "one delta per thinking token: " + events);
         assertTrue(calls.size() >= 2, "a start and argument fragments: " + calls);
         assertEquals(0L, calls.getFirst().get("index"));
         assertEquals("get_weather", at(calls.getFirst(), "function", "name"));

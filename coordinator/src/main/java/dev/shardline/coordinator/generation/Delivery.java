@@ -1,12 +1,14 @@
 package dev.shardline.coordinator.generation;
 
+import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
 /**
  * One request's way out: a bounded buffer between the pipeline (which offers deltas and never waits) and the
  * request's {@link TokenSink} (called on a virtual thread started when there is something to deliver, so an idle
- * request holds no thread). Deltas that pile up while the sink is busy are merged into one. When more than
+ * request holds no thread). Deltas that pile up while the sink is busy are merged into one (unless the request asked
+ * for them one by one: forced-token test requests, so that a test sees every token's own delta). When more than
  * {@code capacityTokens} tokens wait, {@link #offer} refuses: the caller stops the generation, and the end it then
  * reports ({@link GenerationException.ConsumerTooSlow}) replaces what was waiting and interrupts a sink call that
  * is still blocked.
@@ -16,7 +18,9 @@ final class Delivery {
     private final int capacityTokens;
     private final Executor executor;
     private final Consumer<RuntimeException> sinkFailed;
-    private GenerationDelta waiting;
+    private final boolean merge;
+    private GenerationDelta waiting;                               // merging
+    private final ArrayDeque<GenerationDelta> queue = new ArrayDeque<>();   // one by one
     private int waitingTokens;
     private Completion completion;
     private GenerationException error;
@@ -25,9 +29,13 @@ final class Delivery {
     private boolean overflowed;
     private Thread drainer;
 
-    /** {@code sinkFailed}: the sink threw; the request should be cancelled (its consumer is gone). */
-    Delivery(TokenSink sink, int capacityTokens, Executor executor, Consumer<RuntimeException> sinkFailed) {
+    /**
+     * {@code sinkFailed}: the sink threw; the request should be cancelled (its consumer is gone). {@code merge}:
+     * deltas that wait are merged into one (false: handed over one by one).
+     */
+    Delivery(TokenSink sink, int capacityTokens, Executor executor, boolean merge, Consumer<RuntimeException> sinkFailed) {
         this.sink = sink;
+        this.merge = merge;
         this.capacityTokens = capacityTokens;
         this.executor = executor;
         this.sinkFailed = sinkFailed;
@@ -38,11 +46,10 @@ final class Delivery {
         if (overflowed || completion != null || error != null) return false;
         if (waitingTokens + d.tokenIds().size() > capacityTokens) {
             overflowed = true;
-            waiting = null;
-            waitingTokens = 0;
+            dropWaiting();
             return false;
         }
-        waiting = waiting == null ? d : waiting.then(d);
+        enqueue(d);
         waitingTokens += d.tokenIds().size();
         schedule();
         return true;
@@ -51,7 +58,7 @@ final class Delivery {
     /** The normal end, after any last delta. */
     synchronized void complete(GenerationDelta last, Completion c) {
         if (completion != null || error != null) return;
-        if (!last.isEmpty()) waiting = waiting == null ? last : waiting.then(last);
+        if (!last.isEmpty()) enqueue(last);
         completion = c;
         schedule();
     }
@@ -61,8 +68,7 @@ final class Delivery {
         if (completion != null || error != null) return;
         error = e;
         if (e instanceof GenerationException.ConsumerTooSlow) {
-            waiting = null;
-            waitingTokens = 0;
+            dropWaiting();
             if (drainer != null) drainer.interrupt();
         }
         schedule();
@@ -70,6 +76,29 @@ final class Delivery {
 
     synchronized boolean overflowed() {
         return overflowed;
+    }
+
+    private void enqueue(GenerationDelta d) {
+        if (merge) waiting = waiting == null ? d : waiting.then(d);
+        else queue.add(d);
+    }
+
+    private GenerationDelta takeWaiting() {
+        if (!merge) {
+            GenerationDelta d = queue.poll();
+            if (d != null) waitingTokens -= d.tokenIds().size();
+            return d;
+        }
+        GenerationDelta d = waiting;
+        waiting = null;
+        waitingTokens = 0;
+        return d;
+    }
+
+    private void dropWaiting() {
+        waiting = null;
+        queue.clear();
+        waitingTokens = 0;
     }
 
     private void schedule() {
@@ -89,9 +118,7 @@ final class Delivery {
                 Completion c = null;
                 GenerationException e = null;
                 synchronized (this) {
-                    d = waiting;
-                    waiting = null;
-                    waitingTokens = 0;
+                    d = takeWaiting();
                     if (d == null) {
                         if (completion == null && error == null) {
                             draining = false;

@@ -65,7 +65,8 @@ public final class GenerationService implements AutoCloseable {
                     + cluster.maxWaiting() + "); retry later", settings.retryAfter());
         }
         Generation[] self = new Generation[1];
-        Delivery delivery = new Delivery(sink, settings.sinkBufferTokens(), deliveries, failure -> {
+        Delivery delivery = new Delivery(sink, settings.sinkBufferTokens(), deliveries,
+                request.forcedTokenIds().isEmpty(), failure -> {
             log.accept(self[0] + ": its consumer failed (" + failure + "); cancelling");
             self[0].cancel(new GenerationException.Cancelled("the consumer failed: " + failure.getMessage()));
         });

@@ -8,9 +8,9 @@ import java.util.concurrent.ExecutionException;
 
 /**
  * One HTTP answer, written from a request's delivery thread: every response operation runs on the request's Vert.x
- * context. {@link #write} waits until the event loop took the chunk, and while the connection's write queue is
- * full (the client reads slowly), so a slow client holds back only its own request (whose bounded buffer then
- * decides). The status is chosen at the first write or at the end, so a request that fails before its first token
+ * context. {@link #write} hands a chunk over without waiting, except while the connection's write queue is full
+ * (the client reads slowly): then it waits for the queue to drain, so a slow client holds back only its own request
+ * (whose bounded buffer then decides). The status is chosen at the first write or at the end, so a request that fails before its first token
  * (no pipeline in time) still gets its own status. A client that disconnects fires {@code onClientGone} once.
  */
 final class ResponseChannel implements AnswerChannel {
@@ -40,37 +40,41 @@ final class ResponseChannel implements AnswerChannel {
         return closed;
     }
 
-    /** Writes an SSE chunk (the first one sends 200 and the event-stream headers). */
+    /**
+     * Writes an SSE chunk (the first one sends 200 and the event-stream headers). The chunk is handed to the event
+     * loop and the call returns at once: chunks keep their order (one context), and waiting for each one to be taken
+     * would put a thread hand-off and back on every token's path. Only while the connection's write queue is full
+     * (found by an earlier chunk) does the call wait, until it drains or the client goes away.
+     */
     @Override
     public void write(String chunk) throws InterruptedException {
         if (closed || ended) return;
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        context.runOnContext(v -> {
-            if (closed || ended) {
-                done.complete(null);
-                return;
+        CompletableFuture<Void> full = draining;
+        if (full != null) {
+            try {
+                full.get();
+            } catch (ExecutionException e) {
+                throw new IllegalStateException(e.getCause());
             }
+            if (closed || ended) return;
+        }
+        context.runOnContext(v -> {
+            if (closed) return;                 // not ended: the end is queued after this chunk, in order
             if (!headSent) {
                 headSent = true;
                 response.setStatusCode(200).setChunked(true).putHeader("Content-Type", SSE)
                         .putHeader("Cache-Control", "no-cache").putHeader("X-Accel-Buffering", "no");
             }
             response.write(chunk);
-            if (response.writeQueueFull()) {
-                draining = done;
+            if (response.writeQueueFull() && draining == null) {
+                CompletableFuture<Void> d = new CompletableFuture<>();
+                draining = d;
                 response.drainHandler(x -> {
                     draining = null;
-                    done.complete(null);
+                    d.complete(null);
                 });
-            } else {
-                done.complete(null);
             }
         });
-        try {
-            done.get();
-        } catch (ExecutionException e) {
-            throw new IllegalStateException(e.getCause());
-        }
     }
 
     /** Ends with a whole body, or (after SSE chunks went out) with a last chunk. */
