@@ -27,6 +27,8 @@ final class Delivery {
     private boolean ended;          // the end was handed to the sink
     private boolean draining;       // a delivery thread runs
     private boolean overflowed;
+    private boolean startPending;   // the request reached a pipeline; the sink has not heard yet
+    private boolean startOffered;
     private Thread drainer;
 
     /**
@@ -53,6 +55,14 @@ final class Delivery {
         waitingTokens += d.tokenIds().size();
         schedule();
         return true;
+    }
+
+    /** The request reached a pipeline (once; before its first delta). */
+    synchronized void started() {
+        if (startOffered || completion != null || error != null || ended) return;
+        startOffered = true;
+        startPending = true;
+        schedule();
     }
 
     /** The normal end, after any last delta. */
@@ -117,9 +127,22 @@ final class Delivery {
                 GenerationDelta d;
                 Completion c = null;
                 GenerationException e = null;
+                boolean start;
+                synchronized (this) {
+                    start = startPending;
+                    startPending = false;
+                }
+                if (start) {
+                    try {
+                        sink.onStarted();
+                    } catch (InterruptedException interrupted) {
+                        Thread.interrupted();               // a consumer too slow: its end follows
+                    }
+                }
                 synchronized (this) {
                     d = takeWaiting();
                     if (d == null) {
+                        if (startPending) continue;
                         if (completion == null && error == null) {
                             draining = false;
                             return;

@@ -144,6 +144,7 @@ final class Generation implements ClusterSequence, GenerationHandle {
         if (scheduledNanos == 0) {
             scheduledNanos = clock.getAsLong();
             observer.onScheduled(this, scheduledNanos - arrivalNanos);
+            delivery.started();
         }
     }
 

@@ -8,6 +8,15 @@ package dev.shardline.coordinator.generation;
  */
 public interface TokenSink {
 
+    /**
+     * The request reached a pipeline: its first micro-batch is on its way, so from now on it ends with tokens, or
+     * with a failure in the middle of its generation, never with a refusal (overloaded, no pipeline in time). Comes
+     * once, before the first delta; a request refused before that gets only {@link #onError}. A streaming front end
+     * sends its response head here, so the client knows its request runs (a long prompt's prefill can take a while).
+     */
+    default void onStarted() throws InterruptedException {
+    }
+
     void onDelta(GenerationDelta delta) throws InterruptedException;
 
     /** Normal end: stop, length. */

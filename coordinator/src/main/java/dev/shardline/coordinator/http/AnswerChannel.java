@@ -5,6 +5,10 @@ package dev.shardline.coordinator.http;
  * result line ({@link BatchCalls}), so a batch result's body is exactly what the HTTP API returns.
  */
 interface AnswerChannel {
+    /** The streamed answer begins: its status and headers can go out now (streaming only). */
+    default void open() {
+    }
+
     /** An SSE chunk (streaming only). */
     void write(String chunk) throws InterruptedException;
 

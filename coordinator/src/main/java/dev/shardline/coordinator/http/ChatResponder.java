@@ -57,6 +57,11 @@ final class ChatResponder implements TokenSink {
     }
 
     @Override
+    public void onStarted() {
+        if (call.streaming().stream()) out.open();
+    }
+
+    @Override
     public void onDelta(GenerationDelta d) throws InterruptedException {
         if (!call.streaming().stream()) {
             if (call.logprobs()) logprobs.addAll(Shapes.chatLogprobs(d, tokenText));

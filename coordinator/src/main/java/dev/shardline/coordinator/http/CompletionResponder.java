@@ -40,6 +40,11 @@ final class CompletionResponder implements TokenSink {
     }
 
     @Override
+    public void onStarted() {
+        if (call.streaming().stream()) out.open();
+    }
+
+    @Override
     public void onDelta(GenerationDelta d) throws InterruptedException {
         if (!call.streaming().stream()) {
             if (call.logprobs()) deltas.add(d);

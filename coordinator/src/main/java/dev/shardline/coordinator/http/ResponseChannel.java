@@ -10,8 +10,9 @@ import java.util.concurrent.ExecutionException;
  * One HTTP answer, written from a request's delivery thread: every response operation runs on the request's Vert.x
  * context. {@link #write} hands a chunk over without waiting, except while the connection's write queue is full
  * (the client reads slowly): then it waits for the queue to drain, so a slow client holds back only its own request
- * (whose bounded buffer then decides). The status is chosen at the first write or at the end, so a request that fails before its first token
- * (no pipeline in time) still gets its own status. A client that disconnects fires {@code onClientGone} once.
+ * (whose bounded buffer then decides). A stream's status goes out when its request reaches a pipeline ({@link #open})
+ * or with the first chunk; a request refused before that (overloaded, no pipeline in time) still gets its own status
+ * (429, 503) and JSON error. A client that disconnects fires {@code onClientGone} once.
  */
 final class ResponseChannel implements AnswerChannel {
     static final String SSE = "text/event-stream";
@@ -41,6 +42,27 @@ final class ResponseChannel implements AnswerChannel {
     }
 
     /**
+     * Sends 200 and the event-stream headers now, before the first chunk: the request reached a pipeline, so it can
+     * no longer be refused with a status of its own, and the client learns at once that it runs (a long prefill
+     * would otherwise leave it without a byte).
+     */
+    @Override
+    public void open() {
+        if (closed || ended) return;
+        context.runOnContext(v -> {
+            if (closed || headSent) return;
+            sendHead();
+            response.writeHead();
+        });
+    }
+
+    private void sendHead() {
+        headSent = true;
+        response.setStatusCode(200).setChunked(true).putHeader("Content-Type", SSE)
+                .putHeader("Cache-Control", "no-cache").putHeader("X-Accel-Buffering", "no");
+    }
+
+    /**
      * Writes an SSE chunk (the first one sends 200 and the event-stream headers). The chunk is handed to the event
      * loop and the call returns at once: chunks keep their order (one context), and waiting for each one to be taken
      * would put a thread hand-off and back on every token's path. Only while the connection's write queue is full
@@ -60,11 +82,7 @@ final class ResponseChannel implements AnswerChannel {
         }
         context.runOnContext(v -> {
             if (closed) return;                 // not ended: the end is queued after this chunk, in order
-            if (!headSent) {
-                headSent = true;
-                response.setStatusCode(200).setChunked(true).putHeader("Content-Type", SSE)
-                        .putHeader("Cache-Control", "no-cache").putHeader("X-Accel-Buffering", "no");
-            }
+            if (!headSent) sendHead();
             response.write(chunk);
             if (response.writeQueueFull() && draining == null) {
                 CompletableFuture<Void> d = new CompletableFuture<>();

@@ -24,21 +24,30 @@ class DeliveryTest {
         final CountDownLatch entered = new CountDownLatch(1);
         final CountDownLatch release = new CountDownLatch(1);
         final CountDownLatch done = new CountDownLatch(1);
+        final List<String> events = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void onStarted() {
+            events.add("started");
+        }
 
         @Override
         public void onDelta(GenerationDelta d) throws InterruptedException {
             deltas.add(d.tokenIds());
+            events.add("delta");
             entered.countDown();
             release.await();
         }
 
         @Override
         public void onComplete(Completion c) {
+            events.add("complete");
             done.countDown();
         }
 
         @Override
         public void onError(GenerationException e) {
+            events.add("error");
             done.countDown();
         }
     }
@@ -87,6 +96,32 @@ class DeliveryTest {
             } finally {
                 ex.shutdownNow();
             }
+        }
+    }
+
+    @Test
+    void theStartComesOnceBeforeTheFirstDeltaAndNeverForARefusedRequest() throws Exception {
+        ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor();
+        try {
+            Sink sink = new Sink();
+            sink.release.countDown();
+            Delivery d = new Delivery(sink, 100, ex, true, failure -> { });
+            d.started();
+            d.started();
+            assertTrue(d.offer(token(1)));
+            d.fail(new GenerationException.Cancelled("end of the test"));
+            assertTrue(sink.done.await(10, TimeUnit.SECONDS));
+            assertEquals(List.of("started", "delta", "error"), sink.events.stream().distinct().toList());
+            assertEquals(1, sink.events.stream().filter("started"::equals).count(), "once: " + sink.events);
+
+            Sink refused = new Sink();
+            Delivery r = new Delivery(refused, 100, ex, true, failure -> { });
+            r.fail(new GenerationException.Cancelled("no pipeline in time"));
+            r.started();
+            assertTrue(refused.done.await(10, TimeUnit.SECONDS));
+            assertEquals(List.of("error"), refused.events);
+        } finally {
+            ex.shutdownNow();
         }
     }
 }
