@@ -16,7 +16,9 @@ import java.util.function.Consumer;
  * {@code bench --local --http}: one local cluster serves the same load over gRPC and over the OpenAI HTTP API
  * (SSE) in one run: per concurrency C, max(1, 16 / C) runs of C requests per path, in alternating pairs (so
  * drift moves both alike and TTFT has 16 samples); reports the HTTP/gRPC throughput ratio (tokens over summed run
- * time) and the time to first token HTTP adds at p50, per round and, with several rounds, their medians.
+ * time) and the time to first token HTTP adds at p50, per round and, with several rounds, their medians; and the CPU
+ * time this process (the coordinator and the benchmark's client; the workers are processes of their own) spends per
+ * generated token on each path, which other load on the machine disturbs less than the wall-clock figures.
  */
 public final class HttpBench {
 
@@ -45,8 +47,14 @@ public final class HttpBench {
             out.accept(String.format("one cluster of %d worker(s) x %d thr; prompt %d tokens, %d generated per request; "
                     + "gRPC %s, HTTP %s; %d round(s)", s.workers(), s.threadsPerWorker(), s.promptTokens(), s.genTokens(),
                     cluster.address(), url, s.rounds()));
-            ClusterLoad.run(grpc, null, 0, prompts(4, 99), 64, "warm-up");
-            HttpLoad.run(http, url, prompts(4, 99), 64, "warm-up");
+            // warm-up: one untimed round (every concurrency, as many runs per path as a round has), so that the
+            // compiler has settled before the first timed run
+            for (int c : s.concurrency()) {
+                for (int k = 0; k < repeats(c); k++) {
+                    ClusterLoad.run(grpc, null, 0, prompts(c, 99 + k), s.genTokens(), "warm-up");
+                    HttpLoad.run(http, url, prompts(c, 99 + k), s.genTokens(), "warm-up");
+                }
+            }
             List<double[]> perRound = new ArrayList<>();           // per concurrency: throughput ratio, added TTFT p50
             for (int round = 1; round <= s.rounds(); round++) {
                 out.accept("\nround " + round + " of " + s.rounds());
@@ -57,18 +65,21 @@ public final class HttpBench {
                     int[][] p = prompts(c, c * 1000L + round);
                     List<LoadRun> gs = new ArrayList<>();
                     List<LoadRun> hs = new ArrayList<>();
+                    long[] cpu = new long[2];                     // this process's CPU time: gRPC, HTTP
                     for (int k = 0; k < repeats(c); k++) {        // alternating pairs: both paths share the drift
                         int[][] q = k == 0 ? p : prompts(c, c * 1000L + round * 100L + k);
                         if ((round + k) % 2 == 1) {
-                            gs.add(ClusterLoad.run(grpc, null, 0, q, s.genTokens(), "gRPC"));
-                            hs.add(HttpLoad.run(http, url, q, s.genTokens(), "HTTP/SSE"));
+                            gs.add(timed(cpu, 0, () -> ClusterLoad.run(grpc, null, 0, q, s.genTokens(), "gRPC")));
+                            hs.add(timed(cpu, 1, () -> HttpLoad.run(http, url, q, s.genTokens(), "HTTP/SSE")));
                         } else {
-                            hs.add(HttpLoad.run(http, url, q, s.genTokens(), "HTTP/SSE"));
-                            gs.add(ClusterLoad.run(grpc, null, 0, q, s.genTokens(), "gRPC"));
+                            hs.add(timed(cpu, 1, () -> HttpLoad.run(http, url, q, s.genTokens(), "HTTP/SSE")));
+                            gs.add(timed(cpu, 0, () -> ClusterLoad.run(grpc, null, 0, q, s.genTokens(), "gRPC")));
                         }
                     }
                     LoadRun g = report(merge(gs));
                     LoadRun h = report(merge(hs));
+                    out.accept(String.format("  CPU of this process (coordinator and client) per generated token: gRPC %.1f us, "
+                            + "HTTP %.1f us", cpu[0] / 1e3 / g.generatedTokens(), cpu[1] / 1e3 / h.generatedTokens()));
                     r[2 * i] = h.throughput() / g.throughput();
                     r[2 * i + 1] = h.ttft(50) - g.ttft(50);
                 }
@@ -87,6 +98,19 @@ public final class HttpBench {
             }
         }
         return 0;
+    }
+
+    private interface Run {
+        LoadRun run() throws Exception;
+    }
+
+    /** Runs one load and adds the CPU time this process spent meanwhile to {@code cpu[slot]}. */
+    private static LoadRun timed(long[] cpu, int slot, Run r) throws Exception {
+        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        long before = os.getProcessCpuTime();
+        LoadRun run = r.run();
+        cpu[slot] += os.getProcessCpuTime() - before;
+        return run;
     }
 
     /** Runs per path at concurrency c: enough that TTFT has 16 samples (C=1: 16 single requests, alternating). */
