@@ -142,7 +142,7 @@ public final class BatchRunner implements AutoCloseable {
 
     /** Connects, fences any predecessor with the same instance id, and starts the loop. */
     public void start() {
-        admin = Admin.create(adminProps());
+        admin = Admin.create(KafkaProps.admin(config));
         int topicLimit = resultsTopicLimit();
         if (topicLimit > 0) maxResultBytes = Math.min(maxResultBytes, topicLimit - RECORD_ENVELOPE_BYTES);
         producer = new KafkaProducer<>(producerProps(topicLimit), new ByteArraySerializer(), new ByteArraySerializer());
@@ -157,13 +157,6 @@ public final class BatchRunner implements AutoCloseable {
 
     private String transactionalId() {
         return "shardline-batch-" + config.instanceId();
-    }
-
-    private Properties common() {
-        Properties p = new Properties();
-        p.putAll(config.client());
-        p.put("bootstrap.servers", config.bootstrap());
-        return p;
     }
 
     /**
@@ -188,8 +181,7 @@ public final class BatchRunner implements AutoCloseable {
     }
 
     private Properties producerProps(int topicLimit) {
-        Properties p = common();
-        p.keySet().retainAll(ProducerConfig.configNames());
+        Properties p = KafkaProps.producer(config);
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId());
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "5");
@@ -202,8 +194,7 @@ public final class BatchRunner implements AutoCloseable {
     }
 
     private Properties consumerProps() {
-        Properties p = common();
-        p.keySet().retainAll(ConsumerConfig.configNames());
+        Properties p = KafkaProps.consumer(config);
         p.put(ConsumerConfig.GROUP_ID_CONFIG, config.group());
         // static membership: a restarted instance takes its partitions back at once, without waiting for the dead
         // one's session to time out (and fences it, should it still be alive)
@@ -213,12 +204,6 @@ public final class BatchRunner implements AutoCloseable {
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "100");
         p.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, transactionalId() + "-consumer");
-        return p;
-    }
-
-    private Properties adminProps() {
-        Properties p = common();
-        p.keySet().retainAll(org.apache.kafka.clients.admin.AdminClientConfig.configNames());
         return p;
     }
 
@@ -480,7 +465,7 @@ public final class BatchRunner implements AutoCloseable {
      */
     private void readHistory(int p, int epoch, long from, long until) {
         scanning.put(p, epoch);
-        Properties props = common();
+        Properties props = KafkaProps.all(config);
         Thread.ofVirtual().name("batch-history-" + p).start(() -> histories.add(
                 PartitionHistory.read(props, config.requestsTopic(), p, epoch, from, until, () -> running)));
     }

@@ -24,7 +24,6 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -89,17 +88,12 @@ public final class BatchStore implements BatchEndpoints, BatchStates, AutoClosea
      * complete before serving), then follows them.
      */
     public void start() {
-        ensureTopics();
-        Properties p = new Properties();
-        p.putAll(config.client());
-        p.put("bootstrap.servers", config.bootstrap());
-        Properties pp = (Properties) p.clone();
-        pp.keySet().retainAll(ProducerConfig.configNames());
+        BatchTopics.ensure(config, log);
+        Properties pp = KafkaProps.producer(config);
         pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         pp.put(ProducerConfig.ACKS_CONFIG, "all");
         producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer());
-        Properties cp = (Properties) p.clone();
-        cp.keySet().retainAll(ConsumerConfig.configNames());
+        Properties cp = KafkaProps.consumer(config);
         cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         cp.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         follower = new KafkaConsumer<>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer());
@@ -125,11 +119,7 @@ public final class BatchStore implements BatchEndpoints, BatchStates, AutoClosea
 
     /** An admin client with the configured Kafka settings. */
     private org.apache.kafka.clients.admin.Admin admin() {
-        Properties p = new Properties();
-        p.putAll(config.client());
-        p.keySet().retainAll(org.apache.kafka.clients.admin.AdminClientConfig.configNames());
-        p.put("bootstrap.servers", config.bootstrap());
-        return org.apache.kafka.clients.admin.Admin.create(p);
+        return org.apache.kafka.clients.admin.Admin.create(KafkaProps.admin(config));
     }
 
     /** Waits (up to 30 s) until the follower's position in {@code tp} is at least {@code offset}. */
@@ -138,36 +128,6 @@ public final class BatchStore implements BatchEndpoints, BatchStates, AutoClosea
         while (positions.getOrDefault(tp, -1L) < offset) {
             if (System.nanoTime() > deadline) throw new IllegalStateException(what);
             Thread.sleep(5);
-        }
-    }
-
-    private void ensureTopics() {
-        try (org.apache.kafka.clients.admin.Admin admin = admin()) {
-            Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
-            List<org.apache.kafka.clients.admin.NewTopic> missing = new ArrayList<>();
-            for (String t : List.of(config.requestsTopic(), config.resultsTopic(), config.deadLetterTopic())) {
-                if (!existing.contains(t)) {
-                    missing.add(new org.apache.kafka.clients.admin.NewTopic(t, java.util.Optional.empty(), java.util.Optional.empty()));
-                }
-            }
-            for (String t : List.of(config.batchesTopic(), config.filesTopic())) {
-                if (!existing.contains(t)) {
-                    missing.add(new org.apache.kafka.clients.admin.NewTopic(t, java.util.Optional.of(1), java.util.Optional.empty())
-                            .configs(Map.of("cleanup.policy", "compact")));
-                }
-            }
-            if (missing.isEmpty()) return;
-            try {
-                admin.createTopics(missing).all().get(60, TimeUnit.SECONDS);
-            } catch (java.util.concurrent.ExecutionException e) {
-                if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) throw e;
-            }
-            log.accept("batch API: created topic(s) " + missing.stream().map(org.apache.kafka.clients.admin.NewTopic::name).toList());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while creating the batch topics", e);
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            throw new IllegalStateException("cannot create the batch topics on " + config.bootstrap() + ": " + e.getMessage(), e);
         }
     }
 
@@ -340,33 +300,9 @@ public final class BatchStore implements BatchEndpoints, BatchStates, AutoClosea
         return m;
     }
 
-    /** A batch's output (200 answers) or error lines, read from the results topic as a read_committed consumer. */
+    /** A batch's output (200 answers) or error lines, read from the results topic. */
     String output(String batchId, boolean succeeded) {
-        Properties p = new Properties();
-        p.putAll(config.client());
-        p.keySet().retainAll(ConsumerConfig.configNames());
-        p.put("bootstrap.servers", config.bootstrap());
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        StringBuilder sb = new StringBuilder();
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = new ArrayList<>();
-            c.partitionsFor(config.resultsTopic()).forEach(i -> parts.add(new TopicPartition(config.resultsTopic(), i.partition())));
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = c.endOffsets(parts);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
-                if (System.nanoTime() > deadline) throw new IllegalStateException("cannot read " + config.resultsTopic());
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(100))) {
-                    Header h = r.headers().lastHeader(BatchRunner.BATCH_HEADER);
-                    if (h == null || !batchId.equals(new String(h.value(), StandardCharsets.UTF_8))) continue;
-                    String line = new String(r.value(), StandardCharsets.UTF_8);
-                    if (ResultLine.succeeded(Json.parseObject(line)) == succeeded) sb.append(line).append('\n');
-                }
-            }
-        }
-        return sb.toString();
+        return BatchTopics.results(config, batchId, succeeded);
     }
 
     // ---- batches ----
@@ -426,55 +362,23 @@ public final class BatchStore implements BatchEndpoints, BatchStates, AutoClosea
      * queued exactly once.
      */
     private Map<String, Object> validateAndQueue(Map<String, Object> b) {
-        String endpoint = (String) b.get("endpoint");
-        String inputFileId = (String) b.get("input_file_id");
-        List<String[]> lines = new ArrayList<>();
-        List<Object> errors = new ArrayList<>();
-        String text = new String(fileContent(inputFileId), StandardCharsets.UTF_8);
-        Set<String> ids = new HashSet<>();
-        int lineNo = 0;
-        for (String line : text.split("\n")) {
-            lineNo++;
-            if (line.isBlank()) continue;
-            String problem = null;
-            String customId = null;
-            switch (BatchLine.read(line.getBytes(StandardCharsets.UTF_8))) {
-                case BatchLine.Unreadable u -> problem = u.reason();
-                case BatchLine.Readable r -> {
-                    customId = r.customId();
-                    if (r.problem() != null) problem = r.problem();
-                    else if (!r.url().equals(endpoint)) problem = "url: " + r.url() + " differs from the batch's endpoint " + endpoint;
-                    else if (!ids.add(customId)) problem = "custom_id: \"" + customId + "\" is used by another line";
-                }
-            }
-            if (problem != null) {
-                errors.add(Map.of("code", "invalid_request", "message", problem, "param", problem.split(":")[0], "line", lineNo));
-            } else {
-                lines.add(new String[]{customId, line});
-            }
-        }
-        if (lines.isEmpty() && errors.isEmpty()) {
-            errors.add(Map.of("code", "empty_file", "message", "the input file has no request lines", "param", "input_file_id",
-                    "line", 0));
-        }
-        if (!errors.isEmpty()) {
+        String text = new String(fileContent((String) b.get("input_file_id")), StandardCharsets.UTF_8);
+        BatchInput input = BatchInput.check(text, (String) b.get("endpoint"));
+        if (!input.valid()) {
             b = new LinkedHashMap<>(b);
             b.put("status", "failed");
             b.put("failed_at", clockSeconds.getAsLong());
-            b.put("errors", Map.of("object", "list", "data", errors.size() > 100 ? errors.subList(0, 100) : errors));
+            b.put("errors", Map.of("object", "list", "data", input.errors()));
             putBatch(b);
             return b;
         }
-        return queue(b, lines);
+        return queue(b, input.lines());
     }
 
     /** The lines and the in_progress state in one transaction (see {@link #validateAndQueue}). */
     private Map<String, Object> queue(Map<String, Object> validating, List<String[]> lines) {
         String id = (String) validating.get("id");
-        Properties pp = new Properties();
-        pp.putAll(config.client());
-        pp.keySet().retainAll(ProducerConfig.configNames());
-        pp.put("bootstrap.servers", config.bootstrap());
+        Properties pp = KafkaProps.producer(config);
         pp.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, creationTransactionalId(config, id));
         pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         pp.put(ProducerConfig.ACKS_CONFIG, "all");
