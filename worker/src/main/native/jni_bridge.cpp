@@ -228,11 +228,11 @@ static AttnBatch attn_batch(jint rows, jlong row_seq, jlong row_pos, jlong seq_b
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_storeKv(
         JNIEnv*, jclass, jlong k, jlong v, jint rows, jint kv_dim, jlong row_seq, jlong row_pos, jlong seq_bt,
-        jlong block_tables, jint block_size, jlong keys, jlong values) {
+        jlong block_tables, jint block_size, jlong keys, jlong values, jboolean kv_bf16) {
     BIND();
     return (jint) sl_after_launch(sl_store_kv(PTR(const float, k), PTR(const float, v),
                               attn_batch(rows, row_seq, row_pos, seq_bt, block_tables, block_size), kv_dim,
-                              PTR(float, keys), PTR(float, values)));
+                              PTR(void, keys), PTR(void, values), kv_bf16 ? 1 : 0));
 }
 
 JNIEXPORT jlong JNICALL Java_dev_shardline_worker_cuda_CudaNative_attentionWorkspaceFloats(
@@ -243,12 +243,29 @@ JNIEXPORT jlong JNICALL Java_dev_shardline_worker_cuda_CudaNative_attentionWorks
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_attention(
         JNIEnv*, jclass, jlong q, jlong out, jint rows, jint q_heads, jint kv_heads, jint head_dim, jfloat scale,
         jint max_len, jlong row_seq, jlong row_pos, jlong seq_bt, jlong block_tables, jint block_size, jlong keys,
-        jlong values, jlong workspace) {
+        jlong values, jlong workspace, jlong row_map, jboolean kv_bf16) {
     BIND();
     return (jint) sl_after_launch(sl_attention(PTR(const float, q), PTR(float, out),
-                               attn_batch(rows, row_seq, row_pos, seq_bt, block_tables, block_size), q_heads,
-                               kv_heads, head_dim, scale, max_len, PTR(const float, keys), PTR(const float, values),
+                               attn_batch(rows, row_seq, row_pos, seq_bt, block_tables, block_size),
+                               PTR(const int, row_map), q_heads, kv_heads, head_dim, scale, max_len,
+                               PTR(const void, keys), PTR(const void, values), kv_bf16 ? 1 : 0,
                                PTR(float, workspace)));
+}
+
+JNIEXPORT jboolean JNICALL Java_dev_shardline_worker_cuda_CudaNative_flashPrefillFits(
+        JNIEnv*, jclass, jint tile_rows, jint q_heads, jint kv_heads, jint head_dim) {
+    return sl_flash_prefill_fits(tile_rows, q_heads, kv_heads, head_dim) ? JNI_TRUE : JNI_FALSE;
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_flashPrefill(
+        JNIEnv*, jclass, jlong q, jlong out, jlong tiles, jint tile_count, jint tile_rows, jint q_heads,
+        jint kv_heads, jint head_dim, jfloat scale, jlong row_seq, jlong row_pos, jlong seq_bt, jlong block_tables,
+        jint block_size, jlong keys, jlong values, jboolean kv_bf16) {
+    BIND();
+    return (jint) sl_after_launch(sl_flash_prefill(PTR(const float, q), PTR(float, out),
+                               attn_batch(0, row_seq, row_pos, seq_bt, block_tables, block_size),
+                               PTR(const int, tiles), tile_count, tile_rows, q_heads, kv_heads, head_dim, scale,
+                               PTR(const void, keys), PTR(const void, values), kv_bf16 ? 1 : 0));
 }
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_argmax(

@@ -158,19 +158,33 @@ final class CudaNative {
     static native int embedBf16(long table, long ids, int tokens, int hidden, long out);
 
     // Attention batches: device int arrays rowSeq [rows], rowPos [rows], seqBt [sequences] (offset of each
-    // sequence's block table in blockTables); the cache is [numBlocks, blockSize, kvDim] f32.
+    // sequence's block table in blockTables); the cache is [numBlocks, blockSize, kvDim], f32 or (kvBf16) bf16.
 
-    /** k, v [rows, kvDim] into the cache slots of each row's (sequence, position). */
+    /** k, v [rows, kvDim] into the cache slots of each row's (sequence, position); bf16 rounds to nearest even. */
     static native int storeKv(long k, long v, int rows, int kvDim, long rowSeq, long rowPos, long seqBt,
-                              long blockTables, int blockSize, long keys, long values);
+                              long blockTables, int blockSize, long keys, long values, boolean kvBf16);
 
     /** Floats of split-K workspace that {@link #attention} needs for this shape (0: none). */
     static native long attentionWorkspaceFloats(int rows, int qHeads, int kvHeads, int headDim, int maxLength);
 
-    /** Causal GQA over the cache: q, out [rows, qHeads * headDim]; maxLength = the longest row's position + 1. */
+    /**
+     * Causal GQA over the cache (split-K kernel): q, out [batch rows, qHeads * headDim]; with rowMap (device int
+     * [rows]) only those batch rows, else rows 0 .. rows - 1; maxLength = the longest served row's position + 1.
+     */
     static native int attention(long q, long out, int rows, int qHeads, int kvHeads, int headDim, float scale,
                                 int maxLength, long rowSeq, long rowPos, long seqBt, long blockTables, int blockSize,
-                                long keys, long values, long workspace);
+                                long keys, long values, long workspace, long rowMap, boolean kvBf16);
+
+    /** Whether a flash prefill tile of {@code tileRows} rows fits the kernel (sl_flash_prefill_fits). */
+    static native boolean flashPrefillFits(int tileRows, int qHeads, int kvHeads, int headDim);
+
+    /**
+     * Flash-style prefill attention over {@code tiles} (device int [2 * tileCount]: first batch row, row count
+     * &lt;= tileRows, consecutive rows of one sequence), K/V streamed once per (tile, kv head).
+     */
+    static native int flashPrefill(long q, long out, long tiles, int tileCount, int tileRows, int qHeads,
+                                   int kvHeads, int headDim, float scale, long rowSeq, long rowPos, long seqBt,
+                                   long blockTables, int blockSize, long keys, long values, boolean kvBf16);
 
     /** ids (device int [rows]) = argmax of each logits row [vocab], lowest id on ties. */
     static native int argmax(long logits, int rows, int vocab, long ids);

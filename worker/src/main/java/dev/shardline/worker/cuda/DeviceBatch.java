@@ -6,8 +6,9 @@ import dev.shardline.model.kvcache.KvLayer;
 
 /**
  * One {@link AttentionBatch} as the attention kernels read it, uploaded once per step into one device int buffer:
- * {@code rowSeq [rows] | rowPos [rows] | seqBt [sequences] | blockTables [sum of table lengths]}. The forward pass
- * hands the same batch object to every layer, so the copy is kept for the last batch seen (by identity).
+ * {@code rowSeq [rows] | rowPos [rows] | seqBt [sequences] | blockTables [sum of table lengths] | flash tiles
+ * [2 x tiles] | split rows [rows on the split kernel]} ({@link PrefillTiling}). The forward pass hands the same
+ * batch object to every layer, so the copy is kept for the last batch seen (by identity).
  */
 final class DeviceBatch implements AutoCloseable {
     private DeviceBuffer ints;        // grown, reused across steps
@@ -16,6 +17,8 @@ final class DeviceBatch implements AutoCloseable {
     private int maxLength;            // longest row's position + 1
     private int validatedBlockSize;   // the KV geometry the tables were checked against
     private int validatedBlocks;
+    private PrefillTiling tiling;
+    private long tilesOffset;         // ints before the tiles
 
     /** Uploads {@code b} unless it is the batch uploaded last; checks its tables against {@code kv} once. */
     void use(AttentionBatch b, KvLayer kv) {
@@ -36,7 +39,10 @@ final class DeviceBatch implements AutoCloseable {
         int seqs = b.sequences().size();
         long tables = 0;
         for (SequenceSlice s : b.sequences()) tables += s.blockTable().length;
-        long total = 2L * n + seqs + tables;
+        int tileRows = b.kvHeads() > 0 && b.qHeads() % b.kvHeads() == 0
+                ? PrefillTiling.tileRows(b.groupSize(), b.headDim()) : 0;
+        PrefillTiling plan = PrefillTiling.plan(b.sequences(), tileRows);
+        long total = 2L * n + seqs + tables + plan.tiles().length + plan.splitRows().length;
         if (total > Integer.MAX_VALUE / 4) {
             throw new IllegalArgumentException("attention batch too large: " + total + " ints");
         }
@@ -59,6 +65,8 @@ final class DeviceBatch implements AutoCloseable {
             System.arraycopy(seq.blockTable(), 0, host, at, seq.blockTable().length);
             at += seq.blockTable().length;
         }
+        System.arraycopy(plan.tiles(), 0, host, at, plan.tiles().length);
+        System.arraycopy(plan.splitRows(), 0, host, at + plan.tiles().length, plan.splitRows().length);
         if (ints == null || ints.bytes() < 4L * host.length) {
             if (ints != null) ints.close();
             ints = null;
@@ -70,6 +78,8 @@ final class DeviceBatch implements AutoCloseable {
         }
         rows = n;
         maxLength = max;
+        tiling = plan;
+        tilesOffset = at;
         batch = b;
     }
 
@@ -98,6 +108,20 @@ final class DeviceBatch implements AutoCloseable {
 
     int maxLength() {
         return maxLength;
+    }
+
+    /** The rows for the flash prefill kernel (tiles) and for the split kernel. */
+    PrefillTiling tiling() {
+        return tiling;
+    }
+
+    long tiles() {
+        return ints.ptr() + 4L * tilesOffset;
+    }
+
+    /** The split rows' map, or 0 when they are all the batch's rows in order (the kernel then needs none). */
+    long splitRowMap() {
+        return tiling.splitRows().length == rows ? 0 : ints.ptr() + 4L * (tilesOffset + tiling.tiles().length);
     }
 
     long rowSeq() {
