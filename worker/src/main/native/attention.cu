@@ -382,10 +382,10 @@ cudaError_t sl_store_kv(const float* k, const float* v, AttnBatch b, int kv_dim,
     if (b.rows <= 0 || kv_dim <= 0) return cudaSuccess;
     if (b.block_size <= 0) return cudaErrorInvalidValue;
     if (kv_bf16) {
-        store_kv_kernel<__nv_bfloat16><<<b.rows, 256>>>(k, v, b, kv_dim, static_cast<__nv_bfloat16*>(keys),
+        store_kv_kernel<__nv_bfloat16><<<b.rows, 256, 0, sl_stream()>>>(k, v, b, kv_dim, static_cast<__nv_bfloat16*>(keys),
                                                         static_cast<__nv_bfloat16*>(values));
     } else {
-        store_kv_kernel<float><<<b.rows, 256>>>(k, v, b, kv_dim, static_cast<float*>(keys),
+        store_kv_kernel<float><<<b.rows, 256, 0, sl_stream()>>>(k, v, b, kv_dim, static_cast<float*>(keys),
                                                 static_cast<float*>(values));
     }
     return cudaGetLastError();
@@ -420,11 +420,11 @@ static cudaError_t attention_launch(const float* q, float* out, AttnBatch b, con
     float* part_acc = workspace;
     float* part_ml = splits > 1 ? workspace + (size_t) b.rows * q_heads * splits * head_dim : nullptr;
     dim3 grid(b.rows, kv_heads, splits);
-    attention_split_kernel<KV><<<grid, threads, smem>>>(q, out, b, row_map, q_heads, kv_heads, head_dim, scale,
+    attention_split_kernel<KV><<<grid, threads, smem, sl_stream()>>>(q, out, b, row_map, q_heads, kv_heads, head_dim, scale,
                                                         splits, keys, values, part_acc, part_ml);
     CUDA_TRY(cudaGetLastError());
     if (splits > 1) {
-        attention_combine_kernel<<<(unsigned int) ((long long) b.rows * q_heads), 128>>>(
+        attention_combine_kernel<<<(unsigned int) ((long long) b.rows * q_heads), 128, 0, sl_stream()>>>(
                 part_acc, part_ml, row_map, q_heads, splits, head_dim, out);
         CUDA_TRY(cudaGetLastError());
     }
@@ -468,7 +468,7 @@ static cudaError_t flash_launch(const float* q, float* out, AttnBatch b, const i
                                       (int) smem));
     }
     dim3 grid(tile_count, kv_heads);
-    flash_prefill_kernel<KV><<<grid, FA_THREADS, smem>>>(q, out, b, tiles, tile_rows, q_heads, kv_heads, head_dim,
+    flash_prefill_kernel<KV><<<grid, FA_THREADS, smem, sl_stream()>>>(q, out, b, tiles, tile_rows, q_heads, kv_heads, head_dim,
                                                          scale, keys, values);
     return cudaGetLastError();
 }

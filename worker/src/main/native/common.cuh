@@ -24,6 +24,8 @@ static inline unsigned int blocks_for(long long n, int block) {
 // The process's device, bound on each calling thread by sl_bind_thread (every JNI entry calls it first).
 cudaError_t sl_select_device(int device, int sync_each_launch);
 cudaError_t sl_bind_thread();
+// The selected device's non-blocking stream, on which every launch, copy and memset of the process is queued.
+cudaStream_t sl_stream();
 // A launcher's result, followed (in debug mode) by cudaDeviceSynchronize so a fault is reported by its launch.
 cudaError_t sl_after_launch(cudaError_t launched);
 cudaError_t sl_current_device(int* device);
@@ -39,6 +41,19 @@ cudaError_t sl_copy_to_host(void* host_dst, const void* src, size_t bytes);
 cudaError_t sl_copy_device(void* dst, const void* src, size_t bytes);
 cudaError_t sl_memset_zero(void* dst, size_t bytes);
 cudaError_t sl_synchronize();
+// Pinned host memory for per-step transfers: the host writes it after sl_staging_wait (the previous copy out of it
+// is done), sl_staging_upload queues the copy on the stream and records `done`; sl_staging_download copies into it
+// and waits for the stream.
+struct SlStaging {
+    void* host;
+    size_t bytes;
+    cudaEvent_t done;
+};
+cudaError_t sl_staging_create(size_t bytes, SlStaging** out);
+cudaError_t sl_staging_free(SlStaging* s);
+cudaError_t sl_staging_wait(SlStaging* s);
+cudaError_t sl_staging_upload(SlStaging* s, void* dst, size_t bytes);
+cudaError_t sl_staging_download(SlStaging* s, const void* src, size_t bytes);
 
 // elementwise.cu (all activations f32, row-major)
 cudaError_t sl_rms_norm(const float* x, const float* weight, float eps, int tokens, int dim, float* out);

@@ -1,6 +1,7 @@
 // JNI entry points of dev.shardline.worker.cuda.CudaNative: unpack primitives and arrays, call a launcher,
 // return its cudaError_t. No CUDA error ever aborts the JVM; Java turns codes into CudaException.
 #include <jni.h>
+#include <cstring>
 #include "dev_shardline_worker_cuda_CudaNative.h"
 #include "common.cuh"
 
@@ -280,6 +281,85 @@ JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_sample(
     BIND();
     return (jint) sl_after_launch(sl_sample(PTR(const float, logits), rows, vocab, PTR(const float, temperature),
                             PTR(const int, top_k), PTR(const float, top_p), PTR(const double, u), PTR(int, ids)));
+}
+
+// --- pinned staging buffers (handle = SlStaging*) ---
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_stagingCreate(
+        JNIEnv* env, jclass, jlong bytes, jlongArray out) {
+    if (bytes <= 0) return (jint) cudaErrorInvalidValue;
+    BIND();
+    SlStaging* s = nullptr;
+    cudaError_t err = sl_staging_create((size_t) bytes, &s);
+    jlong handle = (jlong) reinterpret_cast<uintptr_t>(s);
+    env->SetLongArrayRegion(out, 0, 1, &handle);
+    return (jint) err;
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_stagingFree(JNIEnv*, jclass, jlong handle) {
+    BIND();
+    return (jint) sl_staging_free(PTR(SlStaging, handle));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_stagingWait(JNIEnv*, jclass, jlong handle) {
+    BIND();
+    return (jint) sl_staging_wait(PTR(SlStaging, handle));
+}
+
+// Copies between a Java array and the pinned memory at byte_offset (no CUDA call: the caller waited first).
+static jint staging_put(JNIEnv* env, jlong handle, jlong byte_offset, jarray src, jint offset, jint count,
+                        size_t elem) {
+    SlStaging* s = PTR(SlStaging, handle);
+    if (count <= 0) return 0;
+    if (byte_offset < 0 || offset < 0 || (jlong) offset + count > env->GetArrayLength(src)
+        || (size_t) byte_offset + (size_t) count * elem > s->bytes) {
+        return (jint) cudaErrorInvalidValue;
+    }
+    char* host = static_cast<char*>(env->GetPrimitiveArrayCritical(src, nullptr));
+    if (host == nullptr) return (jint) cudaErrorMemoryAllocation;
+    std::memcpy(static_cast<char*>(s->host) + byte_offset, host + (size_t) offset * elem, (size_t) count * elem);
+    env->ReleasePrimitiveArrayCritical(src, host, JNI_ABORT);
+    return 0;
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_stagingPutInts(
+        JNIEnv* env, jclass, jlong handle, jlong byte_offset, jintArray src, jint offset, jint count) {
+    return staging_put(env, handle, byte_offset, src, offset, count, sizeof(jint));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_stagingPutFloats(
+        JNIEnv* env, jclass, jlong handle, jlong byte_offset, jfloatArray src, jint offset, jint count) {
+    return staging_put(env, handle, byte_offset, src, offset, count, sizeof(jfloat));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_stagingPutDoubles(
+        JNIEnv* env, jclass, jlong handle, jlong byte_offset, jdoubleArray src, jint offset, jint count) {
+    return staging_put(env, handle, byte_offset, src, offset, count, sizeof(jdouble));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_stagingGetInts(
+        JNIEnv* env, jclass, jlong handle, jlong byte_offset, jintArray dst, jint offset, jint count) {
+    SlStaging* s = PTR(SlStaging, handle);
+    if (count <= 0) return 0;
+    if (byte_offset < 0 || offset < 0 || (jlong) offset + count > env->GetArrayLength(dst)
+        || (size_t) byte_offset + (size_t) count * sizeof(jint) > s->bytes) {
+        return (jint) cudaErrorInvalidValue;
+    }
+    env->SetIntArrayRegion(dst, offset, count,
+                           reinterpret_cast<const jint*>(static_cast<char*>(s->host) + byte_offset));
+    return 0;
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_stagingUpload(
+        JNIEnv*, jclass, jlong handle, jlong dst, jlong bytes) {
+    BIND();
+    return (jint) sl_staging_upload(PTR(SlStaging, handle), PTR(void, dst), (size_t) bytes);
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_stagingDownload(
+        JNIEnv*, jclass, jlong handle, jlong src, jlong bytes) {
+    BIND();
+    return (jint) sl_staging_download(PTR(SlStaging, handle), PTR(const void, src), (size_t) bytes);
 }
 
 }  // extern "C"

@@ -19,7 +19,9 @@ import java.util.function.LongConsumer;
 /**
  * Backend {@code cuda}: every {@link Kernels} op as a CUDA kernel on the current GPU, activations and KV cache in
  * device memory ({@link DeviceActivations}), weights uploaded once and kept by tensor identity (matrices bf16,
- * vectors f32). Calls are queued on the default stream; {@link #read} waits for them. Decode-sized matmuls
+ * vectors f32). Calls are queued on one non-blocking stream per process; per-step uploads (token ids, the
+ * attention batch, sampling parameters) go through pinned staging buffers without a host wait, and {@link #read}
+ * (or a sampled id's download) waits for the stream: one synchronisation per step. Decode-sized matmuls
  * (up to {@link #MATVEC_MAX_TOKENS} tokens) read each weight once for all tokens; larger ones run on tensor cores
  * in {@link GemmMode#PRECISE} (default) or {@link GemmMode#FAST}. Attention: prefill chunks of at least
  * {@link PrefillTiling#MIN_ROWS} rows run on the flash prefill kernel (K/V streamed once per tile of query rows),
@@ -47,7 +49,10 @@ public final class CudaKernels implements Kernels {
     private final boolean syncEachLaunch;
     private String lastLaunch;        // the op launched last: named by an asynchronous fault found later
     private final DeviceWeights weights = new DeviceWeights();
-    private final DeviceBatch batch = new DeviceBatch();
+    private final DeviceBatch batch = new DeviceBatch(new PinnedStaging("attention batch", this::call));
+    private final PinnedStaging idsUp = new PinnedStaging("token ids", this::call);
+    private final PinnedStaging idsDown = new PinnedStaging("sampled ids", this::call);
+    private final PinnedStaging paramsUp = new PinnedStaging("sampling parameters", this::call);
     private final Set<DeviceActivations.Memory> live = Collections.synchronizedSet(
             Collections.newSetFromMap(new IdentityHashMap<>()));
     private DeviceBuffer ints;        // token ids and sampled ids
@@ -235,7 +240,9 @@ public final class CudaKernels implements Kernels {
         long tableP = weights.matrix(table);
         long outP = dev(out).at(0, (long) ids.length * hidden, "embed");
         long idsP = ints(ids.length);
-        call("upload " + ids.length + " token ids", CudaNative.copyIntsToDevice(ids, 0, idsP, ids.length));
+        idsUp.begin(4L * ids.length);
+        idsUp.putInts(0, ids, 0, ids.length);
+        idsUp.upload(idsP, 4L * ids.length);
         launch("embed [" + vocab + ", " + hidden + "] x " + ids.length,
                 CudaNative.embedBf16(tableP, idsP, ids.length, hidden, outP));
     }
@@ -365,7 +372,7 @@ public final class CudaKernels implements Kernels {
         if (rows == 0) return ids;
         long idsP = ints(rows);
         launch(op, CudaNative.argmax(lp, rows, vocab, idsP));
-        call(op + " (read ids)", CudaNative.copyIntsToHost(idsP, ids, 0, rows));
+        idsDown.downloadInts(idsP, ids, rows);
         return ids;
     }
 
@@ -401,13 +408,15 @@ public final class CudaKernels implements Kernels {
         long bytes = uOffset + 8L * rows;
         if (params == null || params.ptr() == 0 || params.bytes() < bytes) params = replace(params, Math.max(bytes, 4096));
         long p = params.ptr();
-        call(op + " (upload params)", CudaNative.copyFloatsToDevice(temperature, 0, p, rows));
-        call(op + " (upload params)", CudaNative.copyIntsToDevice(topK, 0, p + 4L * rows, rows));
-        call(op + " (upload params)", CudaNative.copyFloatsToDevice(topP, 0, p + 8L * rows, rows));
-        call(op + " (upload params)", CudaNative.copyDoublesToDevice(u, 0, p + uOffset, rows));
+        paramsUp.begin(bytes);
+        paramsUp.putFloats(0, temperature, 0, rows);
+        paramsUp.putInts(4L * rows, topK, 0, rows);
+        paramsUp.putFloats(8L * rows, topP, 0, rows);
+        paramsUp.putDoubles(uOffset, u, 0, rows);
+        paramsUp.upload(p, bytes);
         long idsP = ints(rows);
         launch(op, CudaNative.sample(lp, rows, vocab, p, p + 4L * rows, p + 8L * rows, p + uOffset, idsP));
-        call(op + " (read ids)", CudaNative.copyIntsToHost(idsP, ids, 0, rows));
+        idsDown.downloadInts(idsP, ids, rows);
         return ids;
     }
 
@@ -429,6 +438,7 @@ public final class CudaKernels implements Kernels {
         for (Runnable r : all) first = attempt(r, first);
         first = attempt(weights::close, first);
         first = attempt(batch::close, first);
+        for (PinnedStaging s : List.of(idsUp, idsDown, paramsUp)) first = attempt(s::close, first);
         for (DeviceBuffer b : Arrays.asList(ints, workspace, params)) {
             if (b != null) first = attempt(b::close, first);
         }

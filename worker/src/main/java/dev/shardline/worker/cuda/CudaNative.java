@@ -124,7 +124,7 @@ final class CudaNative {
 
     static native int copyDoublesToDevice(double[] src, int srcOffset, long dst, int count);
 
-    /** Device to device (cudaMemcpy, ordered with the kernels on the default stream). */
+    /** Device to device (cudaMemcpyAsync, ordered with the kernels on the process's stream). */
     static native int copyDeviceToDevice(long src, long dst, long bytes);
 
     /** cudaMemset(ptr, 0, bytes). */
@@ -135,6 +135,31 @@ final class CudaNative {
 
     /** From the device to native host memory. */
     static native int copyDeviceToAddress(long src, long hostAddress, long bytes);
+
+    // --- pinned staging buffers (PinnedStaging): handle = the native SlStaging ---
+
+    /** cudaHostAlloc of {@code bytes} plus an event; the handle goes to {@code out[0]}. */
+    static native int stagingCreate(long bytes, long[] out);
+
+    /** Waits for the last copy out of or into the buffer, then frees it. */
+    static native int stagingFree(long handle);
+
+    /** Waits for the event recorded after the last copy (before the host writes the buffer again). */
+    static native int stagingWait(long handle);
+
+    static native int stagingPutInts(long handle, long byteOffset, int[] src, int srcOffset, int count);
+
+    static native int stagingPutFloats(long handle, long byteOffset, float[] src, int srcOffset, int count);
+
+    static native int stagingPutDoubles(long handle, long byteOffset, double[] src, int srcOffset, int count);
+
+    static native int stagingGetInts(long handle, long byteOffset, int[] dst, int dstOffset, int count);
+
+    /** Queues pinned -> device on the process's stream and records the buffer's event; does not wait. */
+    static native int stagingUpload(long handle, long dst, long bytes);
+
+    /** Device -> pinned on the stream, then waits for the stream. */
+    static native int stagingDownload(long handle, long src, long bytes);
 
     // --- ops (all pointers are device pointers; activations f32) ---
 

@@ -11,6 +11,7 @@ import dev.shardline.model.kvcache.KvLayer;
  * batch object to every layer, so the copy is kept for the last batch seen (by identity).
  */
 final class DeviceBatch implements AutoCloseable {
+    private final PinnedStaging staging;
     private DeviceBuffer ints;        // grown, reused across steps
     private AttentionBatch batch;     // the batch uploaded now (held, so identity cannot be reused)
     private int rows;
@@ -19,6 +20,14 @@ final class DeviceBatch implements AutoCloseable {
     private int validatedBlocks;
     private PrefillTiling tiling;
     private long tilesOffset;         // ints before the tiles
+
+    DeviceBatch(PinnedStaging staging) {
+        this.staging = staging;
+    }
+
+    DeviceBatch() {
+        this(new PinnedStaging("attention batch"));
+    }
 
     /** Uploads {@code b} unless it is the batch uploaded last; checks its tables against {@code kv} once. */
     void use(AttentionBatch b, KvLayer kv) {
@@ -72,9 +81,10 @@ final class DeviceBatch implements AutoCloseable {
             ints = null;
             ints = DeviceBuffer.allocate(Math.max(4096, 8L * host.length));
         }
-        if (host.length > 0) {
-            CudaException.check("upload attention batch (" + host.length + " ints)",
-                    CudaNative.copyIntsToDevice(host, 0, ints.ptr(), host.length));
+        if (host.length > 0) {                                    // pinned, asynchronous on the stream
+            staging.begin(4L * host.length);
+            staging.putInts(0, host, 0, host.length);
+            staging.upload(ints.ptr(), 4L * host.length);
         }
         rows = n;
         maxLength = max;
@@ -143,6 +153,7 @@ final class DeviceBatch implements AutoCloseable {
     @Override
     public void close() {
         batch = null;
+        staging.close();
         if (ints != null) {
             DeviceBuffer b = ints;
             ints = null;
