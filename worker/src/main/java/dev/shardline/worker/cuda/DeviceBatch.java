@@ -48,9 +48,7 @@ final class DeviceBatch implements AutoCloseable {
         int seqs = b.sequences().size();
         long tables = 0;
         for (SequenceSlice s : b.sequences()) tables += s.blockTable().length;
-        int tileRows = b.kvHeads() > 0 && b.qHeads() % b.kvHeads() == 0
-                ? PrefillTiling.tileRows(b.groupSize(), b.headDim()) : 0;
-        PrefillTiling plan = PrefillTiling.plan(b.sequences(), tileRows);
+        PrefillTiling plan = PrefillTiling.of(b);
         long total = 2L * n + seqs + tables + plan.tiles().length + plan.splitRows().length;
         if (total > Integer.MAX_VALUE / 4) {
             throw new IllegalArgumentException("attention batch too large: " + total + " ints");

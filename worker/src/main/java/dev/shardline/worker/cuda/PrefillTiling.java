@@ -1,5 +1,6 @@
 package dev.shardline.worker.cuda;
 
+import dev.shardline.model.kernels.AttentionBatch;
 import dev.shardline.model.kernels.SequenceSlice;
 
 import java.util.ArrayList;
@@ -63,6 +64,12 @@ public record PrefillTiling(int[] tiles, int tileRows, int[] splitRows, int spli
             if (fits(r, groupSize, headDim)) best = r;
         }
         return best;
+    }
+
+    /** The tiling the CUDA backend uses for {@code b}: tiles as large as its head layout allows. */
+    public static PrefillTiling of(AttentionBatch b) {
+        int rows = b.kvHeads() > 0 && b.qHeads() % b.kvHeads() == 0 ? tileRows(b.groupSize(), b.headDim()) : 0;
+        return plan(b.sequences(), rows);
     }
 
     /** Tiles of at most {@code maxTileRows} rows for the long sequences; the rest for the split kernel. */

@@ -76,7 +76,7 @@ record AttentionCase(int qHeads, int kvHeads, int headDim, int blockSize, int nu
 
     /** The tiling the CUDA backend uses for this batch. */
     PrefillTiling tiling() {
-        return PrefillTiling.plan(batch.sequences(), PrefillTiling.tileRows(qHeads / kvHeads, headDim));
+        return PrefillTiling.of(batch);
     }
 
     /** The simulated output of the CUDA attention (flash tiles and split rows) over this case's cache. */
