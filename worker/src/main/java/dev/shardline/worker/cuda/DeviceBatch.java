@@ -20,6 +20,7 @@ final class DeviceBatch implements AutoCloseable {
     private int validatedBlocks;
     private PrefillTiling tiling;
     private long tilesOffset;         // ints before the tiles
+    private boolean splitRowsAreAll;
 
     DeviceBatch(PinnedStaging staging) {
         this.staging = staging;
@@ -41,39 +42,60 @@ final class DeviceBatch implements AutoCloseable {
         }
     }
 
+    /**
+     * The ints uploaded for a batch (pure): {@code rowSeq [rows] | rowPos [rows] | seqBt [sequences] | blockTables |
+     * tiles [2 x tiles] | splitRows}.
+     *
+     * @param tilesOffset index of the first tile int (the split rows follow the tiles)
+     * @param maxLength   the longest row's position + 1
+     */
+    record Layout(int[] ints, int rows, int maxLength, PrefillTiling tiling, int tilesOffset) {
+
+        static Layout of(AttentionBatch b) {
+            int n = b.totalRows();
+            int seqs = b.sequences().size();
+            long tables = 0;
+            for (SequenceSlice s : b.sequences()) tables += s.blockTable().length;
+            PrefillTiling plan = PrefillTiling.of(b);
+            long total = 2L * n + seqs + tables + plan.tiles().length + plan.splitRows().length;
+            if (total > Integer.MAX_VALUE / 4) {
+                throw new IllegalArgumentException("attention batch too large: " + total + " ints");
+            }
+            int[] host = new int[(int) total];
+            int max = 0;
+            int at = 2 * n + seqs;
+            for (int s = 0; s < seqs; s++) {
+                SequenceSlice seq = b.sequences().get(s);
+                if (seq.rowStart() < 0 || seq.rows() < 0 || seq.rowStart() + seq.rows() > n || seq.firstPosition() < 0) {
+                    throw new IllegalArgumentException("attention batch: sequence " + s + " rows [" + seq.rowStart()
+                            + ", " + (seq.rowStart() + seq.rows()) + ") at position " + seq.firstPosition()
+                            + " outside the batch's " + n + " rows");
+                }
+                for (int i = 0; i < seq.rows(); i++) {
+                    host[seq.rowStart() + i] = s;                     // rowSeq
+                    host[n + seq.rowStart() + i] = seq.firstPosition() + i;   // rowPos
+                }
+                max = Math.max(max, seq.endPosition());
+                host[2 * n + s] = at - (2 * n + seqs);                // seqBt: offset from blockTables' start
+                System.arraycopy(seq.blockTable(), 0, host, at, seq.blockTable().length);
+                at += seq.blockTable().length;
+            }
+            System.arraycopy(plan.tiles(), 0, host, at, plan.tiles().length);
+            System.arraycopy(plan.splitRows(), 0, host, at + plan.tiles().length, plan.splitRows().length);
+            return new Layout(host, n, max, plan, at);
+        }
+
+        /** Whether the split rows are all the rows in order (the kernel then needs no map). */
+        boolean splitRowsAreAll() {
+            return tiling.splitRows().length == rows;
+        }
+    }
+
     private void upload(AttentionBatch b) {
         batch = null;
         validatedBlockSize = 0;
-        int n = b.totalRows();
-        int seqs = b.sequences().size();
-        long tables = 0;
-        for (SequenceSlice s : b.sequences()) tables += s.blockTable().length;
-        PrefillTiling plan = PrefillTiling.of(b);
-        long total = 2L * n + seqs + tables + plan.tiles().length + plan.splitRows().length;
-        if (total > Integer.MAX_VALUE / 4) {
-            throw new IllegalArgumentException("attention batch too large: " + total + " ints");
-        }
-        int[] host = new int[(int) total];
-        int max = 0;
-        int at = 2 * n + seqs;
-        for (int s = 0; s < seqs; s++) {
-            SequenceSlice seq = b.sequences().get(s);
-            if (seq.rowStart() < 0 || seq.rows() < 0 || seq.rowStart() + seq.rows() > n || seq.firstPosition() < 0) {
-                throw new IllegalArgumentException("attention batch: sequence " + s + " rows [" + seq.rowStart()
-                        + ", " + (seq.rowStart() + seq.rows()) + ") at position " + seq.firstPosition()
-                        + " outside the batch's " + n + " rows");
-            }
-            for (int i = 0; i < seq.rows(); i++) {
-                host[seq.rowStart() + i] = s;                     // rowSeq
-                host[n + seq.rowStart() + i] = seq.firstPosition() + i;   // rowPos
-            }
-            max = Math.max(max, seq.endPosition());
-            host[2 * n + s] = at - (2 * n + seqs);                // seqBt: offset from blockTables' start
-            System.arraycopy(seq.blockTable(), 0, host, at, seq.blockTable().length);
-            at += seq.blockTable().length;
-        }
-        System.arraycopy(plan.tiles(), 0, host, at, plan.tiles().length);
-        System.arraycopy(plan.splitRows(), 0, host, at + plan.tiles().length, plan.splitRows().length);
+        Layout layout = Layout.of(b);
+        int[] host = layout.ints();
         if (ints == null || ints.bytes() < 4L * host.length) {
             if (ints != null) ints.close();
             ints = null;
@@ -84,10 +106,11 @@ final class DeviceBatch implements AutoCloseable {
             staging.putInts(0, host, 0, host.length);
             staging.upload(ints.ptr(), 4L * host.length);
         }
-        rows = n;
-        maxLength = max;
-        tiling = plan;
-        tilesOffset = at;
+        rows = layout.rows();
+        maxLength = layout.maxLength();
+        tiling = layout.tiling();
+        tilesOffset = layout.tilesOffset();
+        splitRowsAreAll = layout.splitRowsAreAll();
         batch = b;
     }
 
@@ -129,7 +152,7 @@ final class DeviceBatch implements AutoCloseable {
 
     /** The split rows' map, or 0 when they are all the batch's rows in order (the kernel then needs none). */
     long splitRowMap() {
-        return tiling.splitRows().length == rows ? 0 : ints.ptr() + 4L * (tilesOffset + tiling.tiles().length);
+        return splitRowsAreAll ? 0 : ints.ptr() + 4L * (tilesOffset + tiling.tiles().length);
     }
 
     long rowSeq() {
