@@ -38,6 +38,17 @@ cat "$OUT/gpu-tests.txt"
 if ! grep -Eq '\[ +0 tests aborted' "$OUT/gpu-tests.txt"; then
   echo "run.sh: gpu tests were aborted (no usable GPU?)"; [ "$tests" -eq 0 ] && tests=3
 fi
+# JUnit skips a class it cannot load without a word (e.g. a jar older than the test classes): every gpu test class
+# (a subclass of GpuTest, or tagged itself) must have run
+for f in "$BUNDLE"/test-classes/dev/shardline/worker/cuda/*Test.class; do
+  [ "$(basename "$f")" = GpuTest.class ] && continue
+  c="$(basename "$f" .class)"
+  if { grep -aq 'dev/shardline/worker/cuda/GpuTest[^A-Za-z0-9_$]' "$f" || grep -aq 'Lorg/junit/jupiter/api/Tag;' "$f"; } \
+      && ! grep -q "─ $c " "$OUT/gpu-tests.txt"; then
+    echo "run.sh: $c did not run (not discovered: a class it needs is missing?)" | tee -a "$OUT/gpu-tests.txt"
+    [ "$tests" -eq 0 ] && tests=4
+  fi
+done
 
 echo "== gpu-check"
 t2=$(now)

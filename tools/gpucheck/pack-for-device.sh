@@ -44,9 +44,14 @@ mkdir -p .device/lib .device/test-classes/dev/shardline/worker
 tar -C .device -cJf .device/jrt.tar.xz jrt
 rm -rf .device/jrt
 cp cli/target/shardline-cli.jar .device/lib/
-for j in cli/target/lib/shardline-model-*.jar cli/target/lib/shardline-worker-*.jar cli/target/lib/picocli-*.jar; do
+# the model and worker jars from their own modules (this build's), picocli from the cli's runtime dependencies
+for j in model/target/shardline-model-*.jar worker/target/shardline-worker-*.jar cli/target/lib/picocli-*.jar; do
   cp "$j" .device/lib/
 done
+if ! unzip -l .device/lib/shardline-worker-*.jar native/linux-x86_64/libshardline_cuda.so >/dev/null; then
+  echo "pack-for-device: the bundled worker jar holds no CUDA library" >&2
+  exit 1
+fi
 cp -r worker/target/test-classes/dev/shardline/worker/cuda .device/test-classes/dev/shardline/worker/
 ./mvnw -q -B dependency:copy -Dartifact="org.junit.platform:junit-platform-console-standalone:$JUNIT_VERSION" \
   -DoutputDirectory=.device -Dmdep.stripVersion=true

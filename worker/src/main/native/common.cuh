@@ -24,6 +24,8 @@ static inline unsigned int blocks_for(long long n, int block) {
 // The process's device, bound on each calling thread by sl_bind_thread (every JNI entry calls it first).
 cudaError_t sl_select_device(int device, int sync_each_launch);
 cudaError_t sl_bind_thread();
+// The selected device's non-blocking stream, on which every launch, copy and memset of the process is queued.
+cudaStream_t sl_stream();
 // A launcher's result, followed (in debug mode) by cudaDeviceSynchronize so a fault is reported by its launch.
 cudaError_t sl_after_launch(cudaError_t launched);
 cudaError_t sl_current_device(int* device);
@@ -39,6 +41,19 @@ cudaError_t sl_copy_to_host(void* host_dst, const void* src, size_t bytes);
 cudaError_t sl_copy_device(void* dst, const void* src, size_t bytes);
 cudaError_t sl_memset_zero(void* dst, size_t bytes);
 cudaError_t sl_synchronize();
+// Pinned host memory for per-step transfers: the host writes it after sl_staging_wait (the previous copy out of it
+// is done), sl_staging_upload queues the copy on the stream and records `done`; sl_staging_download copies into it
+// and waits for the stream.
+struct SlStaging {
+    void* host;
+    size_t bytes;
+    cudaEvent_t done;
+};
+cudaError_t sl_staging_create(size_t bytes, SlStaging** out);
+cudaError_t sl_staging_free(SlStaging* s);
+cudaError_t sl_staging_wait(SlStaging* s);
+cudaError_t sl_staging_upload(SlStaging* s, void* dst, size_t bytes);
+cudaError_t sl_staging_download(SlStaging* s, const void* src, size_t bytes);
 
 // elementwise.cu (all activations f32, row-major)
 cudaError_t sl_rms_norm(const float* x, const float* weight, float eps, int tokens, int dim, float* out);
@@ -76,13 +91,25 @@ struct AttnBatch {
     int rows;
     int block_size;
 };
-cudaError_t sl_store_kv(const float* k, const float* v, AttnBatch b, int kv_dim, float* keys, float* values);
+// The cache holds f32, or bf16 when kv_bf16 != 0 (stored rounded to nearest even, read widened): keys and values
+// are then float* or __nv_bfloat16* of the same [num_blocks, block_size, kv_dim] shape.
+cudaError_t sl_store_kv(const float* k, const float* v, AttnBatch b, int kv_dim, void* keys, void* values,
+                        int kv_bf16);
 // Splits along the sequence for a batch whose longest row attends to max_len positions; the workspace
 // (f32, for split partials) must hold sl_attention_workspace_floats(...) floats (0: none needed).
 int sl_attention_splits(int rows, int kv_heads, int max_len);
 long long sl_attention_workspace_floats(int rows, int q_heads, int kv_heads, int head_dim, int max_len);
-cudaError_t sl_attention(const float* q, float* out, AttnBatch b, int q_heads, int kv_heads, int head_dim,
-                         float scale, int max_len, const float* keys, const float* values, float* workspace);
+// One block per (row, kv head, split). With row_map (device int [b.rows]) it serves only those batch rows
+// (b.rows = their count); null: every row 0 .. b.rows - 1.
+cudaError_t sl_attention(const float* q, float* out, AttnBatch b, const int* row_map, int q_heads, int kv_heads,
+                         int head_dim, float scale, int max_len, const void* keys, const void* values,
+                         int kv_bf16, float* workspace);
+// Flash-style prefill: tiles (device int [2 * tile_count]: first row, row count <= tile_rows; consecutive rows of
+// one sequence) x kv heads, K/V streamed once per tile. 1 when a tile of tile_rows rows fits the kernel's limits.
+int sl_flash_prefill_fits(int tile_rows, int q_heads, int kv_heads, int head_dim);
+cudaError_t sl_flash_prefill(const float* q, float* out, AttnBatch b, const int* tiles, int tile_count,
+                             int tile_rows, int q_heads, int kv_heads, int head_dim, float scale, const void* keys,
+                             const void* values, int kv_bf16);
 
 // sampling.cu: one logits row [vocab] per row. ids: device int [rows].
 static const int SAMPLE_MAX_TOP_K = 1024;

@@ -89,25 +89,25 @@ static unsigned int grid_stride_blocks(long long n) {
 cudaError_t sl_rms_norm(const float* x, const float* weight, float eps, int tokens, int dim, float* out) {
     if (tokens <= 0) return cudaSuccess;
     int block = dim >= 1024 ? 1024 : ((dim + 31) / 32) * 32;
-    rms_norm_kernel<<<tokens, block>>>(x, weight, eps, dim, out);
+    rms_norm_kernel<<<tokens, block, 0, sl_stream()>>>(x, weight, eps, dim, out);
     return cudaGetLastError();
 }
 
 cudaError_t sl_swiglu(const float* gate, const float* up, long long n, float* out) {
     if (n <= 0) return cudaSuccess;
-    swiglu_kernel<<<grid_stride_blocks(n), ELEMENTWISE_BLOCK>>>(gate, up, n, out);
+    swiglu_kernel<<<grid_stride_blocks(n), ELEMENTWISE_BLOCK, 0, sl_stream()>>>(gate, up, n, out);
     return cudaGetLastError();
 }
 
 cudaError_t sl_add(float* acc, const float* x, long long n) {
     if (n <= 0) return cudaSuccess;
-    add_kernel<<<grid_stride_blocks(n), ELEMENTWISE_BLOCK>>>(acc, x, n);
+    add_kernel<<<grid_stride_blocks(n), ELEMENTWISE_BLOCK, 0, sl_stream()>>>(acc, x, n);
     return cudaGetLastError();
 }
 
 cudaError_t sl_rope(float* x, int tokens, int heads, int head_dim, const float* cos, const float* sin) {
     long long total = (long long) tokens * heads * (head_dim / 2);
     if (total <= 0) return cudaSuccess;
-    rope_kernel<<<blocks_for(total, ELEMENTWISE_BLOCK), ELEMENTWISE_BLOCK>>>(x, tokens, heads, head_dim, cos, sin);
+    rope_kernel<<<blocks_for(total, ELEMENTWISE_BLOCK), ELEMENTWISE_BLOCK, 0, sl_stream()>>>(x, tokens, heads, head_dim, cos, sin);
     return cudaGetLastError();
 }

@@ -20,6 +20,6 @@ __global__ void embed_bf16_kernel(const __nv_bfloat16* __restrict__ table, const
 
 cudaError_t sl_embed_bf16(const __nv_bfloat16* table, const int* ids, int tokens, int hidden, float* out) {
     if (tokens <= 0 || hidden <= 0) return cudaSuccess;
-    embed_bf16_kernel<<<tokens, 256>>>(table, ids, hidden, out);
+    embed_bf16_kernel<<<tokens, 256, 0, sl_stream()>>>(table, ids, hidden, out);
     return cudaGetLastError();
 }

@@ -189,9 +189,9 @@ cudaError_t sl_gemm_bf16(const float* x, int tokens, const __nv_bfloat16* w, con
     if (mtiles > 65535) return cudaErrorInvalidValue;
     dim3 grid(blocks_for(n, GEMM_BN), mtiles);
     if (mode == GEMM_PRECISE) {
-        gemm_bf16_kernel<true><<<grid, GEMM_THREADS>>>(x, w, bias, tokens, n, k, out);
+        gemm_bf16_kernel<true><<<grid, GEMM_THREADS, 0, sl_stream()>>>(x, w, bias, tokens, n, k, out);
     } else {
-        gemm_bf16_kernel<false><<<grid, GEMM_THREADS>>>(x, w, bias, tokens, n, k, out);
+        gemm_bf16_kernel<false><<<grid, GEMM_THREADS, 0, sl_stream()>>>(x, w, bias, tokens, n, k, out);
     }
     return cudaGetLastError();
 }

@@ -1,6 +1,7 @@
 // JNI entry points of dev.shardline.worker.cuda.CudaNative: unpack primitives and arrays, call a launcher,
 // return its cudaError_t. No CUDA error ever aborts the JVM; Java turns codes into CudaException.
 #include <jni.h>
+#include <cstring>
 #include "dev_shardline_worker_cuda_CudaNative.h"
 #include "common.cuh"
 
@@ -228,11 +229,11 @@ static AttnBatch attn_batch(jint rows, jlong row_seq, jlong row_pos, jlong seq_b
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_storeKv(
         JNIEnv*, jclass, jlong k, jlong v, jint rows, jint kv_dim, jlong row_seq, jlong row_pos, jlong seq_bt,
-        jlong block_tables, jint block_size, jlong keys, jlong values) {
+        jlong block_tables, jint block_size, jlong keys, jlong values, jboolean kv_bf16) {
     BIND();
     return (jint) sl_after_launch(sl_store_kv(PTR(const float, k), PTR(const float, v),
                               attn_batch(rows, row_seq, row_pos, seq_bt, block_tables, block_size), kv_dim,
-                              PTR(float, keys), PTR(float, values)));
+                              PTR(void, keys), PTR(void, values), kv_bf16 ? 1 : 0));
 }
 
 JNIEXPORT jlong JNICALL Java_dev_shardline_worker_cuda_CudaNative_attentionWorkspaceFloats(
@@ -243,12 +244,29 @@ JNIEXPORT jlong JNICALL Java_dev_shardline_worker_cuda_CudaNative_attentionWorks
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_attention(
         JNIEnv*, jclass, jlong q, jlong out, jint rows, jint q_heads, jint kv_heads, jint head_dim, jfloat scale,
         jint max_len, jlong row_seq, jlong row_pos, jlong seq_bt, jlong block_tables, jint block_size, jlong keys,
-        jlong values, jlong workspace) {
+        jlong values, jlong workspace, jlong row_map, jboolean kv_bf16) {
     BIND();
     return (jint) sl_after_launch(sl_attention(PTR(const float, q), PTR(float, out),
-                               attn_batch(rows, row_seq, row_pos, seq_bt, block_tables, block_size), q_heads,
-                               kv_heads, head_dim, scale, max_len, PTR(const float, keys), PTR(const float, values),
+                               attn_batch(rows, row_seq, row_pos, seq_bt, block_tables, block_size),
+                               PTR(const int, row_map), q_heads, kv_heads, head_dim, scale, max_len,
+                               PTR(const void, keys), PTR(const void, values), kv_bf16 ? 1 : 0,
                                PTR(float, workspace)));
+}
+
+JNIEXPORT jboolean JNICALL Java_dev_shardline_worker_cuda_CudaNative_flashPrefillFits(
+        JNIEnv*, jclass, jint tile_rows, jint q_heads, jint kv_heads, jint head_dim) {
+    return sl_flash_prefill_fits(tile_rows, q_heads, kv_heads, head_dim) ? JNI_TRUE : JNI_FALSE;
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_flashPrefill(
+        JNIEnv*, jclass, jlong q, jlong out, jlong tiles, jint tile_count, jint tile_rows, jint q_heads,
+        jint kv_heads, jint head_dim, jfloat scale, jlong row_seq, jlong row_pos, jlong seq_bt, jlong block_tables,
+        jint block_size, jlong keys, jlong values, jboolean kv_bf16) {
+    BIND();
+    return (jint) sl_after_launch(sl_flash_prefill(PTR(const float, q), PTR(float, out),
+                               attn_batch(0, row_seq, row_pos, seq_bt, block_tables, block_size),
+                               PTR(const int, tiles), tile_count, tile_rows, q_heads, kv_heads, head_dim, scale,
+                               PTR(const void, keys), PTR(const void, values), kv_bf16 ? 1 : 0));
 }
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_argmax(
@@ -263,6 +281,85 @@ JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_sample(
     BIND();
     return (jint) sl_after_launch(sl_sample(PTR(const float, logits), rows, vocab, PTR(const float, temperature),
                             PTR(const int, top_k), PTR(const float, top_p), PTR(const double, u), PTR(int, ids)));
+}
+
+// --- pinned staging buffers (handle = SlStaging*) ---
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_stagingCreate(
+        JNIEnv* env, jclass, jlong bytes, jlongArray out) {
+    if (bytes <= 0) return (jint) cudaErrorInvalidValue;
+    BIND();
+    SlStaging* s = nullptr;
+    cudaError_t err = sl_staging_create((size_t) bytes, &s);
+    jlong handle = (jlong) reinterpret_cast<uintptr_t>(s);
+    env->SetLongArrayRegion(out, 0, 1, &handle);
+    return (jint) err;
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_stagingFree(JNIEnv*, jclass, jlong handle) {
+    BIND();
+    return (jint) sl_staging_free(PTR(SlStaging, handle));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_stagingWait(JNIEnv*, jclass, jlong handle) {
+    BIND();
+    return (jint) sl_staging_wait(PTR(SlStaging, handle));
+}
+
+// Copies between a Java array and the pinned memory at byte_offset (no CUDA call: the caller waited first).
+static jint staging_put(JNIEnv* env, jlong handle, jlong byte_offset, jarray src, jint offset, jint count,
+                        size_t elem) {
+    SlStaging* s = PTR(SlStaging, handle);
+    if (count <= 0) return 0;
+    if (byte_offset < 0 || offset < 0 || (jlong) offset + count > env->GetArrayLength(src)
+        || (size_t) byte_offset + (size_t) count * elem > s->bytes) {
+        return (jint) cudaErrorInvalidValue;
+    }
+    char* host = static_cast<char*>(env->GetPrimitiveArrayCritical(src, nullptr));
+    if (host == nullptr) return (jint) cudaErrorMemoryAllocation;
+    std::memcpy(static_cast<char*>(s->host) + byte_offset, host + (size_t) offset * elem, (size_t) count * elem);
+    env->ReleasePrimitiveArrayCritical(src, host, JNI_ABORT);
+    return 0;
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_stagingPutInts(
+        JNIEnv* env, jclass, jlong handle, jlong byte_offset, jintArray src, jint offset, jint count) {
+    return staging_put(env, handle, byte_offset, src, offset, count, sizeof(jint));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_stagingPutFloats(
+        JNIEnv* env, jclass, jlong handle, jlong byte_offset, jfloatArray src, jint offset, jint count) {
+    return staging_put(env, handle, byte_offset, src, offset, count, sizeof(jfloat));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_stagingPutDoubles(
+        JNIEnv* env, jclass, jlong handle, jlong byte_offset, jdoubleArray src, jint offset, jint count) {
+    return staging_put(env, handle, byte_offset, src, offset, count, sizeof(jdouble));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_stagingGetInts(
+        JNIEnv* env, jclass, jlong handle, jlong byte_offset, jintArray dst, jint offset, jint count) {
+    SlStaging* s = PTR(SlStaging, handle);
+    if (count <= 0) return 0;
+    if (byte_offset < 0 || offset < 0 || (jlong) offset + count > env->GetArrayLength(dst)
+        || (size_t) byte_offset + (size_t) count * sizeof(jint) > s->bytes) {
+        return (jint) cudaErrorInvalidValue;
+    }
+    env->SetIntArrayRegion(dst, offset, count,
+                           reinterpret_cast<const jint*>(static_cast<char*>(s->host) + byte_offset));
+    return 0;
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_stagingUpload(
+        JNIEnv*, jclass, jlong handle, jlong dst, jlong bytes) {
+    BIND();
+    return (jint) sl_staging_upload(PTR(SlStaging, handle), PTR(void, dst), (size_t) bytes);
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_stagingDownload(
+        JNIEnv*, jclass, jlong handle, jlong src, jlong bytes) {
+    BIND();
+    return (jint) sl_staging_download(PTR(SlStaging, handle), PTR(const void, src), (size_t) bytes);
 }
 
 }  // extern "C"

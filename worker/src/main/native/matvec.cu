@@ -102,7 +102,7 @@ template <int TMAX, int R>
 static void launch_vec8(const float* x, int tokens, const __nv_bfloat16* w, const float* bias, int n, int k,
                         float* out) {
     unsigned int grid = blocks_for(n, MATVEC_WARPS * R);
-    matvec_bf16_vec8_kernel<TMAX, R><<<grid, MATVEC_WARPS * 32>>>(x, tokens, reinterpret_cast<const uint4*>(w),
+    matvec_bf16_vec8_kernel<TMAX, R><<<grid, MATVEC_WARPS * 32, 0, sl_stream()>>>(x, tokens, reinterpret_cast<const uint4*>(w),
                                                                   bias, n, k, out);
 }
 
@@ -128,7 +128,7 @@ cudaError_t sl_matvec_bf16(const float* x, int tokens, const __nv_bfloat16* w, c
         for (int t0 = 0; t0 < tokens; t0 += 65535) {
             int group = tokens - t0 < 65535 ? tokens - t0 : 65535;
             dim3 grid(blocks_for(n, MATVEC_WARPS), group);
-            matvec_bf16_scalar_kernel<<<grid, MATVEC_WARPS * 32>>>(x + (size_t) t0 * k, w, bias, n, k,
+            matvec_bf16_scalar_kernel<<<grid, MATVEC_WARPS * 32, 0, sl_stream()>>>(x + (size_t) t0 * k, w, bias, n, k,
                                                                    out + (size_t) t0 * n);
             CUDA_TRY(cudaGetLastError());
         }

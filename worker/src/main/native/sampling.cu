@@ -279,7 +279,7 @@ sample_kernel(const float* __restrict__ logits, int vocab, const float* __restri
 cudaError_t sl_argmax(const float* logits, int rows, int vocab, int* ids) {
     if (rows <= 0) return cudaSuccess;
     if (vocab <= 0) return cudaErrorInvalidValue;
-    argmax_kernel<<<rows, SAMPLE_THREADS>>>(logits, vocab, ids);
+    argmax_kernel<<<rows, SAMPLE_THREADS, 0, sl_stream()>>>(logits, vocab, ids);
     return cudaGetLastError();
 }
 
@@ -287,6 +287,6 @@ cudaError_t sl_sample(const float* logits, int rows, int vocab, const float* tem
                       const float* top_p, const double* u, int* ids) {
     if (rows <= 0) return cudaSuccess;
     if (vocab <= 0) return cudaErrorInvalidValue;
-    sample_kernel<<<rows, SAMPLE_THREADS>>>(logits, vocab, temperature, top_k, top_p, u, ids);
+    sample_kernel<<<rows, SAMPLE_THREADS, 0, sl_stream()>>>(logits, vocab, temperature, top_k, top_p, u, ids);
     return cudaGetLastError();
 }

@@ -5,6 +5,10 @@ import dev.shardline.model.config.ModelConfig;
 import dev.shardline.model.forward.Qwen2Forward;
 import dev.shardline.model.forward.SequenceStep;
 import dev.shardline.model.kernels.Activations;
+import dev.shardline.model.kernels.AttentionBatch;
+import dev.shardline.model.kernels.SequenceSlice;
+import dev.shardline.model.kvcache.KvLayer;
+import dev.shardline.worker.cuda.CudaKernels;
 import dev.shardline.model.kernels.Kernels;
 import dev.shardline.model.kvcache.KvCache;
 import dev.shardline.model.tensor.WeightTensor;
@@ -14,6 +18,7 @@ import dev.shardline.model.weights.ModelWeights;
 
 import java.util.List;
 import java.util.Locale;
+import java.util.function.LongFunction;
 
 /**
  * Section 4: speed against yardsticks measured in the same run. The bandwidth yardstick B is the backend's own
@@ -45,7 +50,7 @@ final class Timing {
 
     void run() {
         c.report.section("4. Timing", "Host wall time per call: batches of calls each ended by reading one float back "
-                        + "(the default stream is in order), median of batches, after a warm-up call. "
+                        + "(the backend's stream is in order), median of batches, after a warm-up call. "
                         + "B = copy bandwidth as DRAM traffic (read + write bytes/s).",
                 "measurement", "shape", "time", "rate", "vs yardstick", "goal", "status");
         step("copy bandwidth", this::copy);
@@ -56,6 +61,43 @@ final class Timing {
         step("decode matvec lm_head", () -> matvec("lm_head", w.lmHead(), 1, false));
         step("prefill matmul", () -> prefill(w.layer().gateWeight()));
         step("layer", () -> layer(w.layer()));
+        if (c.gpu()) {
+            for (int prompt : new int[] {4096, 16384}) {
+                step("prefill attention " + prompt, () -> prefillAttention(prompt));
+            }
+        }
+    }
+
+    /**
+     * The attention of a whole prompt of {@code prompt} tokens as the worker prefills it: chunks of the shapes'
+     * prefill size, each attending to everything before it (cuda: flash prefill tiles over the bf16 cache the
+     * worker allocates). storeKv is not timed; the cache's contents do not change the work.
+     */
+    private void prefillAttention(int prompt) {
+        ModelConfig config = c.shapes.config();
+        int chunk = c.shapes.prefillTiming();
+        int blockSize = 16;
+        int[] table = range(0, (prompt + blockSize - 1) / blockSize);
+        int heads = config.numAttentionHeads();
+        int qDim = heads * config.headDim();
+        float scale = (float) (1 / Math.sqrt(config.headDim()));
+        List<AttentionBatch> chunks = new java.util.ArrayList<>();
+        for (int pos = 0; pos < prompt; pos += chunk) {
+            chunks.add(new AttentionBatch(List.of(new SequenceSlice(0, Math.min(chunk, prompt - pos), pos, table)),
+                    heads, config.numKeyValueHeads(), config.headDim(), scale));
+        }
+        LongFunction<Activations> cacheMemory = be instanceof CudaKernels cuda ? cuda::allocateKv : be::allocate;
+        String cache = be instanceof CudaKernels cuda ? cuda.kvDtype() + " cache" : "f32 cache";
+        try (KvLayer kv = KvLayer.allocate(cacheMemory, table.length, blockSize, config.kvDim());
+             Activations q = be.allocate((long) chunk * qDim); Activations out = be.allocate((long) chunk * qDim)) {
+            be.write(c.random.floats(chunk * qDim, 1.0), 0, q, 0, chunk * qDim);
+            double t = timer.secondsPerCall(() -> {
+                for (AttentionBatch b : chunks) be.attention(q, out, b, kv);
+            }, Timer.readOne(be, out));
+            double flops = 4.0 * qDim * (double) prompt * (prompt + 1) / 2.0;
+            c.report.row(Status.INFO, "prefill attention", prompt + " tokens in chunks of " + chunk + ", " + cache,
+                    ms(t), tflops(flops / t / 1e12), "causal attention FLOPs", "");
+        }
     }
 
     private void step(String what, Runnable body) {

@@ -1,9 +1,12 @@
 package dev.shardline.model.kvcache;
 
 import dev.shardline.model.config.ModelConfig;
+import dev.shardline.model.kernels.Activations;
 import dev.shardline.model.kernels.Kernels;
 import dev.shardline.model.kernels.ReferenceKernels;
 import dev.shardline.model.weights.LayerRange;
+
+import java.util.function.LongFunction;
 
 /**
  * The KV cache of the layers one process runs: a {@link KvLayer} per layer of its {@link LayerRange}, all sharing
@@ -31,10 +34,16 @@ public final class KvCache implements AutoCloseable {
 
     /** A zeroed cache for {@code range}'s layers in {@code kernels}' memory. */
     public static KvCache allocate(Kernels kernels, ModelConfig config, LayerRange range, int numBlocks, int blockSize) {
+        return allocate((LongFunction<Activations>) kernels::allocate, config, range, numBlocks, blockSize);
+    }
+
+    /** A zeroed cache whose layers' keys and values come from {@code allocator} (see {@link KvLayer#allocate}). */
+    public static KvCache allocate(LongFunction<Activations> allocator, ModelConfig config, LayerRange range,
+                                   int numBlocks, int blockSize) {
         KvLayer[] layers = new KvLayer[range.count()];
         try {
             for (int i = 0; i < layers.length; i++) {
-                layers[i] = KvLayer.allocate(kernels, numBlocks, blockSize, config.kvDim());
+                layers[i] = KvLayer.allocate(allocator, numBlocks, blockSize, config.kvDim());
             }
         } catch (RuntimeException e) {
             for (KvLayer layer : layers) if (layer != null) layer.close();
@@ -43,7 +52,7 @@ public final class KvCache implements AutoCloseable {
         return new KvCache(range, numBlocks, blockSize, layers);
     }
 
-    /** Bytes of KV cache one token takes in one layer (keys and values, f32). */
+    /** Bytes of KV cache one token takes in one layer (keys and values, f32; a bf16 device cache takes half). */
     public static long bytesPerTokenPerLayer(ModelConfig config) {
         return 2L * config.kvDim() * Float.BYTES;
     }

@@ -3,6 +3,8 @@ package dev.shardline.model.kvcache;
 import dev.shardline.model.kernels.Activations;
 import dev.shardline.model.kernels.Kernels;
 
+import java.util.function.LongFunction;
+
 /**
  * The paged key/value storage of one decoder layer: {@code numBlocks} blocks of {@code blockSize} token slots,
  * each slot holding {@code kvDim} floats of keys (post-RoPE) and as many of values, in memory of the backend that
@@ -31,10 +33,18 @@ public final class KvLayer implements AutoCloseable {
 
     /** A zeroed layer in {@code kernels}' memory. */
     public static KvLayer allocate(Kernels kernels, int numBlocks, int blockSize, int kvDim) {
+        return allocate((LongFunction<Activations>) kernels::allocate, numBlocks, blockSize, kvDim);
+    }
+
+    /**
+     * A zeroed layer whose keys and values come from {@code allocator} (elements in, Activations of that length
+     * out): a backend may store the cache in a narrower type than f32 (the CUDA backend's bf16 cache).
+     */
+    public static KvLayer allocate(LongFunction<Activations> allocator, int numBlocks, int blockSize, int kvDim) {
         long floats = (long) numBlocks * blockSize * kvDim;
-        Activations k = kernels.allocate(floats);
+        Activations k = allocator.apply(floats);
         try {
-            return new KvLayer(numBlocks, blockSize, kvDim, k, kernels.allocate(floats));
+            return new KvLayer(numBlocks, blockSize, kvDim, k, allocator.apply(floats));
         } catch (RuntimeException e) {
             k.close();
             throw e;

@@ -3,6 +3,7 @@ package dev.shardline.worker.config;
 import dev.shardline.model.config.ConfigKeyException;
 import dev.shardline.model.config.ConfigKeys;
 import dev.shardline.worker.cuda.CudaDeviceSelection;
+import dev.shardline.worker.cuda.KvDtype;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -28,7 +29,7 @@ import java.util.TreeSet;
  * @param weights          copy (default: weights copied into process memory, faster decode) or mmap (in place)
  * @param drainTimeoutMs   after a drain was requested (SIGTERM), how long to wait for the coordinator to finish it
  *                         before stopping anyway (default 120000)
- * @param cuda             backend cuda's options: {@code cuda-device}, {@code cuda-debug-sync}
+ * @param cuda             backend cuda's options: {@code cuda-device}, {@code cuda-debug-sync}, {@code cuda-kv-dtype}
  * @param loadNice         nice value (0..19) of the thread that reads and copies weights at load, so that a load
  *                         yields the cores to stages serving on the same host (default 10; 0 keeps the worker's own)
  */
@@ -37,7 +38,8 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
                            int loadNice) {
 
     public static final Set<String> KEYS = Set.of("worker-id", "coordinator", "host", "port", "model", "backend",
-            "threads", "memory-budget", "weights", "drain-timeout-ms", "cuda-device", "cuda-debug-sync", "load-nice");
+            "threads", "memory-budget", "weights", "drain-timeout-ms", "cuda-device", "cuda-debug-sync",
+            "cuda-kv-dtype", "load-nice");
 
     /** Default of load-nice. */
     public static final int DEFAULT_LOAD_NICE = 10;
@@ -50,10 +52,26 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
      * @param debugSync      {@code cuda-debug-sync}: synchronise and check after every kernel launch, so a fault
      *                       names the op that caused it (slow; default false: a fault names the last launched op)
      * @param visibleDevices the process's {@code CUDA_VISIBLE_DEVICES} (null when unset), for checks and logs
+     * @param kvDtype        {@code cuda-kv-dtype}: {@code bf16} (default: half the memory) or {@code f32}, how the
+     *                       device's KV cache stores keys and values
      */
-    public record Cuda(int device, boolean debugSync, String visibleDevices) {
-        /** GPU 0, no per-launch synchronisation, every GPU visible. */
+    public record Cuda(int device, boolean debugSync, String visibleDevices, KvDtype kvDtype) {
+        /** GPU 0, no per-launch synchronisation, every GPU visible, bf16 KV cache. */
         public static final Cuda DEFAULT = new Cuda(0, false, null);
+
+        public Cuda {
+            if (kvDtype == null) kvDtype = KvDtype.BF16;
+        }
+
+        /** With the default bf16 KV cache. */
+        public Cuda(int device, boolean debugSync, String visibleDevices) {
+            this(device, debugSync, visibleDevices, KvDtype.BF16);
+        }
+    }
+
+    /** Bytes per cached key or value element on this worker: 2 for backend cuda with a bf16 cache, else 4. */
+    public int kvElementBytes() {
+        return backend.equals("cuda") ? cuda.kvDtype().bytes() : Float.BYTES;
     }
 
     /** The configuration without CUDA options (GPU 0, no debug synchronisation). */
@@ -124,8 +142,17 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
                 v.getOrDefault("weights", "copy"),
                 ConfigKeys.intValue(v, "drain-timeout-ms", (int) DEFAULT_DRAIN_TIMEOUT_MS),
                 new Cuda(ConfigKeys.intValue(v, "cuda-device", 0), booleanValue(v, "cuda-debug-sync"),
-                        env.get("CUDA_VISIBLE_DEVICES")),
+                        env.get("CUDA_VISIBLE_DEVICES"), kvDtypeValue(v)),
                 ConfigKeys.intValue(v, "load-nice", DEFAULT_LOAD_NICE));
+    }
+
+    /** bf16 | f32 (absent: bf16); anything else fails naming the key. */
+    private static KvDtype kvDtypeValue(Map<String, String> v) {
+        String s = v.get("cuda-kv-dtype");
+        if (s == null) return KvDtype.BF16;
+        KvDtype d = KvDtype.parse(s);
+        if (d == null) throw new ConfigKeyException("cuda-kv-dtype", "must be bf16 or f32, got " + s);
+        return d;
     }
 
     /** true | false (absent: false); anything else fails naming the key. */

@@ -22,8 +22,13 @@ public final class CudaBackend {
      * {@code threads} is unused: the host side of the CUDA backend is one thread.
      */
     public static CudaKernels create(int threads, int device, boolean syncEachLaunch) {
+        return create(threads, device, syncEachLaunch, KvDtype.BF16);
+    }
+
+    /** {@link #create(int, int, boolean)} whose {@link CudaKernels#allocateKv} caches hold {@code kvDtype}. */
+    public static CudaKernels create(int threads, int device, boolean syncEachLaunch, KvDtype kvDtype) {
         CudaRuntime.select(device, syncEachLaunch);
-        return new CudaKernels(CudaKernels.GemmMode.PRECISE, syncEachLaunch);
+        return new CudaKernels(CudaKernels.GemmMode.PRECISE, syncEachLaunch, kvDtype);
     }
 
     /** Throws {@code "backend cuda: no usable GPU: <driver message>"} unless a GPU answered; returns the probe. */

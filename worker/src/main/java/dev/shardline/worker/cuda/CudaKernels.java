@@ -19,10 +19,15 @@ import java.util.function.LongConsumer;
 /**
  * Backend {@code cuda}: every {@link Kernels} op as a CUDA kernel on the current GPU, activations and KV cache in
  * device memory ({@link DeviceActivations}), weights uploaded once and kept by tensor identity (matrices bf16,
- * vectors f32). Calls are queued on the default stream; {@link #read} waits for them. Decode-sized matmuls
+ * vectors f32). Calls are queued on one non-blocking stream per process; per-step uploads (token ids, the
+ * attention batch, sampling parameters) go through pinned staging buffers without a host wait, and {@link #read}
+ * (or a sampled id's download) waits for the stream: one synchronisation per step. Decode-sized matmuls
  * (up to {@link #MATVEC_MAX_TOKENS} tokens) read each weight once for all tokens; larger ones run on tensor cores
- * in {@link GemmMode#PRECISE} (default) or {@link GemmMode#FAST}. The last stage samples on the device with
- * {@link #argmax} and {@link #sample}. Not thread-safe: one compute thread per instance.
+ * in {@link GemmMode#PRECISE} (default) or {@link GemmMode#FAST}. Attention: prefill chunks of at least
+ * {@link PrefillTiling#MIN_ROWS} rows run on the flash prefill kernel (K/V streamed once per tile of query rows),
+ * every other row on the split-K kernel. A KV cache from {@link #allocateKv} holds {@link #kvDtype()} elements (bf16
+ * by default); caches from {@link #allocate} hold f32. The last stage samples on the device with {@link #argmax}
+ * and {@link #sample}. Not thread-safe: one compute thread per instance.
  */
 public final class CudaKernels implements Kernels {
 
@@ -40,10 +45,14 @@ public final class CudaKernels implements Kernels {
     public static final int MAX_DEVICE_TOP_K = 1024;
 
     private final GemmMode gemmMode;
+    private final KvDtype kvDtype;
     private final boolean syncEachLaunch;
     private String lastLaunch;        // the op launched last: named by an asynchronous fault found later
     private final DeviceWeights weights = new DeviceWeights();
-    private final DeviceBatch batch = new DeviceBatch();
+    private final DeviceBatch batch = new DeviceBatch(new PinnedStaging("attention batch", this::call));
+    private final PinnedStaging idsUp = new PinnedStaging("token ids", this::call);
+    private final PinnedStaging idsDown = new PinnedStaging("sampled ids", this::call);
+    private final PinnedStaging paramsUp = new PinnedStaging("sampling parameters", this::call);
     private final Set<DeviceActivations.Memory> live = Collections.synchronizedSet(
             Collections.newSetFromMap(new IdentityHashMap<>()));
     private DeviceBuffer ints;        // token ids and sampled ids
@@ -65,9 +74,20 @@ public final class CudaKernels implements Kernels {
      *                       ({@link CudaRuntime#select}); only changes how errors are described
      */
     CudaKernels(GemmMode gemmMode, boolean syncEachLaunch) {
+        this(gemmMode, syncEachLaunch, KvDtype.BF16);
+    }
+
+    /** @param kvDtype what {@link #allocateKv} allocates */
+    CudaKernels(GemmMode gemmMode, boolean syncEachLaunch, KvDtype kvDtype) {
         CudaNative.ensureLoaded();
         this.gemmMode = gemmMode;
         this.syncEachLaunch = syncEachLaunch;
+        this.kvDtype = java.util.Objects.requireNonNull(kvDtype, "kvDtype");
+    }
+
+    /** The element type of the KV caches {@link #allocateKv} makes. */
+    public KvDtype kvDtype() {
+        return kvDtype;
     }
 
     @Override
@@ -83,22 +103,37 @@ public final class CudaKernels implements Kernels {
 
     @Override
     public DeviceActivations allocate(long floats) {
-        if (floats < 0) throw new IllegalArgumentException("allocate: negative size " + floats);
+        return allocate(floats, false);
+    }
+
+    /**
+     * Keys or values of a KV cache layer: {@code elements} of {@link #kvDtype()} (2 bytes each for bf16). Reads and
+     * writes of a bf16 buffer convert on the host (round to nearest even, widen); storeKv and attention use it as
+     * it is. Pass as {@code KvCache.allocate(cuda::allocateKv, ...)}.
+     */
+    public DeviceActivations allocateKv(long elements) {
+        return allocate(elements, kvDtype == KvDtype.BF16);
+    }
+
+    private DeviceActivations allocate(long elements, boolean bf16) {
+        if (elements < 0) throw new IllegalArgumentException("allocate: negative size " + elements);
         open();
         long ptr = 0;
-        if (floats > 0) {
+        long bytes = (bf16 ? 2 : 4) * elements;
+        String what = elements + (bf16 ? " bf16" : " floats");
+        if (elements > 0) {
             long[] out = new long[1];
-            call("cudaMalloc(" + floats + " floats)", CudaNative.malloc(4 * floats, out));
+            call("cudaMalloc(" + what + ")", CudaNative.malloc(bytes, out));
             ptr = out[0];
-            int zero = CudaNative.memsetZero(ptr, 4 * floats);
+            int zero = CudaNative.memsetZero(ptr, bytes);
             if (zero != 0) {
                 CudaNative.free(ptr);
-                call("cudaMemset(" + floats + " floats)", zero);
+                call("cudaMemset(" + what + ")", zero);
             }
         }
         DeviceActivations.Memory memory = new DeviceActivations.Memory(ptr, this);
         live.add(memory);
-        return new DeviceActivations(floats, memory);
+        return new DeviceActivations(elements, bf16, memory);
     }
 
     void forget(DeviceActivations.Memory memory) {
@@ -108,7 +143,14 @@ public final class CudaKernels implements Kernels {
     @Override
     public void write(float[] src, int srcOffset, Activations dst, long dstOffset, int count) {
         java.util.Objects.checkFromIndexSize(srcOffset, count, src.length);
-        long to = dev(dst).at(dstOffset, count, "write");
+        DeviceActivations d = dev(dst);
+        long to = d.at(dstOffset, count, "write");
+        if (d.bf16()) {
+            short[] bits = new short[count];
+            for (int i = 0; i < count; i++) bits[i] = WeightTensor.floatToBf16(src[srcOffset + i]);
+            call("write " + count + " bf16 to the device", CudaNative.copyShortsToDevice(bits, 0, to, count));
+            return;
+        }
         call("write " + count + " floats to the device",
                 CudaNative.copyFloatsToDevice(src, srcOffset, to, count));
     }
@@ -116,18 +158,30 @@ public final class CudaKernels implements Kernels {
     @Override
     public void read(Activations src, long srcOffset, float[] dst, int dstOffset, int count) {
         java.util.Objects.checkFromIndexSize(dstOffset, count, dst.length);
-        long from = dev(src).at(srcOffset, count, "read");
+        DeviceActivations d = dev(src);
+        long from = d.at(srcOffset, count, "read");
+        if (d.bf16()) {
+            short[] bits = new short[count];
+            call("read " + count + " bf16 from the device", CudaNative.copyShortsToHost(from, bits, 0, count));
+            for (int i = 0; i < count; i++) dst[dstOffset + i] = WeightTensor.bf16ToFloat(bits[i]);
+            return;
+        }
         call("read " + count + " floats from the device",
                 CudaNative.copyFloatsToHost(from, dst, dstOffset, count));
     }
 
     @Override
     public void copy(Activations src, long srcOffset, Activations dst, long dstOffset, int count) {
-        long from = dev(src).at(srcOffset, count, "copy");
-        long to = dev(dst).at(dstOffset, count, "copy");
+        DeviceActivations s = dev(src);
+        DeviceActivations d = dev(dst);
+        if (s.bf16() != d.bf16()) {
+            throw new IllegalArgumentException("copy: from " + s + " to " + d + ": element types differ");
+        }
+        long from = s.at(srcOffset, count, "copy");
+        long to = d.at(dstOffset, count, "copy");
         if (count > 0) {
-            call("copy " + count + " floats on the device",
-                    CudaNative.copyDeviceToDevice(from, to, 4L * count));
+            call("copy " + count + (s.bf16() ? " bf16" : " floats") + " on the device",
+                    CudaNative.copyDeviceToDevice(from, to, (long) s.elementBytes() * count));
         }
     }
 
@@ -186,7 +240,9 @@ public final class CudaKernels implements Kernels {
         long tableP = weights.matrix(table);
         long outP = dev(out).at(0, (long) ids.length * hidden, "embed");
         long idsP = ints(ids.length);
-        call("upload " + ids.length + " token ids", CudaNative.copyIntsToDevice(ids, 0, idsP, ids.length));
+        idsUp.begin(4L * ids.length);
+        idsUp.putInts(0, ids, 0, ids.length);
+        idsUp.upload(idsP, 4L * ids.length);
         launch("embed [" + vocab + ", " + hidden + "] x " + ids.length,
                 CudaNative.embedBf16(tableP, idsP, ids.length, hidden, outP));
     }
@@ -232,11 +288,12 @@ public final class CudaKernels implements Kernels {
         int rows = batch.rows();
         int kvDim = kv.kvDim();
         long cache = (long) kv.numBlocks() * kv.blockSize() * kvDim;
-        String op = "storeKv " + rows + " rows x " + kvDim;
+        boolean bf16 = cacheBf16(kv);
+        String op = "storeKv " + rows + " rows x " + kvDim + (bf16 ? " (bf16 cache)" : "");
         launch(op, CudaNative.storeKv(dev(k).at(0, (long) rows * kvDim, op),
                 dev(v).at(0, (long) rows * kvDim, op), rows, kvDim, batch.rowSeq(), batch.rowPos(), batch.seqBt(),
                 batch.blockTables(), kv.blockSize(), dev(kv.keys()).at(0, cache, op),
-                dev(kv.values()).at(0, cache, op)));
+                dev(kv.values()).at(0, cache, op), bf16));
     }
 
     @Override
@@ -253,9 +310,25 @@ public final class CudaKernels implements Kernels {
         if (rows == 0) return;
         long qDim = (long) b.qHeads() * b.headDim();
         long cache = (long) kv.numBlocks() * kv.blockSize() * kv.kvDim();
-        String op = "attention " + rows + " rows, heads " + b.qHeads() + "/" + b.kvHeads() + " x " + b.headDim()
-                + ", up to " + batch.maxLength() + " positions";
-        long need = CudaNative.attentionWorkspaceFloats(rows, b.qHeads(), b.kvHeads(), b.headDim(), batch.maxLength());
+        boolean bf16 = cacheBf16(kv);
+        long qp = dev(q).at(0, rows * qDim, "attention");
+        long outP = dev(out).at(0, rows * qDim, "attention");
+        long keys = dev(kv.keys()).at(0, cache, "attention");
+        long values = dev(kv.values()).at(0, cache, "attention");
+        String heads = "heads " + b.qHeads() + "/" + b.kvHeads() + " x " + b.headDim() + (bf16 ? ", bf16 cache" : "");
+        PrefillTiling tiling = batch.tiling();
+        if (tiling.tileCount() > 0) {
+            String op = "attention (flash prefill) " + tiling.tileCount() + " tiles of <= " + tiling.tileRows()
+                    + " rows, " + heads + ", up to " + batch.maxLength() + " positions";
+            launch(op, CudaNative.flashPrefill(qp, outP, batch.tiles(), tiling.tileCount(), tiling.tileRows(),
+                    b.qHeads(), b.kvHeads(), b.headDim(), b.scale(), batch.rowSeq(), batch.rowPos(), batch.seqBt(),
+                    batch.blockTables(), kv.blockSize(), keys, values, bf16));
+        }
+        int splitRows = tiling.splitRows().length;
+        if (splitRows == 0) return;
+        int maxLength = tiling.splitMaxLength();
+        String op = "attention " + splitRows + " rows, " + heads + ", up to " + maxLength + " positions";
+        long need = CudaNative.attentionWorkspaceFloats(splitRows, b.qHeads(), b.kvHeads(), b.headDim(), maxLength);
         long ws = 0;
         if (need > 0) {
             if (workspace == null || workspace.ptr() == 0 || workspace.bytes() < 4 * need) {
@@ -263,10 +336,19 @@ public final class CudaKernels implements Kernels {
             }
             ws = workspace.ptr();
         }
-        launch(op, CudaNative.attention(dev(q).at(0, rows * qDim, op), dev(out).at(0, rows * qDim, op),
-                rows, b.qHeads(), b.kvHeads(), b.headDim(), b.scale(), batch.maxLength(), batch.rowSeq(),
-                batch.rowPos(), batch.seqBt(), batch.blockTables(), kv.blockSize(), dev(kv.keys()).at(0, cache, op),
-                dev(kv.values()).at(0, cache, op), ws));
+        launch(op, CudaNative.attention(qp, outP, splitRows, b.qHeads(), b.kvHeads(), b.headDim(), b.scale(),
+                maxLength, batch.rowSeq(), batch.rowPos(), batch.seqBt(), batch.blockTables(), kv.blockSize(), keys,
+                values, ws, batch.splitRowMap(), bf16));
+    }
+
+    /** Whether a layer's cache is bf16; keys and values must agree. */
+    private static boolean cacheBf16(KvLayer kv) {
+        boolean keys = dev(kv.keys()).bf16();
+        if (keys != dev(kv.values()).bf16()) {
+            throw new IllegalArgumentException("KV layer: keys " + kv.keys() + " and values " + kv.values()
+                    + " differ in element type");
+        }
+        return keys;
     }
 
     @Override
@@ -290,7 +372,7 @@ public final class CudaKernels implements Kernels {
         if (rows == 0) return ids;
         long idsP = ints(rows);
         launch(op, CudaNative.argmax(lp, rows, vocab, idsP));
-        call(op + " (read ids)", CudaNative.copyIntsToHost(idsP, ids, 0, rows));
+        idsDown.downloadInts(idsP, ids, rows);
         return ids;
     }
 
@@ -326,13 +408,15 @@ public final class CudaKernels implements Kernels {
         long bytes = uOffset + 8L * rows;
         if (params == null || params.ptr() == 0 || params.bytes() < bytes) params = replace(params, Math.max(bytes, 4096));
         long p = params.ptr();
-        call(op + " (upload params)", CudaNative.copyFloatsToDevice(temperature, 0, p, rows));
-        call(op + " (upload params)", CudaNative.copyIntsToDevice(topK, 0, p + 4L * rows, rows));
-        call(op + " (upload params)", CudaNative.copyFloatsToDevice(topP, 0, p + 8L * rows, rows));
-        call(op + " (upload params)", CudaNative.copyDoublesToDevice(u, 0, p + uOffset, rows));
+        paramsUp.begin(bytes);
+        paramsUp.putFloats(0, temperature, 0, rows);
+        paramsUp.putInts(4L * rows, topK, 0, rows);
+        paramsUp.putFloats(8L * rows, topP, 0, rows);
+        paramsUp.putDoubles(uOffset, u, 0, rows);
+        paramsUp.upload(p, bytes);
         long idsP = ints(rows);
         launch(op, CudaNative.sample(lp, rows, vocab, p, p + 4L * rows, p + 8L * rows, p + uOffset, idsP));
-        call(op + " (read ids)", CudaNative.copyIntsToHost(idsP, ids, 0, rows));
+        idsDown.downloadInts(idsP, ids, rows);
         return ids;
     }
 
@@ -354,6 +438,7 @@ public final class CudaKernels implements Kernels {
         for (Runnable r : all) first = attempt(r, first);
         first = attempt(weights::close, first);
         first = attempt(batch::close, first);
+        for (PinnedStaging s : List.of(idsUp, idsDown, paramsUp)) first = attempt(s::close, first);
         for (DeviceBuffer b : Arrays.asList(ints, workspace, params)) {
             if (b != null) first = attempt(b::close, first);
         }

@@ -124,7 +124,7 @@ final class CudaNative {
 
     static native int copyDoublesToDevice(double[] src, int srcOffset, long dst, int count);
 
-    /** Device to device (cudaMemcpy, ordered with the kernels on the default stream). */
+    /** Device to device (cudaMemcpyAsync, ordered with the kernels on the process's stream). */
     static native int copyDeviceToDevice(long src, long dst, long bytes);
 
     /** cudaMemset(ptr, 0, bytes). */
@@ -135,6 +135,31 @@ final class CudaNative {
 
     /** From the device to native host memory. */
     static native int copyDeviceToAddress(long src, long hostAddress, long bytes);
+
+    // --- pinned staging buffers (PinnedStaging): handle = the native SlStaging ---
+
+    /** cudaHostAlloc of {@code bytes} plus an event; the handle goes to {@code out[0]}. */
+    static native int stagingCreate(long bytes, long[] out);
+
+    /** Waits for the last copy out of or into the buffer, then frees it. */
+    static native int stagingFree(long handle);
+
+    /** Waits for the event recorded after the last copy (before the host writes the buffer again). */
+    static native int stagingWait(long handle);
+
+    static native int stagingPutInts(long handle, long byteOffset, int[] src, int srcOffset, int count);
+
+    static native int stagingPutFloats(long handle, long byteOffset, float[] src, int srcOffset, int count);
+
+    static native int stagingPutDoubles(long handle, long byteOffset, double[] src, int srcOffset, int count);
+
+    static native int stagingGetInts(long handle, long byteOffset, int[] dst, int dstOffset, int count);
+
+    /** Queues pinned -> device on the process's stream and records the buffer's event; does not wait. */
+    static native int stagingUpload(long handle, long dst, long bytes);
+
+    /** Device -> pinned on the stream, then waits for the stream. */
+    static native int stagingDownload(long handle, long src, long bytes);
 
     // --- ops (all pointers are device pointers; activations f32) ---
 
@@ -158,19 +183,33 @@ final class CudaNative {
     static native int embedBf16(long table, long ids, int tokens, int hidden, long out);
 
     // Attention batches: device int arrays rowSeq [rows], rowPos [rows], seqBt [sequences] (offset of each
-    // sequence's block table in blockTables); the cache is [numBlocks, blockSize, kvDim] f32.
+    // sequence's block table in blockTables); the cache is [numBlocks, blockSize, kvDim], f32 or (kvBf16) bf16.
 
-    /** k, v [rows, kvDim] into the cache slots of each row's (sequence, position). */
+    /** k, v [rows, kvDim] into the cache slots of each row's (sequence, position); bf16 rounds to nearest even. */
     static native int storeKv(long k, long v, int rows, int kvDim, long rowSeq, long rowPos, long seqBt,
-                              long blockTables, int blockSize, long keys, long values);
+                              long blockTables, int blockSize, long keys, long values, boolean kvBf16);
 
     /** Floats of split-K workspace that {@link #attention} needs for this shape (0: none). */
     static native long attentionWorkspaceFloats(int rows, int qHeads, int kvHeads, int headDim, int maxLength);
 
-    /** Causal GQA over the cache: q, out [rows, qHeads * headDim]; maxLength = the longest row's position + 1. */
+    /**
+     * Causal GQA over the cache (split-K kernel): q, out [batch rows, qHeads * headDim]; with rowMap (device int
+     * [rows]) only those batch rows, else rows 0 .. rows - 1; maxLength = the longest served row's position + 1.
+     */
     static native int attention(long q, long out, int rows, int qHeads, int kvHeads, int headDim, float scale,
                                 int maxLength, long rowSeq, long rowPos, long seqBt, long blockTables, int blockSize,
-                                long keys, long values, long workspace);
+                                long keys, long values, long workspace, long rowMap, boolean kvBf16);
+
+    /** Whether a flash prefill tile of {@code tileRows} rows fits the kernel (sl_flash_prefill_fits). */
+    static native boolean flashPrefillFits(int tileRows, int qHeads, int kvHeads, int headDim);
+
+    /**
+     * Flash-style prefill attention over {@code tiles} (device int [2 * tileCount]: first batch row, row count
+     * &lt;= tileRows, consecutive rows of one sequence), K/V streamed once per (tile, kv head).
+     */
+    static native int flashPrefill(long q, long out, long tiles, int tileCount, int tileRows, int qHeads,
+                                   int kvHeads, int headDim, float scale, long rowSeq, long rowPos, long seqBt,
+                                   long blockTables, int blockSize, long keys, long values, boolean kvBf16);
 
     /** ids (device int [rows]) = argmax of each logits row [vocab], lowest id on ties. */
     static native int argmax(long logits, int rows, int vocab, long ids);

@@ -4,7 +4,8 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * One cudaMalloc allocation (never managed memory), freed deterministically by {@link #close()}. Copies are
- * synchronous and bounds-checked against the buffer's size.
+ * queued on the process's stream (uploads return once the source is staged, downloads once the data is here)
+ * and bounds-checked against the buffer's size.
  */
 public final class DeviceBuffer implements AutoCloseable {
     private final long bytes;

@@ -116,7 +116,7 @@ record AssignmentPlan(LayerAssignment assignment, Path dir, String fingerprint, 
         }
         LayerRange range = new LayerRange(a.getLayerStart(), a.getLayerEnd(), a.getHasEmbedding(), a.getHasHead());
         long weightBytes = weightBytes(sizes, range);
-        long kvBytes = (long) a.getKvBlocks() * a.getBlockSize() * range.count() * KvCache.bytesPerTokenPerLayer(config);
+        long kvBytes = (long) a.getKvBlocks() * a.getBlockSize() * range.count() * kvBytesPerTokenPerLayer(config, cfg);
         if (weightBytes + kvBytes > cfg.memoryBudgetBytes()) {
             throw new AssignException(Status.Code.RESOURCE_EXHAUSTED, "the assignment needs " + Bytes.format(weightBytes)
                     + " of weights + " + Bytes.format(kvBytes) + " of KV cache (kv_blocks " + a.getKvBlocks()
@@ -126,6 +126,14 @@ record AssignmentPlan(LayerAssignment assignment, Path dir, String fingerprint, 
         int limit = a.getSampleVocabLimit() > 0 ? a.getSampleVocabLimit() : vocab;
         return new AssignmentPlan(a, dir, fingerprint, config, range, dtype, maxMessage, limit, coordinator, weightBytes,
                 kvBytes);
+    }
+
+    /**
+     * Bytes one token takes in one layer of this worker's KV cache: f32 keys and values, or half that for backend
+     * cuda with its bf16 cache ({@code cuda-kv-dtype}).
+     */
+    static long kvBytesPerTokenPerLayer(ModelConfig config, WorkerConfig cfg) {
+        return KvCache.bytesPerTokenPerLayer(config) / Float.BYTES * cfg.kvElementBytes();
     }
 
     /** Bytes of the tensors of the range as stored (from the headers; a tied lm_head is the embedding, once). */

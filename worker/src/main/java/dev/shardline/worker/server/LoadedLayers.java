@@ -2,6 +2,7 @@ package dev.shardline.worker.server;
 
 import dev.shardline.model.checkpoint.CheckpointLoader;
 import dev.shardline.model.checkpoint.LoadProgress;
+import dev.shardline.model.config.ModelConfig;
 import dev.shardline.model.forward.Qwen2Forward;
 import dev.shardline.model.kernels.Backends;
 import dev.shardline.model.kernels.Kernels;
@@ -12,6 +13,7 @@ import dev.shardline.model.weights.ModelWeights;
 import dev.shardline.model.weights.ResidentWeights;
 import dev.shardline.worker.config.WorkerConfig;
 import dev.shardline.worker.cuda.CudaBackend;
+import dev.shardline.worker.cuda.CudaKernels;
 import dev.shardline.worker.host.ThreadNice;
 import dev.shardline.worker.stage.StageExecutor;
 import io.grpc.Status;
@@ -40,17 +42,20 @@ final class LoadedLayers implements AutoCloseable {
     private final AssignmentPlan loadedFor;
     private final ModelWeights weights;
     private final Kernels kernels;
+    private final CudaKernels cuda;           // the same kernels when the backend is cuda (its bf16 KV cache)
     private final Qwen2Forward forward;
     private volatile KvCache cache;   // replaced by ensureKv while no assignment is in service
     private boolean closed;
 
-    private LoadedLayers(AssignmentPlan plan, ModelWeights weights, Kernels kernels, Qwen2Forward forward, KvCache cache) {
+    private LoadedLayers(AssignmentPlan plan, ModelWeights weights, Kernels kernels, CudaKernels cuda,
+                         Qwen2Forward forward, KvCache cache) {
         this.dir = plan.dir().toAbsolutePath().normalize();
         this.fingerprint = plan.fingerprint();
         this.range = plan.range();
         this.loadedFor = plan;
         this.weights = weights;
         this.kernels = kernels;
+        this.cuda = cuda;
         this.forward = forward;
         this.cache = cache;
     }
@@ -66,21 +71,21 @@ final class LoadedLayers implements AutoCloseable {
         KvCache cache = null;
         try {
             weights = readWeights(plan, cfg, progress, log);
-            kernels = cfg.backend().equals("cuda") ? CudaBackend.create(cfg.threadsOrDefault(), cfg.cuda().device(),
-                    cfg.cuda().debugSync())
-                    : Backends.create(cfg.backend(), cfg.threadsOrDefault());
+            CudaKernels cuda = cfg.backend().equals("cuda") ? CudaBackend.create(cfg.threadsOrDefault(),
+                    cfg.cuda().device(), cfg.cuda().debugSync(), cfg.cuda().kvDtype()) : null;
+            kernels = cuda != null ? cuda : Backends.create(cfg.backend(), cfg.threadsOrDefault());
             kernels = faultInjection.apply(kernels);
             if (kernels instanceof VectorKernels vector) {
                 vector.warmUp();
             }
             prepare(kernels, weights, log);
-            cache = KvCache.allocate(kernels, plan.config(), plan.range(), plan.assignment().getKvBlocks(),
+            cache = kvCache(kernels, cuda, plan.config(), plan.range(), plan.assignment().getKvBlocks(),
                     plan.assignment().getBlockSize());
             Qwen2Forward forward = new Qwen2Forward(weights, kernels);
             long warm = System.nanoTime();
             new StageExecutor(forward, cache, plan.vocabLimit()).warmUp();
             log.accept(String.format("warmed up the forward pass in %.1f s", (System.nanoTime() - warm) / 1e9));
-            return new LoadedLayers(plan, weights, kernels, forward, cache);
+            return new LoadedLayers(plan, weights, kernels, cuda, forward, cache);
         } catch (OutOfMemoryError e) {
             release(cache, kernels, weights);
             throw new AssignException(Status.Code.RESOURCE_EXHAUSTED, "out of memory while loading " + plan.range()
@@ -154,6 +159,13 @@ final class LoadedLayers implements AutoCloseable {
                 && range.equals(plan.range());
     }
 
+    /** The KV cache: on a cuda backend in its KV element type (bf16 by default), else f32 in the kernels' memory. */
+    private static KvCache kvCache(Kernels kernels, CudaKernels cuda, ModelConfig config, LayerRange range,
+                                   int kvBlocks, int blockSize) {
+        return cuda != null ? KvCache.allocate(cuda::allocateKv, config, range, kvBlocks, blockSize)
+                : KvCache.allocate(kernels, config, range, kvBlocks, blockSize);
+    }
+
     /**
      * Makes the KV cache {@code kvBlocks x blockSize} tokens; returns false when it already was (its contents are
      * stale, which is harmless: every sequence writes a position before it reads it).
@@ -163,7 +175,7 @@ final class LoadedLayers implements AutoCloseable {
             return false;
         }
         cache.close();
-        cache = KvCache.allocate(kernels, loadedFor.config(), range, kvBlocks, blockSize);
+        cache = kvCache(kernels, cuda, loadedFor.config(), range, kvBlocks, blockSize);
         return true;
     }
 

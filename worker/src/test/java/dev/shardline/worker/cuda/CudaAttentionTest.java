@@ -1,49 +1,56 @@
 package dev.shardline.worker.cuda;
 
+import dev.shardline.model.kernels.Activations;
 import dev.shardline.model.kernels.AttentionBatch;
-import dev.shardline.model.kernels.Kernels;
-import dev.shardline.model.kernels.ReferenceKernels;
 import dev.shardline.model.kernels.SequenceSlice;
 import dev.shardline.model.kvcache.KvLayer;
+import dev.shardline.worker.cuda.FlashAttentionNumerics.KvStorage;
+import dev.shardline.worker.cuda.FlashAttentionNumerics.Softmax;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.function.LongFunction;
 
 import static dev.shardline.worker.cuda.GpuTestSupport.assertClose;
 import static dev.shardline.worker.cuda.GpuTestSupport.download;
-import static dev.shardline.worker.cuda.GpuTestSupport.randoms;
 import static dev.shardline.worker.cuda.GpuTestSupport.upload;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * storeKv and attention of {@link CudaKernels} against {@link ReferenceKernels} over the same paged caches (random
- * contents, shuffled block tables): prefill chunks after earlier chunks, several sequences of different lengths
- * in one batch, decode beyond 4096 positions (split-K with the combine kernel), at the tiny (4/2 x 16), small
- * (14/2 x 64) and QwQ (40/8 x 128) head layouts. Bounds (max-norm, relative): the cache after storeKv is exact,
- * attention 1e-5 (f32 online softmax vs the double reference).
+ * storeKv and attention of {@link CudaKernels} against {@code ReferenceKernels} over the same paged caches (random
+ * contents, shuffled block tables): prefill chunks after earlier chunks (flash prefill tiles), several sequences of
+ * different lengths in one batch, decode beyond 4096 positions (split-K with the combine kernel), at the tiny
+ * (4/2 x 16), small (14/2 x 64) and QwQ (40/8 x 128) head layouts, over an f32 and a bf16 cache. Bounds are
+ * derived on the CPU first ({@link FlashAttentionNumerics}: the kernel's arithmetic simulated on the same inputs),
+ * and each is first shown to fail a broken variant: an online softmax that does not rescale its sum (f32), a bf16
+ * cache that truncates or is read one element off (bf16). The cache after storeKv is exact: the f32 values, or
+ * their bf16 rounding to nearest even.
  */
 class CudaAttentionTest extends GpuTest {
-    private static final Kernels REF = new ReferenceKernels();
     private final Random random = new Random(7);
 
     @Test
     void tinyHeadsPrefillAfterEarlierChunksAndDecodeInOneBatch() {
         // {rows, firstPosition}: a first chunk, a later chunk, a decode row, a chunk crossing block boundaries
-        check(4, 2, 16, 16, new int[][] {{20, 0}, {7, 30}, {1, 37}, {33, 15}});
+        both(4, 2, 16, 16, new int[][] {{20, 0}, {7, 30}, {1, 37}, {33, 15}});
     }
 
     @Test
     void smallModelHeads() {
-        check(14, 2, 64, 16, new int[][] {{1, 0}, {1, 200}, {64, 64}, {5, 1000}});
+        both(14, 2, 64, 16, new int[][] {{1, 0}, {1, 200}, {64, 64}, {5, 1000}});
+    }
+
+    @Test
+    void qwqHeadsFlashPrefillTilesAndShortChunks() {
+        both(40, 8, 128, 16, new int[][] {{100, 200}, {9, 0}, {2, 127}, {1, 600}});
     }
 
     @Test
     void qwqHeadsDecodeBeyond4096UsesSplitK() {
-        check(40, 8, 128, 16, new int[][] {{1, 4500}, {1, 9000}, {1, 3}});          // decode only: many splits
-        check(40, 8, 128, 16, new int[][] {{33, 5000}, {1, 6000}, {2, 127}});      // prefill chunk + decode
+        both(40, 8, 128, 16, new int[][] {{1, 4500}, {1, 9000}, {1, 3}});          // decode only: many splits
+        both(40, 8, 128, 16, new int[][] {{20, 2000}, {1, 6000}, {2, 127}});      // prefill chunk + decode
     }
 
     @Test
@@ -57,54 +64,49 @@ class CudaAttentionTest extends GpuTest {
         }
     }
 
-    /** One step: every sequence's block table is a shuffled slice of the cache's blocks. */
-    private void check(int qHeads, int kvHeads, int headDim, int blockSize, int[][] sequences) {
-        int kvDim = kvHeads * headDim;
-        int qDim = qHeads * headDim;
-        int blocksNeeded = 0;
-        for (int[] s : sequences) blocksNeeded += (s[0] + s[1] + blockSize - 1) / blockSize;
-        int numBlocks = blocksNeeded + 3;
-        List<Integer> free = new ArrayList<>();
-        for (int i = 0; i < numBlocks; i++) free.add(i);
-        Collections.shuffle(free, random);
-        List<SequenceSlice> slices = new ArrayList<>();
-        int row = 0;
-        for (int[] s : sequences) {
-            int[] table = new int[(s[0] + s[1] + blockSize - 1) / blockSize];
-            for (int i = 0; i < table.length; i++) table[i] = free.removeFirst();
-            slices.add(new SequenceSlice(row, s[0], s[1], table));
-            row += s[0];
+    private void both(int qHeads, int kvHeads, int headDim, int blockSize, int[][] sequences) {
+        AttentionCase a = AttentionCase.random(random, qHeads, kvHeads, headDim, blockSize, sequences);
+        // bounds first, on the CPU: each must fail its broken variant
+        double f32Sim = GemmNumerics.error(a.expected(), a.simulate(KvStorage.F32, Softmax.ONLINE));
+        double f32Bound = FlashAttentionNumerics.f32Bound(f32Sim, a.tiling().splitRows().length > 0);
+        double unrescaled = GemmNumerics.error(a.expected(), a.simulate(KvStorage.F32, Softmax.SUM_NOT_RESCALED));
+        if (a.tiling().tileCount() > 0) {
+            assertTrue(unrescaled > f32Bound, a.shape() + ": the f32 bound " + f32Bound + " passes an unrescaled sum "
+                    + unrescaled);
         }
-        int rows = row;
-        AttentionBatch batch = new AttentionBatch(slices, qHeads, kvHeads, headDim, (float) (1 / Math.sqrt(headDim)));
-        long cacheFloats = (long) numBlocks * blockSize * kvDim;
-        float[] keys = randoms(random, (int) cacheFloats, 1f);       // earlier positions: whatever is there
-        float[] values = randoms(random, (int) cacheFloats, 1f);
-        float[] k = randoms(random, rows * kvDim, 1f);
-        float[] v = randoms(random, rows * kvDim, 1f);
-        float[] q = randoms(random, rows * qDim, 1f);
+        double bf16Sim = GemmNumerics.error(a.expected(), a.simulate(KvStorage.BF16, Softmax.ONLINE));
+        double bf16Bound = FlashAttentionNumerics.bf16Bound(bf16Sim, f32Bound);
+        for (KvStorage broken : new KvStorage[] {KvStorage.BF16_TRUNCATED, KvStorage.BF16_SHIFTED}) {
+            double e = GemmNumerics.error(a.expected(), a.simulate(broken, Softmax.ONLINE));
+            assertTrue(e > bf16Bound, a.shape() + ": the bf16 bound " + bf16Bound + " passes " + broken + " " + e);
+        }
+        check(a, KvStorage.F32, f32Bound);
+        check(a, KvStorage.BF16, bf16Bound);
+    }
 
-        String shape = qHeads + "/" + kvHeads + "x" + headDim + " " + java.util.Arrays.deepToString(sequences);
-        float[] expected = new float[rows * qDim];
-        try (KvLayer ref = KvLayer.allocate(REF, numBlocks, blockSize, kvDim);
-             KvLayer dev = KvLayer.allocate(cuda, numBlocks, blockSize, kvDim);
-             var dk = upload(cuda, k); var dv = upload(cuda, v); var dq = upload(cuda, q);
+    /** One step on the GPU with the cache in {@code storage} (F32 or BF16). */
+    private void check(AttentionCase a, KvStorage storage, double bound) {
+        int rows = a.rows();
+        int qDim = a.qHeads() * a.headDim();
+        int cacheFloats = a.keysBefore().length;
+        LongFunction<Activations> allocator = storage == KvStorage.BF16 ? cuda::allocateKv : cuda::allocate;
+        String shape = a.shape() + " " + storage + " cache";
+        try (KvLayer dev = KvLayer.allocate(allocator, a.numBlocks(), a.blockSize(), a.kvDim());
+             var dk = upload(cuda, a.k()); var dv = upload(cuda, a.v()); var dq = upload(cuda, a.q());
              var out = cuda.allocate(rows * qDim)) {
-            REF.write(keys, 0, ref.keys(), 0, keys.length);
-            REF.write(values, 0, ref.values(), 0, values.length);
-            cuda.write(keys, 0, dev.keys(), 0, keys.length);
-            cuda.write(values, 0, dev.values(), 0, values.length);
+            assertTrue(((DeviceActivations) dev.keys()).bf16() == (storage == KvStorage.BF16), dev.keys().toString());
+            cuda.write(a.keysBefore(), 0, dev.keys(), 0, cacheFloats);
+            cuda.write(a.valuesBefore(), 0, dev.values(), 0, cacheFloats);
+            cuda.storeKv(dk, dv, a.batch(), dev);
+            cuda.attention(dq, out, a.batch(), dev);
 
-            REF.storeKv(GpuTestSupport.host(k), GpuTestSupport.host(v), batch, ref);
-            REF.attention(GpuTestSupport.host(q), GpuTestSupport.host(expected), batch, ref);
-            cuda.storeKv(dk, dv, batch, dev);
-            cuda.attention(dq, out, batch, dev);
-
-            assertClose("storeKv keys " + shape, download(REF, ref.keys(), keys.length),
-                    download(cuda, dev.keys(), keys.length), 0);
-            assertClose("storeKv values " + shape, download(REF, ref.values(), values.length),
-                    download(cuda, dev.values(), values.length), 0);
-            assertClose("attention " + shape, expected, download(cuda, out, expected.length), 1e-5);
+            assertClose("storeKv keys " + shape, storage.apply(a.keysAfter()),
+                    download(cuda, dev.keys(), cacheFloats), 0);
+            assertClose("storeKv values " + shape, storage.apply(a.valuesAfter()),
+                    download(cuda, dev.values(), cacheFloats), 0);
+            assertClose("attention " + shape + " (" + a.tiling().tileCount() + " flash tiles, "
+                    + a.tiling().splitRows().length + " split rows)", a.expected(), download(cuda, out, a.expected().length),
+                    bound);
         }
     }
 }

@@ -48,6 +48,23 @@ class CudaOptionsTest {
     }
 
     @Test
+    void kvDtypeDefaultsToBf16AndHalvesTheCacheOfACudaWorkerOnly() {
+        WorkerConfig plain = parse(Map.of(), "backend", "cuda");
+        assertEquals(KvDtype.BF16, plain.cuda().kvDtype());
+        assertEquals(2, plain.kvElementBytes());
+        WorkerConfig f32 = parse(Map.of("SHARDLINE_WORKER_CUDA_KV_DTYPE", "F32"), "backend", "cuda");
+        assertEquals(KvDtype.F32, f32.cuda().kvDtype());
+        assertEquals(4, f32.kvElementBytes());
+        assertEquals(KvDtype.BF16, parse(Map.of("SHARDLINE_WORKER_CUDA_KV_DTYPE", "f32"), "cuda-kv-dtype", "bf16")
+                .cuda().kvDtype(), "a flag wins over the environment");
+        assertEquals(4, parse(Map.of(), "backend", "cpu", "cuda-kv-dtype", "bf16").kvElementBytes(),
+                "the host backends' caches are f32 whatever the key says");
+        ConfigKeyException bad = assertThrows(ConfigKeyException.class, () -> parse(Map.of(), "cuda-kv-dtype", "fp8"));
+        assertTrue(bad.getMessage().contains("cuda-kv-dtype") && bad.getMessage().contains("fp8")
+                && bad.getMessage().contains("bf16 or f32"), bad.getMessage());
+    }
+
+    @Test
     void cudaVisibleDevicesBoundsTheDeviceOfACudaWorkerOnly() {
         Map<String, String> twoVisible = Map.of("CUDA_VISIBLE_DEVICES", "2,3");
         WorkerConfig ok = parse(twoVisible, "backend", "cuda", "cuda-device", "1");

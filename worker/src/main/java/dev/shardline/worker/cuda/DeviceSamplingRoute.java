@@ -1,0 +1,57 @@
+package dev.shardline.worker.cuda;
+
+import dev.shardline.model.sampling.SamplingParams;
+
+import java.util.Map;
+
+/**
+ * Whether one sequence's next token can be chosen on the device with exactly the host {@code Sampler}'s semantics
+ * (pure: no device). The device implements greedy argmax ({@link CudaKernels#argmax}) and temperature with top-k in
+ * 1..{@link CudaKernels#MAX_DEVICE_TOP_K} (top-p over what it kept), or with top-k off and top-p 1
+ * ({@link CudaKernels#sample}), drawing at the host's {@code SeededDraw.uniform(seed, position)}. Everything the
+ * host applies before or after those steps and the device does not — a logit bias on a sampled id, repetition,
+ * frequency or presence penalties, min-p, top log-probs, top-p without top-k, top-k above the device's limit —
+ * sends the sequence to the host sampler, with the reason.
+ *
+ * @param where  the sampler that serves the sequence
+ * @param reason why the host (null on the device)
+ */
+public record DeviceSamplingRoute(Where where, String reason) {
+
+    /** The sampler a sequence's token comes from. */
+    public enum Where { DEVICE_ARGMAX, DEVICE_SAMPLE, HOST }
+
+    private static final DeviceSamplingRoute ARGMAX = new DeviceSamplingRoute(Where.DEVICE_ARGMAX, null);
+    private static final DeviceSamplingRoute SAMPLE = new DeviceSamplingRoute(Where.DEVICE_SAMPLE, null);
+
+    private static DeviceSamplingRoute host(String reason) {
+        return new DeviceSamplingRoute(Where.HOST, reason);
+    }
+
+    public boolean onDevice() {
+        return where != Where.HOST;
+    }
+
+    /**
+     * The route for a sequence sampled with {@code p} over the first {@code vocabLimit} logits (the stage's
+     * sampled vocabulary).
+     */
+    public static DeviceSamplingRoute of(SamplingParams p, int vocabLimit) {
+        for (Map.Entry<Integer, Float> bias : p.logitBias().entrySet()) {
+            if (bias.getKey() < vocabLimit && bias.getValue() != 0f) {   // ids beyond the limit are ignored
+                return host("logit_bias");
+            }
+        }
+        if (p.repetitionPenalty() != 1.0) return host("repetition_penalty");
+        if (p.frequencyPenalty() != 0 || p.presencePenalty() != 0) return host("frequency/presence penalty");
+        if (p.topLogprobs() > 0) return host("top_logprobs");
+        if (p.isGreedy()) return ARGMAX;
+        if (p.minP() > 0) return host("min_p");
+        boolean kOn = p.topKEnabled() && p.topK() < vocabLimit;
+        if (kOn && p.topK() > CudaKernels.MAX_DEVICE_TOP_K) {
+            return host("top_k " + p.topK() + " > " + CudaKernels.MAX_DEVICE_TOP_K);
+        }
+        if (!kOn && p.topP() < 1.0) return host("top_p without top_k");
+        return SAMPLE;
+    }
+}

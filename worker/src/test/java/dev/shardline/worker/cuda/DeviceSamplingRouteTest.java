@@ -1,0 +1,62 @@
+package dev.shardline.worker.cuda;
+
+import dev.shardline.model.sampling.SamplingParams;
+import dev.shardline.worker.cuda.DeviceSamplingRoute.Where;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Which sequences the device samples (exactly the host's semantics) and which fall back to the host, and why. */
+class DeviceSamplingRouteTest {
+    private static final int VOCAB = 152_064;
+    private static final SamplingParams PLAIN = SamplingParams.defaults();
+
+    private static DeviceSamplingRoute route(SamplingParams p) {
+        return DeviceSamplingRoute.of(p, VOCAB);
+    }
+
+    @Test
+    void greedyAndQwqsRecommendedSettingsRunOnTheDevice() {
+        assertEquals(Where.DEVICE_ARGMAX, route(SamplingParams.greedy()).where());
+        assertEquals(Where.DEVICE_ARGMAX, route(SamplingParams.greedy().withMinP(0.1).withTopP(0.5)).where(),
+                "greedy ignores min_p and top_p on the host too");
+        assertEquals(Where.DEVICE_SAMPLE, route(SamplingParams.qwqRecommended()).where());
+        assertEquals(Where.DEVICE_SAMPLE, route(PLAIN).where(), "temperature 1, nothing filtered");
+        assertEquals(Where.DEVICE_SAMPLE, route(PLAIN.withTopK(1024).withTopP(0.9).withSeed(42L)).where());
+        assertEquals(Where.DEVICE_SAMPLE, route(PLAIN.withTopK(VOCAB)).where(), "top_k >= vocab is off");
+        assertTrue(route(PLAIN).onDevice());
+    }
+
+    @Test
+    void whatTheDeviceDoesNotImplementGoesToTheHostNamingIt() {
+        assertHost("min_p", PLAIN.withMinP(0.05));
+        assertHost("repetition_penalty", SamplingParams.greedy().withPenalties(0, 0, 1.1));
+        assertHost("frequency/presence penalty", PLAIN.withPenalties(0.5, 0, 1));
+        assertHost("frequency/presence penalty", PLAIN.withPenalties(0, 0.2, 1));
+        assertHost("top_logprobs", SamplingParams.greedy().withTopLogprobs(5));
+        assertHost("top_k 1025 > 1024", PLAIN.withTopK(1025));
+        assertHost("top_p without top_k", PLAIN.withTopP(0.9));
+        assertHost("logit_bias", SamplingParams.greedy().withLogitBias(Map.of(7, -100f)));
+    }
+
+    @Test
+    void aLogitBiasTheHostIgnoresDoesNotForceTheHost() {
+        // ids at or beyond the sampled vocabulary are ignored by the host sampler; a zero bias changes nothing
+        assertEquals(Where.DEVICE_ARGMAX, DeviceSamplingRoute.of(SamplingParams.greedy()
+                .withLogitBias(Map.of(VOCAB + 3, 5f, 11, 0f)), VOCAB).where());
+        assertEquals(Where.HOST, DeviceSamplingRoute.of(SamplingParams.greedy()
+                .withLogitBias(Map.of(1000, 5f)), 2000).where());
+        assertEquals(Where.DEVICE_ARGMAX, DeviceSamplingRoute.of(SamplingParams.greedy()
+                .withLogitBias(Map.of(1000, 5f)), 1000).where());
+    }
+
+    private static void assertHost(String reason, SamplingParams p) {
+        DeviceSamplingRoute r = route(p);
+        assertFalse(r.onDevice(), p + " sampled on the device");
+        assertEquals(reason, r.reason());
+    }
+}
