@@ -368,7 +368,8 @@ public final class ClusterReconciler implements AutoCloseable {
         List<WorkerView> workers = new ArrayList<>();
         for (RegisteredWorker.Snapshot w : registry.all()) {
             workers.add(new WorkerView(w.id(), w.record().memoryBudgetBytes(), w.record().relativeSpeed(), !w.lost(),
-                    w.leaving() != null, w.assignable(), w.held() == null ? null : w.held().range()));
+                    w.leaving() != null, w.assignable(), w.held() == null ? null : w.held().range(),
+                    w.record().kvBytesPerElement()));
         }
         List<PipelineView> views = new ArrayList<>();
         for (PipelineRecord p : pipelines.values()) {

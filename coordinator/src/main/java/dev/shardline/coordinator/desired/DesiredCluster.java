@@ -121,7 +121,7 @@ public final class DesiredCluster {
         }
         List<WorkerOffer> offers = pool.stream().map(w -> new WorkerOffer(w.id(), w.memoryBudgetBytes(),
                 w.relativeSpeed() > 0 ? w.relativeSpeed() : 1.0)).toList();
-        ShardPlan plan = plan(offers, view.targetPipelines() > 0 ? need : 0, inputs);
+        ShardPlan plan = plan(offers, view.targetPipelines() > 0 ? need : 0, inputs.forWorkers(pool));
         if (plan != null) {
             plan.pipelines().forEach(p -> forms.add(new Action.Form(p, false)));
         }
@@ -160,7 +160,7 @@ public final class DesiredCluster {
         List<WorkerOffer> offers = chain.stream().map(w -> new WorkerOffer(w.id(), w.memoryBudgetBytes(),
                 w.relativeSpeed() > 0 ? w.relativeSpeed() : 1.0)).toList();
         List<LayerRange> ranges = chain.stream().map(WorkerView::held).toList();
-        PlanOptions options = inputs.options();
+        PlanOptions options = inputs.forWorkers(chain).options();
         return ShardPlanner.evaluate(inputs.model(), inputs.bytesPerWeight(), offers, ranges, options);
     }
 

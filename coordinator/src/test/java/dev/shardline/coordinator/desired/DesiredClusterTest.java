@@ -106,4 +106,27 @@ class DesiredClusterTest {
         assertEquals(List.of("x", "y"), f.plan().stages().stream().map(StagePlan::workerId).toList());
         assertEquals(new LayerRange(5, 8, false, true), f.plan().stages().get(1).range());
     }
+
+    @Test
+    void kvIsSizedForTheCacheTheWorkersReallyAllocate() {
+        long f32 = dev.shardline.model.kvcache.KvCache.bytesPerTokenPerLayer(MODEL);
+        long left = FULL - COST.weightBytes(8, true, true);
+        WorkerView f32Worker = worker("a", FULL);
+        WorkerView bf16Worker = new WorkerView("a", FULL, 1.0, true, false, true, null, 2);
+        assertEquals(left / (8 * f32), formedCapacity(f32Worker));
+        assertEquals(left / (8 * (f32 / 2)), formedCapacity(bf16Worker), "a bf16 cache holds twice the tokens");
+        assertTrue(COST.weightBytes(8, true, true) + formedCapacity(bf16Worker) * 8 * (f32 / 2) <= FULL);
+
+        assertEquals(f32 / 2, INPUTS.forWorkers(List.of(bf16Worker)).options().kvBytesPerTokenPerLayer());
+        assertEquals(INPUTS, INPUTS.forWorkers(List.of(bf16Worker, worker("b", FULL))),
+                "a pool mixing bf16 and f32 caches is sized at f32, so no stage is assigned more than it holds");
+        PlanInputs explicit = new PlanInputs(MODEL, 2, OPTIONS.withKvBytesPerTokenPerLayer(1000));
+        assertEquals(500, explicit.forWorkers(List.of(bf16Worker)).options().kvBytesPerTokenPerLayer());
+    }
+
+    private static long formedCapacity(WorkerView w) {
+        List<Action> actions = DesiredCluster.decide(new ClusterView(List.of(w), List.of(), 1, true), INPUTS);
+        Action.Form f = assertInstanceOf(Action.Form.class, actions.getFirst());
+        return f.plan().stages().getFirst().kvCapacityTokens();
+    }
 }

@@ -114,6 +114,7 @@ public final class WorkerProcess implements AutoCloseable {
                 .addActivationDtypes(ActivationDtype.ACTIVATION_DTYPE_BF16)
                 .addActivationDtypes(ActivationDtype.ACTIVATION_DTYPE_F32)
                 .setRelativeSpeed(1.0)
+                .setKvBytesPerElement(cfg.kvElementBytes())
                 .build();
         CoordinatorSession session = new CoordinatorSession(cfg.coordinator(), identity, runtime, log);
         try {

@@ -42,7 +42,8 @@ final class StageProtos {
         HeldAssignment held = r.hasCurrentAssignment() && r.getCurrentAssignment().getPlanEpoch() != 0
                 ? held(r.getCurrentAssignment()) : null;
         return new WorkerRecord(r.getWorkerId(), r.getAddress(), r.getBackend(), r.getThreads(), r.getMemoryBudgetBytes(),
-                r.getModelFingerprint(), r.getRelativeSpeed() > 0 ? r.getRelativeSpeed() : 1.0, held, r.getWeightLoads());
+                r.getModelFingerprint(), r.getRelativeSpeed() > 0 ? r.getRelativeSpeed() : 1.0, held, r.getWeightLoads(),
+                r.getKvBytesPerElement() > 0 ? r.getKvBytesPerElement() : Float.BYTES);
     }
 
     static HeldAssignment held(LayerAssignment a) {
