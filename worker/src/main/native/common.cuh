@@ -114,6 +114,8 @@ cudaError_t sl_flash_prefill(const float* q, float* out, AttnBatch b, const int*
 // sampling.cu: one logits row [vocab] per row. ids: device int [rows].
 static const int SAMPLE_MAX_TOP_K = 1024;
 cudaError_t sl_argmax(const float* logits, int rows, int vocab, int* ids);
+// Rows of stride floats; over the first n of each: the argmax id and its log-softmax (logprobs: device float [rows]).
+cudaError_t sl_argmax_logprob(const float* logits, int rows, int stride, int n, int* ids, float* logprobs);
 // temperature < 1e-5: argmax. Otherwise logits / T, top-k (1..SAMPLE_MAX_TOP_K, or <= 0 / >= vocab: all tokens),
 // top-p over what top-k kept (only with top-k in 1..SAMPLE_MAX_TOP_K; with all tokens top_p must be 1), then
 // the inverse CDF at u[r] in [0, 1). Everything device arrays of [rows].

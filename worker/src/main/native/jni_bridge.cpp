@@ -275,6 +275,13 @@ JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_argmax(
     return (jint) sl_after_launch(sl_argmax(PTR(const float, logits), rows, vocab, PTR(int, ids)));
 }
 
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_argmaxLogprob(
+        JNIEnv*, jclass, jlong logits, jint rows, jint stride, jint n, jlong ids, jlong logprobs) {
+    BIND();
+    return (jint) sl_after_launch(sl_argmax_logprob(PTR(const float, logits), rows, stride, n, PTR(int, ids),
+                                                    PTR(float, logprobs)));
+}
+
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_sample(
         JNIEnv*, jclass, jlong logits, jint rows, jint vocab, jlong temperature, jlong top_k, jlong top_p, jlong u,
         jlong ids) {

@@ -108,6 +108,47 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) argmax_kernel(const float* __r
     if (threadIdx.x == 0) ids[blockIdx.x] = s.top;
 }
 
+// Greedy token of row r (x = logits + r * stride, the first n values) and its log-probability as Sampler.score
+// computes it over the same n values: log_softmax(x[top]) = (x[top] - max) - log(sum exp(x - max)), the sum in
+// double (the host sums float exps; the difference is ~1e-7). Host corner cases kept: a NaN anywhere makes the
+// host's max NaN and the log-prob -inf; a non-finite max (all -inf, or +inf present) gives 0 for the token equal
+// to it, else -inf. Only ids[r] and logprobs[r] leave the device.
+__global__ void __launch_bounds__(SAMPLE_THREADS) argmax_logprob_kernel(const float* __restrict__ logits, int stride,
+                                                                        int n, int* __restrict__ ids,
+                                                                        float* __restrict__ logprobs) {
+    __shared__ SampleShared s;
+    __shared__ int any_nan;
+    const int tid = threadIdx.x;
+    const float* x = logits + (size_t) blockIdx.x * stride;
+    if (tid == 0) any_nan = 0;
+    block_argmax(x, n, s);                            // its barriers publish any_nan = 0
+    const float max = s.max;
+    double sum = 0;
+    bool saw_nan = false;
+    for (int i = tid; i < n; i += blockDim.x) {
+        float v = x[i];
+        if (isnan(v)) saw_nan = true;
+        else if (isfinite(max)) sum += exp((double) __fsub_rn(v, max));
+    }
+    if (saw_nan) atomicOr(&any_nan, 1);
+    s.chunk_sum[tid] = sum;
+    __syncthreads();
+    for (int half = blockDim.x >> 1; half > 0; half >>= 1) {
+        if (tid < half) s.chunk_sum[tid] += s.chunk_sum[tid + half];
+        __syncthreads();
+    }
+    if (tid == 0) {
+        const int top = s.top;
+        const float xt = x[top];
+        float lp;
+        if (any_nan) lp = -CUDART_INF_F;
+        else if (!isfinite(max)) lp = xt == max ? 0.0f : -CUDART_INF_F;
+        else lp = (float) ((double) __fsub_rn(xt, max) - log(s.chunk_sum[0]));
+        ids[blockIdx.x] = top;
+        logprobs[blockIdx.x] = lp;
+    }
+}
+
 // Top-k candidates of x[0..n) into s.cand[0..k), sorted best first; s.cand[k..) = 0. k in 1..SAMPLE_THREADS.
 __device__ void top_k_sorted(const float* x, int n, int k, SampleShared& s) {
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -280,6 +321,13 @@ cudaError_t sl_argmax(const float* logits, int rows, int vocab, int* ids) {
     if (rows <= 0) return cudaSuccess;
     if (vocab <= 0) return cudaErrorInvalidValue;
     argmax_kernel<<<rows, SAMPLE_THREADS, 0, sl_stream()>>>(logits, vocab, ids);
+    return cudaGetLastError();
+}
+
+cudaError_t sl_argmax_logprob(const float* logits, int rows, int stride, int n, int* ids, float* logprobs) {
+    if (rows <= 0) return cudaSuccess;
+    if (n <= 0 || n > stride) return cudaErrorInvalidValue;
+    argmax_logprob_kernel<<<rows, SAMPLE_THREADS, 0, sl_stream()>>>(logits, stride, n, ids, logprobs);
     return cudaGetLastError();
 }
 

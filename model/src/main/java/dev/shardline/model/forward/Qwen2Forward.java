@@ -51,6 +51,14 @@ public final class Qwen2Forward {
      * stage that embeds. The cache must hold this range's layers; the steps' block tables must cover their rows.
      */
     public ForwardResult forward(List<SequenceStep> steps, float[] hiddenIn, KvCache cache) {
+        return forward(steps, hiddenIn, cache, GreedyOnDevice.NONE);
+    }
+
+    /**
+     * As {@link #forward(List, float[], KvCache)}; on the last stage, the sequences {@code device} names get their
+     * greedy token and its log-probability from its device sampler, and only the other rows' logits are read back.
+     */
+    public ForwardResult forward(List<SequenceStep> steps, float[] hiddenIn, KvCache cache, GreedyOnDevice device) {
         int rows = countRows(steps);
         int hidden = config.hiddenSize();
         float eps = (float) config.rmsNormEps();
@@ -90,17 +98,26 @@ public final class Qwen2Forward {
             kernels.read(x, 0, out, 0, rows * hidden);
             return new ForwardResult(out, null, new int[0], config.vocabSize());
         }
-        int[] logitSequences = sequencesWantingLogits(steps);
-        int k = logitSequences.length;
+        int[] onDevice = sequencesWantingLogits(steps, i -> device.has(i));
+        int[] onHost = sequencesWantingLogits(steps, i -> !device.has(i));
+        int d = onDevice.length;
+        int k = d + onHost.length;
         if (k == 0) {
-            return new ForwardResult(null, new float[0], logitSequences, config.vocabSize());
+            return new ForwardResult(null, new float[0], onHost, config.vocabSize());
         }
-        gatherLastRows(steps, x, logitSequences, s.xb);                                  // [k, 5120]
+        gatherLastRows(steps, x, concat(onDevice, onHost), s.xb);                        // [k, 5120]
         kernels.rmsNorm(s.xb, weights.finalNorm(), eps, k, s.x);                         // [k, 5120]
         kernels.matmul(s.x, k, weights.lmHead(), null, s.logits(k));                     // [k, 152064]
-        float[] logits = new float[k * config.vocabSize()];
-        kernels.read(s.logits, 0, logits, 0, logits.length);
-        return new ForwardResult(null, logits, logitSequences, config.vocabSize());
+        DeviceTokens chosen = DeviceTokens.NONE;
+        if (d > 0) {                                                                     // rows [0, d): ids only
+            int[] ids = new int[d];
+            float[] logprobs = new float[d];
+            device.sampler().argmaxLogprob(s.logits, d, config.vocabSize(), device.vocabLimit(), ids, logprobs);
+            chosen = new DeviceTokens(onDevice, ids, logprobs);
+        }
+        float[] logits = new float[(k - d) * config.vocabSize()];                        // rows [d, k)
+        if (logits.length > 0) kernels.read(s.logits, (long) d * config.vocabSize(), logits, 0, logits.length);
+        return new ForwardResult(null, logits, onHost, config.vocabSize(), chosen);
     }
 
     /** Releases the scratch buffers (device memory on a GPU backend); the kernels are closed by their owner. */
@@ -151,8 +168,15 @@ public final class Qwen2Forward {
         return positions;
     }
 
-    private static int[] sequencesWantingLogits(List<SequenceStep> steps) {
-        return java.util.stream.IntStream.range(0, steps.size()).filter(i -> steps.get(i).wantLogits()).toArray();
+    private static int[] sequencesWantingLogits(List<SequenceStep> steps, java.util.function.IntPredicate which) {
+        return java.util.stream.IntStream.range(0, steps.size())
+                .filter(i -> steps.get(i).wantLogits() && which.test(i)).toArray();
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     private void gatherLastRows(List<SequenceStep> steps, Activations x, int[] which, Activations out) {

@@ -1,5 +1,6 @@
 package dev.shardline.worker.cuda;
 
+import dev.shardline.model.forward.DeviceSampler;
 import dev.shardline.model.kernels.Activations;
 import dev.shardline.model.kernels.AttentionBatch;
 import dev.shardline.model.kernels.Kernels;
@@ -29,7 +30,7 @@ import java.util.function.LongConsumer;
  * by default); caches from {@link #allocate} hold f32. The last stage samples on the device with {@link #argmax}
  * and {@link #sample}. Not thread-safe: one compute thread per instance.
  */
-public final class CudaKernels implements Kernels {
+public final class CudaKernels implements Kernels, DeviceSampler {
 
     /** How the prefill GEMM feeds f32 activations to the bf16 tensor cores. */
     public enum GemmMode {
@@ -374,6 +375,31 @@ public final class CudaKernels implements Kernels {
         launch(op, CudaNative.argmax(lp, rows, vocab, idsP));
         idsDown.downloadInts(idsP, ids, rows);
         return ids;
+    }
+
+    /**
+     * Greedy token of each logits row {@code [rows, stride]} over its first {@code n} values (the sampled
+     * vocabulary), with its log-probability as {@code Sampler.score} reports it (log-softmax over those n values);
+     * only {@code 2 x rows} ints come back (one copy, one wait).
+     *
+     * @param ids      receives the ids [rows]
+     * @param logprobs receives the log-probabilities [rows]
+     */
+    @Override
+    public void argmaxLogprob(Activations logits, int rows, int stride, int n, int[] ids, float[] logprobs) {
+        String op = "argmax+logprob " + rows + " x " + n;
+        if (n <= 0 || n > stride || ids.length < rows || logprobs.length < rows) {
+            throw new IllegalArgumentException(op + ": need 0 < n <= stride " + stride + " and result arrays of "
+                    + rows + " rows");
+        }
+        if (rows == 0) return;
+        long lp = dev(logits).at(0, (long) rows * stride, op);
+        long out = ints(2 * rows);                     // ids [rows] | f32 log-probs [rows]
+        launch(op, CudaNative.argmaxLogprob(lp, rows, stride, n, out, out + 4L * rows));
+        int[] both = new int[2 * rows];
+        idsDown.downloadInts(out, both, 2 * rows);
+        System.arraycopy(both, 0, ids, 0, rows);
+        for (int r = 0; r < rows; r++) logprobs[r] = Float.intBitsToFloat(both[rows + r]);
     }
 
     /**

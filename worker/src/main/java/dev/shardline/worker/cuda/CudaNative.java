@@ -214,6 +214,12 @@ final class CudaNative {
     /** ids (device int [rows]) = argmax of each logits row [vocab], lowest id on ties. */
     static native int argmax(long logits, int rows, int vocab, long ids);
 
+    /**
+     * ids (device int [rows]) = argmax of the first n values of each logits row (stride floats apart), lowest id on
+     * ties; logprobs (device float [rows]) = the chosen value's log-softmax over those n values.
+     */
+    static native int argmaxLogprob(long logits, int rows, int stride, int n, long ids, long logprobs);
+
     /** ids (device int [rows]) drawn per row; temperature, topP f32, topK int, u f64: device arrays [rows]. */
     static native int sample(long logits, int rows, int vocab, long temperature, long topK, long topP, long u,
                              long ids);

@@ -41,7 +41,8 @@ final class ActiveStage implements AutoCloseable {
     static ActiveStage open(AssignmentPlan plan, LoadedLayers layers, Consumer<String> onBrokenLink,
                             Consumer<String> log) throws AssignException, InterruptedException {
         LayerAssignment a = plan.assignment();
-        StageExecutor executor = new StageExecutor(layers.forward(), layers.cache(), plan.vocabLimit());
+        StageExecutor executor = new StageExecutor(layers.forward(), layers.cache(), plan.vocabLimit(),
+                layers.deviceSampler());
         if (plan.last()) {
             ResultLink results = ResultLink.open(plan.coordinatorAddress(), a.getPipelineId(), a.getPlanEpoch(), log,
                     onBrokenLink);

@@ -14,6 +14,7 @@ import dev.shardline.model.weights.ResidentWeights;
 import dev.shardline.worker.config.WorkerConfig;
 import dev.shardline.worker.cuda.CudaBackend;
 import dev.shardline.worker.cuda.CudaKernels;
+import dev.shardline.model.forward.DeviceSampler;
 import dev.shardline.worker.host.ThreadNice;
 import dev.shardline.worker.stage.StageExecutor;
 import io.grpc.Status;
@@ -185,6 +186,11 @@ final class LoadedLayers implements AutoCloseable {
 
     KvCache cache() {
         return cache;
+    }
+
+    /** The device's greedy sampler (backend cuda), or null: the host samples every token. */
+    DeviceSampler deviceSampler() {
+        return cuda;
     }
 
     LayerRange range() {

@@ -2,6 +2,7 @@ package dev.shardline.worker.stage;
 
 import dev.shardline.model.sampling.SampledToken;
 import dev.shardline.model.sampling.Sampler;
+import dev.shardline.model.sampling.SamplingParams;
 import dev.shardline.model.sampling.TokenHistory;
 
 import java.util.Arrays;
@@ -30,6 +31,19 @@ final class SequenceSampling {
         this.promptTokens = setup.promptTokens();
         this.generatedBefore = generatedCount;
         this.forced = setup.forcedTokenIds();
+    }
+
+    SamplingParams params() {
+        return sampler.params();
+    }
+
+    /**
+     * Whether the token after an entry of {@code entryTokens} tokens may be forced: the setup forces that generated
+     * token's number (true whenever it forces any before the first sample, which builds the history).
+     */
+    boolean mayForceAfter(int entryTokens) {
+        if (forced.length == 0) return false;
+        return history == null || history.generatedCount() + entryTokens < forced.length;
     }
 
     /** Tokens the sequence holds here: the position of the next token. */

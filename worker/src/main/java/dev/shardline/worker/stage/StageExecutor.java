@@ -1,6 +1,9 @@
 package dev.shardline.worker.stage;
 
+import dev.shardline.model.forward.DeviceSampler;
+import dev.shardline.model.forward.DeviceTokens;
 import dev.shardline.model.forward.ForwardResult;
+import dev.shardline.model.forward.GreedyOnDevice;
 import dev.shardline.model.forward.Qwen2Forward;
 import dev.shardline.model.forward.SequenceStep;
 import dev.shardline.model.kvcache.KvCache;
@@ -8,6 +11,7 @@ import dev.shardline.model.sampling.SampledToken;
 import dev.shardline.model.sampling.Sampler;
 import dev.shardline.model.sampling.SamplingParams;
 import dev.shardline.model.sampling.TokenHistory;
+import dev.shardline.worker.cuda.DeviceSamplingRoute;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -18,7 +22,9 @@ import java.util.Map;
 /**
  * Runs micro-batches through this stage's layers: the pure core of a worker, with no networking. The first stage
  * embeds token ids, the others take the previous stage's hidden states; the last samples each sequence that asked
- * for logits, so only token ids leave it. One thread drives it (micro-batches run in arrival order).
+ * for logits, so only token ids leave it. One thread drives it (micro-batches run in arrival order). With a
+ * {@link DeviceSampler} (backend cuda), the sequences {@link DeviceSamplingRoute} sends to the device argmax get
+ * their greedy token and its log-probability from the device, and only the other rows' logits come back.
  *
  * <p>An executor holds one assignment's sequence state (the last stage's samplers); the forward pass and the KV
  * cache belong to the caller, who may hand them to the next executor of the same layers (a worker re-assigned the
@@ -28,13 +34,20 @@ public final class StageExecutor {
     private final Qwen2Forward forward;
     private final KvCache cache;
     private final int vocabLimit;
+    private final DeviceSampler deviceSampler;   // null: every token is sampled on the host
     private final Map<Long, SequenceSampling> sampling = new HashMap<>();
 
     /** {@code vocabLimit}: sample only ids below it (the tokenizer's size; embedding padding rows are never emitted). */
     public StageExecutor(Qwen2Forward forward, KvCache cache, int vocabLimit) {
+        this(forward, cache, vocabLimit, null);
+    }
+
+    /** @param deviceSampler picks greedy tokens where the logits are (null: all sampling on the host) */
+    public StageExecutor(Qwen2Forward forward, KvCache cache, int vocabLimit, DeviceSampler deviceSampler) {
         this.forward = forward;
         this.cache = cache;
         this.vocabLimit = Math.min(vocabLimit, forward.config().vocabSize());
+        this.deviceSampler = deviceSampler;
     }
 
     public boolean isFirst() {
@@ -65,7 +78,7 @@ public final class StageExecutor {
             throw new IllegalArgumentException("stage expects hidden states [" + rows + ", " + forward.config().hiddenSize()
                     + "], got " + (hiddenIn == null ? "none" : hiddenIn.length + " floats"));
         }
-        ForwardResult result = forward.forward(steps, hiddenIn, cache);
+        ForwardResult result = forward.forward(steps, hiddenIn, cache, greedyOnDevice(entries));
         if (!isLast()) {
             return new StageOutput(result.hidden(), rows, List.of());
         }
@@ -91,14 +104,47 @@ public final class StageExecutor {
         for (StageEntry e : entries) {
             sampling.get(e.sequenceId()).see(e.firstPosition(), e.tokens());
         }
-        List<SampledResult> out = new ArrayList<>();
+        SampledResult[] byEntry = new SampledResult[entries.size()];
         int[] which = result.logitSequences();
         for (int j = 0; j < which.length; j++) {
             StageEntry e = entries.get(which[j]);
             SampledToken t = sampling.get(e.sequenceId()).sample(result.logits(), j * result.vocabSize(), vocabLimit);
-            out.add(new SampledResult(e.sequenceId(), t.id(), t.logprob(), t.topLogprobs()));
+            byEntry[which[j]] = new SampledResult(e.sequenceId(), t.id(), t.logprob(), t.topLogprobs());
+        }
+        DeviceTokens chosen = result.deviceTokens();
+        for (int j = 0; j < chosen.size(); j++) {
+            StageEntry e = entries.get(chosen.sequences()[j]);
+            byEntry[chosen.sequences()[j]] = new SampledResult(e.sequenceId(), chosen.ids()[j], chosen.logprobs()[j],
+                    List.of());
+        }
+        List<SampledResult> out = new ArrayList<>();
+        for (SampledResult r : byEntry) {
+            if (r != null) out.add(r);                    // batch order, as the entries asked for logits
         }
         return out;
+    }
+
+    /**
+     * The entries whose token the device picks: on the last stage with a device sampler, those asking for logits
+     * whose parameters route to the device argmax ({@link DeviceSamplingRoute}) and whose sequence has no forced
+     * token left (a forced token is scored on the host). Reads the sampling state without changing it.
+     */
+    GreedyOnDevice greedyOnDevice(List<StageEntry> entries) {
+        if (deviceSampler == null || !isLast()) {
+            return GreedyOnDevice.NONE;
+        }
+        boolean[] device = new boolean[entries.size()];
+        for (int i = 0; i < entries.size(); i++) {
+            StageEntry e = entries.get(i);
+            if (!e.wantLogits()) continue;
+            SequenceSampling known = e.sampling() != null ? null : sampling.get(e.sequenceId());
+            SamplingParams p = e.sampling() != null ? e.sampling().params() : known == null ? null : known.params();
+            boolean forcing = e.sampling() != null ? e.sampling().forcedTokenIds().length > 0
+                    : known == null || known.mayForceAfter(e.tokens().length);
+            device[i] = p != null && !forcing
+                    && DeviceSamplingRoute.of(p, vocabLimit).where() == DeviceSamplingRoute.Where.DEVICE_ARGMAX;
+        }
+        return new GreedyOnDevice(deviceSampler, device, vocabLimit);
     }
 
     /**

@@ -13,6 +13,7 @@ import static dev.shardline.worker.cuda.GpuTestSupport.upload;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Device argmax and sampling give the host {@link Sampler}'s tokens: the host draws u for a row as the Sampler does,
@@ -42,6 +43,36 @@ class CudaSamplingTest extends GpuTest {
         }
         assertEquals(1000, expected[1]);
         assertEquals(VOCAB - 1, expected[2]);
+    }
+
+    /**
+     * Device argmax with the chosen token's log-probability over the sampled vocabulary (n below the row stride, a
+     * larger logit planted beyond it), against the host Sampler's greedy token; a row holding a NaN reports -inf as
+     * the host does. Bound: 1e-6 x max(1, |log-prob|) (the device sums in double, the host float exps).
+     */
+    @Test
+    void argmaxLogprobGivesTheHostSamplersGreedyTokenAndLogprob() {
+        int rows = 4;
+        int n = VOCAB - 64;
+        float[] logits = randoms(random, rows * VOCAB, 3f);
+        logits[VOCAB - 1] = 99f;                               // beyond n: never chosen
+        logits[VOCAB + 1000] = 20f;
+        logits[VOCAB + 90000] = 20f;                           // tie: 1000 wins
+        logits[2 * VOCAB + 17] = 8f;
+        logits[3 * VOCAB + 5] = Float.NaN;
+        int[] ids = new int[rows];
+        float[] logprobs = new float[rows];
+        try (var l = upload(cuda, logits)) {
+            cuda.argmaxLogprob(l, rows, VOCAB, n, ids, logprobs);
+        }
+        for (int r = 0; r < rows; r++) {
+            var host = new Sampler(SamplingParams.greedy()).choose(logits, r * VOCAB, n, TokenHistory.ofPrompt(new int[] {0}));
+            assertEquals(host.id(), ids[r], "row " + r);
+            assertEquals(host.logprob(), logprobs[r], 1e-6 * Math.max(1, Math.abs(host.logprob())), "row " + r);
+        }
+        assertEquals(1000, ids[1]);
+        assertEquals(Float.NEGATIVE_INFINITY, logprobs[3]);
+        assertTrue(Math.abs(logits[VOCAB + 1000] - logprobs[1]) > 1e-3, "the raw logit would be caught");
     }
 
     @Test
