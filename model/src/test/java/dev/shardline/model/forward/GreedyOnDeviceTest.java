@@ -1,0 +1,105 @@
+package dev.shardline.model.forward;
+
+import dev.shardline.model.config.ModelConfig;
+import dev.shardline.model.kernels.Activations;
+import dev.shardline.model.kernels.ReferenceKernels;
+import dev.shardline.model.kvcache.KvCache;
+import dev.shardline.model.weights.LayerRange;
+import dev.shardline.model.weights.ModelWeights;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The last stage with some sequences sampled on the device: their rows go to the device sampler (and only theirs),
+ * the other rows' logits come back bit for bit as without one, and the sequence ids follow.
+ */
+class GreedyOnDeviceTest {
+    static final ModelConfig CONFIG = InMemoryWeights.config(64, 4, 4, 2, 128, 512, false);
+    static ModelWeights whole;
+
+    @BeforeAll
+    static void weights() {
+        whole = InMemoryWeights.create(CONFIG, LayerRange.whole(CONFIG.numHiddenLayers()), 42);
+    }
+
+    @AfterAll
+    static void close() {
+        whole.close();
+    }
+
+    /** Records the rows it is given (read back from its logits) and answers id = row number, log-prob = -row. */
+    static final class Recording implements DeviceSampler {
+        final ReferenceKernels kernels;
+        final List<float[]> rows = new ArrayList<>();
+
+        Recording(ReferenceKernels kernels) {
+            this.kernels = kernels;
+        }
+
+        @Override
+        public void argmaxLogprob(Activations logits, int rows, int stride, int n, int[] ids, float[] logprobs) {
+            assertEquals(CONFIG.vocabSize(), stride);
+            assertEquals(300, n, "the sampled vocabulary");
+            for (int r = 0; r < rows; r++) {
+                float[] row = new float[stride];
+                kernels.read(logits, (long) r * stride, row, 0, stride);
+                this.rows.add(row);
+                ids[r] = r;
+                logprobs[r] = -r;
+            }
+        }
+    }
+
+    static List<SequenceStep> steps() {
+        return List.of(
+                SequenceStep.ofTokens(new int[] {1, 2, 3}, 0, new int[] {0}, true),
+                SequenceStep.ofTokens(new int[] {4, 5}, 0, new int[] {1}, false),
+                SequenceStep.ofTokens(new int[] {6, 7, 8, 9}, 0, new int[] {2}, true),
+                SequenceStep.ofTokens(new int[] {10}, 0, new int[] {3}, true),
+                SequenceStep.ofTokens(new int[] {11, 12}, 0, new int[] {4}, true));
+    }
+
+    @Test
+    void deviceRowsGoToTheSamplerAndTheOthersComeBackUnchanged() {
+        ReferenceKernels kernels = new ReferenceKernels();
+        ForwardResult all = new Qwen2Forward(whole, kernels).forward(steps(), null,
+                KvCache.onHeap(CONFIG, whole.range(), 8, 4));
+        Recording device = new Recording(kernels);
+        boolean[] which = {false, true, true, false, true};   // sequence 1 asks for no logits: never sampled
+        ForwardResult split = new Qwen2Forward(whole, kernels).forward(steps(), null,
+                KvCache.onHeap(CONFIG, whole.range(), 8, 4), new GreedyOnDevice(device, which, 300));
+
+        assertArrayEquals(new int[] {0, 2, 3, 4}, all.logitSequences());
+        assertArrayEquals(new int[] {0, 3}, split.logitSequences());
+        assertArrayEquals(all.logitsRow(0), split.logitsRow(0), "bit for bit");
+        assertArrayEquals(all.logitsRow(2), split.logitsRow(1), "bit for bit");
+        assertEquals(2 * CONFIG.vocabSize(), split.logits().length, "only the host rows are read back");
+
+        assertArrayEquals(new int[] {2, 4}, split.deviceTokens().sequences());
+        assertArrayEquals(new int[] {0, 1}, split.deviceTokens().ids());
+        assertArrayEquals(new float[] {0f, -1f}, split.deviceTokens().logprobs());
+        assertEquals(2, device.rows.size());
+        assertArrayEquals(all.logitsRow(1), device.rows.get(0), "sequence 2's row");
+        assertArrayEquals(all.logitsRow(3), device.rows.get(1), "sequence 4's row");
+        assertEquals(0, all.deviceTokens().size());
+    }
+
+    @Test
+    void allRowsOnTheDeviceReadNoLogits() {
+        ReferenceKernels kernels = new ReferenceKernels();
+        boolean[] which = new boolean[5];
+        Arrays.fill(which, true);
+        ForwardResult r = new Qwen2Forward(whole, kernels).forward(steps(), null,
+                KvCache.onHeap(CONFIG, whole.range(), 8, 4), new GreedyOnDevice(new Recording(kernels), which, 300));
+        assertEquals(0, r.logits().length);
+        assertArrayEquals(new int[] {0, 2, 3, 4}, r.deviceTokens().sequences());
+    }
+}
