@@ -35,6 +35,7 @@ final class CpuMatmul {
         this.runner = runner;
         this.scratch = new float[runner.threads()][];
         this.packedScratch = new float[runner.threads()][];
+        this.panelScratch = new float[runner.threads()][];
     }
 
     void matmul(float[] x, int tokens, WeightTensor w, WeightTensor bias, float[] out) {
@@ -218,7 +219,36 @@ final class CpuMatmul {
     /** Tokens from which prefill uses {@link PackedMatmul} (not final: an A/B switch for benchmarks). */
     static final int packedMinTokens = PackedMatmul.TB;
 
+    /** Whether prefill runs {@link PanelMatmul} rather than {@link PackedMatmul} (not final: an A/B switch). */
+    static boolean panelPrefill = true;
+
+    private float[] panel = new float[0];
+    private final float[][] panelScratch;
+
     private void tiled(float[] x, int tokens, WeightTensor w, WeightTensor bias, float[] out, int n, int k) {
+        if (tokens >= packedMinTokens && panelPrefill) {
+            int floats = PanelMatmul.paddedTokens(tokens) * k;
+            if (panel.length < floats) {
+                panel = new float[floats];
+            }
+            float[] p = panel;
+            boolean perm = PanelMatmul.permuted(w);
+            runner.run(PanelMatmul.panelUnits(tokens, k), (u, worker) -> PanelMatmul.panel(x, tokens, k, perm, u, p));
+            int need = PanelMatmul.scratchFloats(tokens);
+            int rowBlocks = (n + PanelMatmul.RB - 1) / PanelMatmul.RB;
+            for (int k0 = 0; k0 < k; k0 += PanelMatmul.KS) {
+                int from = k0;
+                int to = Math.min(k, k0 + PanelMatmul.KS);
+                runner.run(rowBlocks, (blk, worker) -> {
+                    float[] ws = panelScratch[worker];
+                    if (ws == null || ws.length < need) {
+                        ws = panelScratch[worker] = new float[need];
+                    }
+                    PanelMatmul.block(p, tokens, w, bias, out, n, k, blk * PanelMatmul.RB, from, to, ws);
+                });
+            }
+            return;
+        }
         if (tokens >= packedMinTokens) {
             int rowBlocks = (n + PackedMatmul.RB - 1) / PackedMatmul.RB;
             runner.run(rowBlocks, (blk, worker) -> {
