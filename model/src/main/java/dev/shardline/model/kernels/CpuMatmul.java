@@ -14,7 +14,9 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>Decode (one token, bf16 or f32) is memory-bound: rows are split into contiguous chunks, four rows at a time
  * share each x load, and the weights stream once from memory (bf16 via {@link Bf16Matvec}). Prefill of at least
- * {@link PackedMatmul#TB} tokens runs {@link PackedMatmul} (packed weights, outer-product microkernel). The few-token
+ * {@link PackedMatmul#TB} tokens runs {@link PanelMatmul} (activations transposed once into a panel, weights widened
+ * per block, outer-product microkernel with vectors along the tokens; {@link PackedMatmul}, vectors along the weight
+ * rows, stays as the A/B alternative for benchmarks: {@link #panelPrefill}). The few-token
  * rest (and one-token f16) is tiled: a block of {@link #ROW_BLOCK} rows x {@link #K_BLOCK} columns is widened to float once into per-thread scratch
  * and then multiplied with four tokens x four rows of register accumulators.
  */
