@@ -221,8 +221,11 @@ final class CpuMatmul {
     /** Tokens from which prefill uses {@link PackedMatmul} (not final: an A/B switch for benchmarks). */
     static final int packedMinTokens = PackedMatmul.TB;
 
-    /** Whether prefill runs {@link PanelMatmul} rather than {@link PackedMatmul} (not final: an A/B switch). */
-    static boolean panelPrefill = true;
+    /**
+     * Whether prefill runs {@link PanelMatmul} rather than {@link PackedMatmul} (not final: an A/B switch; the
+     * system property {@code shardline.prefill.packed=true} selects the old kernel for a whole run).
+     */
+    static boolean panelPrefill = !Boolean.getBoolean("shardline.prefill.packed");
 
     private float[] panel = new float[0];
     private final float[][] panelScratch;
