@@ -31,13 +31,17 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>Measured on Zen 5 (AVX-512, one thread, 128 tokens, CPU time): the 4x6 microkernel on hot data runs at the
  * same-run FMA peak (205-214 against 198-215 GFLOP/s); the whole product at 155-170, against 100-120 for
- * {@link PackedMatmul}, whose per-block weight transpose cost about a third of its time. Of the rest, widening
- * (weight reads from memory, 48 short streams per column block) is about 10%. The kernels take no vector arguments and
+ * {@link PackedMatmul}, which also transposes every weight (scalar strided stores) while packing. Of the rest, widening
+ * (weight reads from memory, one short stream per row and column block) is about 10%; reading the next block
+ * ahead inside the microkernel loop did not help measurably. The kernels take no vector arguments and
  * call nothing that takes vectors (C2 would box the accumulators, see {@link PackedMatmul}).
  */
 final class PanelMatmul {
-    /** Weight rows per block: a multiple of 6, 8 and 12 (the microkernels' row counts). */
-    static final int RB = 48;
+    /**
+     * Weight rows per block: a multiple of 6, 8 and 12 (the microkernels' row counts); 96 rather than 48 halves the
+     * panel's rereads from L3 (measured 155-166 against 147-164 GFLOP/s per CPU second, one thread, same run).
+     */
+    static final int RB = 96;
     /** Columns per widened block (a multiple of 256, the largest quantized block, and of 2L). */
     static final int KB = 512;
     /** Columns per pass over all row blocks: the panel's slice of one pass ({@code Tp x KS} floats) stays in L3. */
