@@ -14,7 +14,9 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>Decode (one token, bf16 or f32) is memory-bound: rows are split into contiguous chunks, four rows at a time
  * share each x load, and the weights stream once from memory (bf16 via {@link Bf16Matvec}). Prefill of at least
- * {@link PackedMatmul#TB} tokens runs {@link PackedMatmul} (packed weights, outer-product microkernel). The few-token
+ * {@link PackedMatmul#TB} tokens runs {@link PanelMatmul} (activations transposed once into a panel, weights widened
+ * per block, outer-product microkernel with vectors along the tokens; {@link PackedMatmul}, vectors along the weight
+ * rows, stays as the A/B alternative for benchmarks: {@link #panelPrefill}). The few-token
  * rest (and one-token f16) is tiled: a block of {@link #ROW_BLOCK} rows x {@link #K_BLOCK} columns is widened to float once into per-thread scratch
  * and then multiplied with four tokens x four rows of register accumulators.
  */
@@ -35,6 +37,7 @@ final class CpuMatmul {
         this.runner = runner;
         this.scratch = new float[runner.threads()][];
         this.packedScratch = new float[runner.threads()][];
+        this.panelScratch = new float[runner.threads()][];
     }
 
     void matmul(float[] x, int tokens, WeightTensor w, WeightTensor bias, float[] out) {
@@ -218,7 +221,39 @@ final class CpuMatmul {
     /** Tokens from which prefill uses {@link PackedMatmul} (not final: an A/B switch for benchmarks). */
     static final int packedMinTokens = PackedMatmul.TB;
 
+    /**
+     * Whether prefill runs {@link PanelMatmul} rather than {@link PackedMatmul} (not final: an A/B switch; the
+     * system property {@code shardline.prefill.packed=true} selects the old kernel for a whole run).
+     */
+    static boolean panelPrefill = !Boolean.getBoolean("shardline.prefill.packed");
+
+    private float[] panel = new float[0];
+    private final float[][] panelScratch;
+
     private void tiled(float[] x, int tokens, WeightTensor w, WeightTensor bias, float[] out, int n, int k) {
+        if (tokens >= packedMinTokens && panelPrefill) {
+            int floats = PanelMatmul.paddedTokens(tokens) * k;
+            if (panel.length < floats) {
+                panel = new float[floats];
+            }
+            float[] p = panel;
+            boolean perm = PanelMatmul.permuted(w);
+            runner.run(PanelMatmul.panelUnits(tokens, k), (u, worker) -> PanelMatmul.panel(x, tokens, k, perm, u, p));
+            int need = PanelMatmul.scratchFloats(tokens);
+            int rowBlocks = (n + PanelMatmul.RB - 1) / PanelMatmul.RB;
+            for (int k0 = 0; k0 < k; k0 += PanelMatmul.KS) {
+                int from = k0;
+                int to = Math.min(k, k0 + PanelMatmul.KS);
+                runner.run(rowBlocks, (blk, worker) -> {
+                    float[] ws = panelScratch[worker];
+                    if (ws == null || ws.length < need) {
+                        ws = panelScratch[worker] = new float[need];
+                    }
+                    PanelMatmul.block(p, tokens, w, bias, out, n, k, blk * PanelMatmul.RB, from, to, ws);
+                });
+            }
+            return;
+        }
         if (tokens >= packedMinTokens) {
             int rowBlocks = (n + PackedMatmul.RB - 1) / PackedMatmul.RB;
             runner.run(rowBlocks, (blk, worker) -> {

@@ -75,6 +75,39 @@ class VectorKernelsMatmulTest {
         }
     }
 
+    /**
+     * Prefill ({@link PanelMatmul}): token counts that fill 1, 2, 3 and 4 vectors of the last panel chunk, partial
+     * vectors, rows not a multiple of the row block, columns not a multiple of 2L, of the column block or of the
+     * column pass.
+     */
+    @Test
+    void prefillTokenCountsAndTails() {
+        int[][] shapes = {{50, 96}, {97, 1030}, {7, 4161}};
+        int[] tokenCounts = {17, 30, 32, 40, 64, 65, 100, 130};
+        for (int threads : new int[] {1, 2}) {
+            try (VectorKernels cpu = new VectorKernels(threads)) {
+                for (DType dtype : TestTensors.PLAIN) {
+                    for (int[] shape : shapes) {
+                        for (int tokens : tokenCounts) {
+                            check(cpu, dtype, shape[0], shape[1], tokens, tokens % 2 == 0, 0, shape[0]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** A 128-token prompt at the QwQ shapes, on slices of rows at both ends. */
+    @Test
+    void qwqShapesPrefill() {
+        try (VectorKernels cpu = new VectorKernels(2)) {
+            check(cpu, DType.BF16, 5120, 5120, 128, false, 5120 - 150, 5120);
+            check(cpu, DType.BF16, 1024, 5120, 128, true, 0, 150);
+            check(cpu, DType.BF16, 27648, 5120, 128, false, 27648 - 150, 27648);
+            check(cpu, DType.BF16, 5120, 27648, 128, false, 0, 100);
+        }
+    }
+
     @Test
     void f32AndF16AtModelShapes() {
         try (VectorKernels cpu = new VectorKernels(2)) {
