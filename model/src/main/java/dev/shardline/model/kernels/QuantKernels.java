@@ -22,12 +22,18 @@ import jdk.incubator.vector.VectorSpecies;
  * weight ever exists beyond one block (or one prefill tile) in registers or per-thread scratch. Layouts: {@link Quant}
  * and docs/adr/0008.
  *
- * <p>Decode ({@link #rows}): each block is unpacked in registers, {@code L} quants at a time: the bytes are loaded as
- * a {@code ByteVector} of {@code L} lanes, nibbles or bit pairs split with byte shifts and masks, widened to float
- * lanes ({@code castShape}, vpmovsxbd + vcvtdq2ps) and multiplied by the block's scale and the activations (one FMA).
- * Q4_K's per-sub-block minimum is applied once per sub-block through the activations' sums over that sub-block,
- * which every row shares ({@link #subBlockSums}). Activations stay f32: the Vector API has no int8 dot product, so
- * quantizing them to int8 would add conversions without removing any.
+ * <p>Decode ({@link #rows}): each block is unpacked in registers, {@code L} quants at a time. Q8_0 runs four rows a
+ * quarter of the range apart together (four sequential streams; each activation load serves four rows); quants are
+ * widened straight from memory to float lanes ({@code convertShape(B2F)}: vpmovsxbd + vcvtdq2ps), multiplied by the
+ * activations unscaled, and the block's scale is applied once per block and row with one FMA. Q4_K and Q6_K run one
+ * row at a time: their bytes are loaded as a {@code ByteVector} of {@code L} lanes, nibbles and bit pairs are split
+ * by shifting the same bits as int lanes (x86 has no byte shift) and masking in byte lanes, then widened with
+ * {@code B2F}; each (sub-)block's scale is applied once to its partial sum, into four accumulators (short FMA
+ * latency chains). Q4_K's per-sub-block minimum is applied once per sub-block through the activations' sums over
+ * that sub-block, which every row shares ({@link #subBlockSums}). The vector code calls no helper methods of its
+ * own: past C2's inlining budget (NodeCountInliningCutoff) a helper stays a call and its vectors are boxed, which
+ * measured 5-20x slower. Activations stay f32: the Vector API has no int8 dot product, so quantizing them to int8
+ * would add conversions without removing any.
  *
  * <p>A few tokens ({@link #rowsBatch}) decode each block once into 256 floats of scratch and reuse it for every
  * token. Prefill widens whole tiles with {@link #decode} (the packed GEMM path). Without 8 or more float lanes
