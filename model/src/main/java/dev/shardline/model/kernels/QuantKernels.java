@@ -315,22 +315,23 @@ final class QuantKernels {
             switch (t) {
                 case Q8_0 -> {
                     float d = f16(s, bo);
-                    for (int j = 0; j < 32; j += L) ((FloatVector) ByteVector.fromMemorySegment(B, s, bo + 2 + j, ByteOrder.LITTLE_ENDIAN).castShape(F, 0)).mul(d).intoArray(dst, o + j);
+                    for (int j = 0; j < 32; j += L) ((FloatVector) ByteVector.fromMemorySegment(B, s, bo + 2 + j, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, o + j);
                 }
                 case Q4_K -> {
                     float d = f16(s, bo);
                     float dmin = f16(s, bo + 2);
+                    long sc = q4kScales(s, bo);
+                    long mn = q4kMins(s, bo);
                     for (int g = 0; g < 4; g++) {
-                        int sm0 = Quant.scaleMin(s, bo, 2 * g);
-                        int sm1 = Quant.scaleMin(s, bo, 2 * g + 1);
-                        float d1 = d * (sm0 & 0xff);
-                        float m1 = dmin * (sm0 >> 8);
-                        float d2 = d * (sm1 & 0xff);
-                        float m2 = dmin * (sm1 >> 8);
+                        float d1 = d * (int) ((sc >>> (16 * g)) & 0xFF);
+                        float m1 = dmin * (int) ((mn >>> (16 * g)) & 0xFF);
+                        float d2 = d * (int) ((sc >>> (16 * g + 8)) & 0xFF);
+                        float m2 = dmin * (int) ((mn >>> (16 * g + 8)) & 0xFF);
                         for (int j = 0; j < 32; j += L) {
-                            IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, s, bo + 16 + 32L * g + j, ByteOrder.LITTLE_ENDIAN).castShape(I, 0)).and(0xFF);
-                            ((FloatVector) q.and(0xF).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(dst, o + 64 * g + j);
-                            ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).intoArray(dst, o + 64 * g + 32 + j);
+                            IntVector q = ByteVector.fromMemorySegment(B, s, bo + 16 + 32L * g + j, ByteOrder.LITTLE_ENDIAN).reinterpretAsInts();
+                            ((FloatVector) q.and(0x0F0F0F0F).reinterpretAsBytes().convertShape(VectorOperators.B2F, F, 0)).mul(d1).sub(m1).intoArray(dst, o + 64 * g + j);
+                            ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).reinterpretAsBytes().convertShape(VectorOperators.B2F, F, 0))
+                                    .mul(d2).sub(m2).intoArray(dst, o + 64 * g + 32 + j);
                         }
                     }
                 }
@@ -338,19 +339,19 @@ final class QuantKernels {
                     float d = f16(s, bo + 208);
                     for (int h = 0; h < 2; h++) {
                         for (int l = 0; l < 32; l += L) {
-                            IntVector ql0 = ((IntVector) ByteVector.fromMemorySegment(B, s, bo + 64L * h + l, ByteOrder.LITTLE_ENDIAN).castShape(I, 0)).and(0xFF);
-                            IntVector ql1 = ((IntVector) ByteVector.fromMemorySegment(B, s, bo + 64L * h + 32 + l, ByteOrder.LITTLE_ENDIAN).castShape(I, 0)).and(0xFF);
-                            IntVector qh = ((IntVector) ByteVector.fromMemorySegment(B, s, bo + 128 + 32L * h + l, ByteOrder.LITTLE_ENDIAN).castShape(I, 0)).and(0xFF);
+                            IntVector l0 = ByteVector.fromMemorySegment(B, s, bo + 64L * h + l, ByteOrder.LITTLE_ENDIAN).reinterpretAsInts();
+                            IntVector l1 = ByteVector.fromMemorySegment(B, s, bo + 64L * h + 32 + l, ByteOrder.LITTLE_ENDIAN).reinterpretAsInts();
+                            IntVector qh = ByteVector.fromMemorySegment(B, s, bo + 128 + 32L * h + l, ByteOrder.LITTLE_ENDIAN).reinterpretAsInts();
                             long sc = bo + 192 + 8L * h + l / 16;
                             int xo = o + 128 * h + l;
-                            IntVector q0 = ql0.and(0xF).or(qh.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
-                            IntVector q1 = ql1.and(0xF).or(qh.and(12).lanewise(VectorOperators.LSHL, 2)).sub(32);
-                            IntVector q2 = ql0.lanewise(VectorOperators.LSHR, 4).or(qh.and(48)).sub(32);
-                            IntVector q3 = ql1.lanewise(VectorOperators.LSHR, 4).or(qh.and(192).lanewise(VectorOperators.LSHR, 2)).sub(32);
-                            ((FloatVector) q0.convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc)).intoArray(dst, xo);
-                            ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + 2)).intoArray(dst, xo + 32);
-                            ((FloatVector) q2.convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + 4)).intoArray(dst, xo + 64);
-                            ((FloatVector) q3.convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + 6)).intoArray(dst, xo + 96);
+                            ByteVector q0 = l0.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, 4).and(0x30303030)).reinterpretAsBytes().sub((byte) 32);
+                            ByteVector q1 = l1.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, 2).and(0x30303030)).reinterpretAsBytes().sub((byte) 32);
+                            ByteVector q2 = l0.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(qh.and(0x30303030)).reinterpretAsBytes().sub((byte) 32);
+                            ByteVector q3 = l1.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHR, 2).and(0x30303030)).reinterpretAsBytes().sub((byte) 32);
+                            ((FloatVector) q0.convertShape(VectorOperators.B2F, F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc)).intoArray(dst, xo);
+                            ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + 2)).intoArray(dst, xo + 32);
+                            ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + 4)).intoArray(dst, xo + 64);
+                            ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + 6)).intoArray(dst, xo + 96);
                         }
                     }
                 }
