@@ -120,7 +120,9 @@ final class CpuMatmul {
         runner.run(realChunks, (c, worker) -> {
             int r0 = c * rowsPerChunk;
             int r1 = Math.min(n, r0 + rowsPerChunk);
-            if (tokens == 1) {
+            if (tokens == 1 && QuantKernelsBaseline.SELECTED) {
+                QuantKernelsBaseline.rows(x, sums, w, k, r0, r1, out);
+            } else if (tokens == 1) {
                 QuantKernels.rows(x, sums, w, k, r0, r1, out);
             } else {
                 float[] sc = scratchOf[worker];

@@ -16,7 +16,8 @@ import java.util.SplittableRandom;
  *
  * <p>{@code java --add-modules jdk.incubator.vector -cp model/target/classes dev.shardline.model.kernels.KernelBench
  * [threads] [tokens,...]} prints the default table (up to 2 threads; 1, 8, 16 and 64 tokens; the shapes of
- * {@code small} and QwQ-32B); {@link #measure} is for the CLI's bench.
+ * {@code small} and QwQ-32B); {@link #measure} is for the CLI's bench. {@code KernelBench quant [threads] [rounds]}
+ * compares the one-token products on block-type weights with bf16 ({@link QuantBench}).
  */
 public final class KernelBench {
     /** Weights streamed per one-token measurement, so the cache cannot hold them. */
@@ -124,6 +125,11 @@ public final class KernelBench {
      * ({@code panel}: {@link PanelMatmul}, {@code packed}: {@link PackedMatmul}), interleaved, in the same run.
      */
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("quant")) {   // quant [threads] [rounds]: see QuantBench
+            QuantBench.main(args.length > 1 ? Integer.parseInt(args[1]) : 2, args.length > 2 ? Integer.parseInt(args[2]) : 5,
+                    args.length > 3 ? args[3] : null);
+            return;
+        }
         int maxThreads = args.length > 0 ? Integer.parseInt(args[0]) : 2;
         int[] tokenCounts = args.length > 1
                 ? java.util.Arrays.stream(args[1].split(",")).mapToInt(Integer::parseInt).toArray()
