@@ -14,7 +14,7 @@ import java.util.function.Consumer;
 
 /**
  * {@code bench --local --http}: one local cluster serves the same load over gRPC and over the OpenAI HTTP API
- * (SSE) in one run: per concurrency C, max(1, 16 / C) runs of C requests per path, in alternating pairs (so
+ * (SSE) in one run: per concurrency C, max(4, 16 / C) runs of C requests per path, in alternating pairs (so
  * drift moves both alike and TTFT has 16 samples); reports the HTTP/gRPC throughput ratio (tokens over summed run
  * time) and the time to first token HTTP adds at p50, per round and, with several rounds, their medians; and the CPU
  * time this process (the coordinator and the benchmark's client; the workers are processes of their own) spends per
@@ -113,9 +113,12 @@ public final class HttpBench {
         return run;
     }
 
-    /** Runs per path at concurrency c: enough that TTFT has 16 samples (C=1: 16 single requests, alternating). */
+    /**
+     * Runs per path at concurrency c: enough that TTFT has 16 samples (C=1: 16 single requests, alternating), and at
+     * least 4, so that one slow run at a high concurrency does not decide the round's ratio.
+     */
     private static int repeats(int c) {
-        return Math.max(1, 16 / c);
+        return Math.max(4, 16 / c);
     }
 
     /** Several runs of one path as one row: tokens and seconds summed, every TTFT and ITL sample kept. */
