@@ -11,7 +11,8 @@ final class ModelOptions {
     Path model;
 
     @Option(names = "--backend", defaultValue = "cpu", paramLabel = "NAME",
-            description = "compute backend: cpu (Vector API, default) or reference (the scalar oracle, slow)")
+            description = "compute backend: cpu (Vector API, default) or reference (the scalar oracle, slow); for "
+                    + "benchmarks also cpu-packed-prefill and cpu-first-quant (the kernels the current ones replaced)")
     String backend;
 
     @Option(names = "--threads", defaultValue = "0", paramLabel = "N",

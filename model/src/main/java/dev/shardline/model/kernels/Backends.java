@@ -2,14 +2,20 @@ package dev.shardline.model.kernels;
 
 import java.util.Locale;
 
-/** Backend choice by name, as configured: "cpu" (Vector API, the default) or "reference" (the scalar oracle). */
+/**
+ * Backend choice by name, as configured: "cpu" (Vector API, the default) or "reference" (the scalar oracle); and,
+ * to measure the current kernels against the ones they replaced end to end, "cpu-packed-prefill" (the previous
+ * prefill GEMM) and "cpu-first-quant" (the first one-token quantized kernels).
+ */
 public final class Backends {
     public static Kernels create(String name, int threads) {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "cpu" -> new VectorKernels(threads);
+            case "cpu-packed-prefill" -> new VectorKernels(threads, VectorKernels.Variant.PACKED_PREFILL);
+            case "cpu-first-quant" -> new VectorKernels(threads, VectorKernels.Variant.FIRST_QUANT_KERNELS);
             case "reference" -> new ReferenceKernels();
             default -> throw new IllegalArgumentException("--backend: unknown backend \"" + name
-                    + "\"; choose cpu or reference" + (name.equalsIgnoreCase("cuda") ? " here; the CUDA backend lives in the worker module (CudaBackend)" : ""));
+                    + "\"; choose cpu or reference (cpu-packed-prefill and cpu-first-quant: earlier kernels, for benchmarks)" + (name.equalsIgnoreCase("cuda") ? " here; the CUDA backend lives in the worker module (CudaBackend)" : ""));
         };
     }
 

@@ -34,6 +34,14 @@ final class CpuMatmul {
     private float[] xd = new float[0]; // the decode activation, split even/odd for Bf16Matvec
 
     CpuMatmul(ParallelRunner runner) {
+        this(runner, true, false);
+    }
+
+    /** {@code panelPrefill}: prefill runs {@link PanelMatmul} (else {@link PackedMatmul}); {@code firstQuantKernels}:
+     * one-token quantized products run {@link QuantKernelsBaseline} (else {@link QuantKernels}). */
+    CpuMatmul(ParallelRunner runner, boolean panelPrefill, boolean firstQuantKernels) {
+        this.panelPrefill = panelPrefill;
+        this.firstQuantKernels = firstQuantKernels;
         this.runner = runner;
         this.scratch = new float[runner.threads()][];
         this.packedScratch = new float[runner.threads()][];
@@ -120,7 +128,7 @@ final class CpuMatmul {
         runner.run(realChunks, (c, worker) -> {
             int r0 = c * rowsPerChunk;
             int r1 = Math.min(n, r0 + rowsPerChunk);
-            if (tokens == 1 && QuantKernelsBaseline.SELECTED) {
+            if (tokens == 1 && firstQuantKernels) {
                 QuantKernelsBaseline.rows(x, sums, w, k, r0, r1, out);
             } else if (tokens == 1) {
                 QuantKernels.rows(x, sums, w, k, r0, r1, out);
@@ -223,11 +231,10 @@ final class CpuMatmul {
     /** Tokens from which prefill uses {@link PackedMatmul} (not final: an A/B switch for benchmarks). */
     static final int packedMinTokens = PackedMatmul.TB;
 
-    /**
-     * Whether prefill runs {@link PanelMatmul} rather than {@link PackedMatmul} (not final: an A/B switch; the
-     * system property {@code shardline.prefill.packed=true} selects the old kernel for a whole run).
-     */
-    static boolean panelPrefill = !Boolean.getBoolean("shardline.prefill.packed");
+    /** Whether prefill runs {@link PanelMatmul} rather than {@link PackedMatmul} (backend {@code cpu-packed-prefill}). */
+    private final boolean panelPrefill;
+    /** Whether one-token quantized products run the first kernels (backend {@code cpu-first-quant}). */
+    private final boolean firstQuantKernels;
 
     private float[] panel = new float[0];
     private final float[][] panelScratch;

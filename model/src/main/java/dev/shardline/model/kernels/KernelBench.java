@@ -41,10 +41,14 @@ public final class KernelBench {
 
     /** Best of {@code runs} timed calls (after warm-up) of a {@code [tokens, k] x [n, k]^T} bf16 matmul. */
     public static Result measure(int n, int k, int tokens, int threads, int runs) {
+        return measure(n, k, tokens, threads, runs, VectorKernels.Variant.CURRENT);
+    }
+
+    static Result measure(int n, int k, int tokens, int threads, int runs, VectorKernels.Variant variant) {
         long bytes = 2L * n * k;
         int copies = tokens <= Bf16SmallBatch.MAX_TOKENS ? (int) Math.max(1, (STREAM_BYTES + bytes - 1) / bytes) : 1;
         SplittableRandom rnd = new SplittableRandom(42);
-        try (Arena arena = Arena.ofShared(); VectorKernels cpu = new VectorKernels(threads)) {
+        try (Arena arena = Arena.ofShared(); VectorKernels cpu = new VectorKernels(threads, variant)) {
             WeightTensor[] weights = new WeightTensor[copies];
             for (int c = 0; c < copies; c++) {
                 MemorySegment seg = arena.allocate(bytes, 64);
@@ -145,10 +149,9 @@ public final class KernelBench {
                 for (int threads = 1; threads <= maxThreads; threads++) {
                     if (tokens > Bf16SmallBatch.MAX_TOKENS) {
                         for (boolean panel : new boolean[] {false, true, false, true}) {
-                            CpuMatmul.panelPrefill = panel;
-                            System.out.println((panel ? "panel  " : "packed ") + measure(shape[0], shape[1], tokens, threads, 3));
+                            System.out.println((panel ? "panel  " : "packed ") + measure(shape[0], shape[1], tokens, threads, 3,
+                                    panel ? VectorKernels.Variant.CURRENT : VectorKernels.Variant.PACKED_PREFILL));
                         }
-                        CpuMatmul.panelPrefill = true;
                     } else {
                         System.out.println(measure(shape[0], shape[1], tokens, threads, 10));
                     }

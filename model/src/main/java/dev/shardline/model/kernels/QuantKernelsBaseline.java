@@ -19,11 +19,10 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * The first one-token quantized kernels (one row at a time, one accumulator), kept only as the baseline that
- * {@link QuantBench} measures the current {@link QuantKernels} against in the same process, and that
- * {@code -Dshardline.quant.baseline=true} selects for one-token products (an A/B switch for end-to-end benchmarks).
+ * {@link QuantBench} measures the current {@link QuantKernels} against in the same process, and that the backend
+ * {@code cpu-first-quant} runs for one-token products (end-to-end A/B runs: {@code bench --backend cpu-first-quant}).
  */
 final class QuantKernelsBaseline {
-    static final boolean SELECTED = Boolean.getBoolean("shardline.quant.baseline");
     private static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private QuantKernelsBaseline() {

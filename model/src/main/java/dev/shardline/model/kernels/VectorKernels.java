@@ -25,16 +25,36 @@ public final class VectorKernels extends HostKernels {
     private final CpuMatmul matmul;
     private final CpuAttention attention;
 
+    /**
+     * Which matmul kernels a backend runs: the current ones, or (to measure them against, end to end in one
+     * session) the previous prefill GEMM or the first one-token quantized kernels.
+     */
+    public enum Variant {
+        CURRENT, PACKED_PREFILL, FIRST_QUANT_KERNELS
+    }
+
+    private final Variant variant;
+
     /** A backend on {@code threads} threads (the caller plus {@code threads - 1} workers). */
     public VectorKernels(int threads) {
+        this(threads, Variant.CURRENT);
+    }
+
+    /** As {@link #VectorKernels(int)}, with the given kernel variant. */
+    public VectorKernels(int threads, Variant variant) {
+        this.variant = variant;
         this.runner = new ParallelRunner(threads);
-        this.matmul = new CpuMatmul(runner);
+        this.matmul = new CpuMatmul(runner, variant != Variant.PACKED_PREFILL, variant == Variant.FIRST_QUANT_KERNELS);
         this.attention = new CpuAttention(runner);
     }
 
     @Override
     public String name() {
-        return "cpu";
+        return switch (variant) {
+            case CURRENT -> "cpu";
+            case PACKED_PREFILL -> "cpu-packed-prefill";
+            case FIRST_QUANT_KERNELS -> "cpu-first-quant";
+        };
     }
 
     public int threads() {

@@ -97,6 +97,27 @@ class VectorKernelsMatmulTest {
         }
     }
 
+    /**
+     * The benchmark backends that run the kernels the current ones replaced ({@code cpu-packed-prefill},
+     * {@code cpu-first-quant}) compute the same products, by name through {@link Backends}.
+     */
+    @Test
+    void theBenchmarkVariantsComputeTheSameProducts() {
+        for (String name : new String[] {"cpu-packed-prefill", "cpu-first-quant"}) {
+            try (VectorKernels cpu = (VectorKernels) Backends.create(name, 2)) {
+                assertEquals(name, cpu.name());
+                for (DType dtype : new DType[] {DType.BF16, DType.Q8_0, DType.Q4_K, DType.Q6_K}) {
+                    int k = dtype == DType.BF16 ? 1030 : 512;
+                    for (int tokens : new int[] {1, 40}) {
+                        check(cpu, dtype, 97, k, tokens, false, 0, 97);
+                    }
+                }
+            }
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.create("cpu-fast", 1));
+        assertTrue(e.getMessage().contains("cpu-fast") && e.getMessage().contains("cpu-packed-prefill"), e.getMessage());
+    }
+
     /** A 128-token prompt at the QwQ shapes, on slices of rows at both ends. */
     @Test
     void qwqShapesPrefill() {
