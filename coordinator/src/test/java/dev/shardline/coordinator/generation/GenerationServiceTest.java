@@ -167,6 +167,8 @@ class GenerationServiceTest {
         assertEquals(c.reasoning(), out.reasoning.toString(), "the streamed deltas add up to the completion");
         assertEquals(c.answer(), out.answer.toString());
         assertEquals(c.tokenIds(), out.tokens);
+        assertEquals(1, out.starts, "the sink heard once that the request reached a pipeline");
+        assertEquals(0, out.startedAfterTokens, "before its first token");
     }
 
     @Test
@@ -225,6 +227,7 @@ class GenerationServiceTest {
         assertTrue(u.getMessage().contains("no pipeline is serving") && u.getMessage().contains("0 worker(s) in the pool"),
                 u.getMessage());
         assertEquals(1, h.cluster.status().counters().requestsTimedOutWaiting());
+        assertEquals(0, out.starts, "a request that never reached a pipeline is never started (it keeps its 503)");
     }
 
     @Test
@@ -249,6 +252,14 @@ class GenerationServiceTest {
         final StringBuilder reasoning = new StringBuilder();
         final StringBuilder answer = new StringBuilder();
         final java.util.concurrent.CompletableFuture<Completion> done = new java.util.concurrent.CompletableFuture<>();
+        int startedAfterTokens = -1;                  // tokens seen when onStarted came; -1: it never came
+        int starts;
+
+        @Override
+        public synchronized void onStarted() {
+            starts++;
+            startedAfterTokens = tokens.size();
+        }
 
         @Override
         public synchronized void onDelta(GenerationDelta d) {
