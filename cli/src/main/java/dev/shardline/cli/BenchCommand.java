@@ -73,6 +73,10 @@ final class BenchCommand implements Callable<Integer> {
             + "HTTP adds, per --concurrency, per round and their median (--rounds)")
     boolean http;
 
+    @Option(names = "--http-client", defaultValue = "vertx", paramLabel = "vertx|jdk", description = "with --http: the "
+            + "benchmark's HTTP client, Vert.x (Netty, like the gRPC client; default) or the JDK's java.net.http")
+    String httpClient;
+
     @Option(names = "--pipelines", defaultValue = "2", paramLabel = "P", description = "with --kill-worker-after-s")
     int pipelines;
 
@@ -121,8 +125,8 @@ final class BenchCommand implements Callable<Integer> {
             int w = workers[workers.length - 1];
             int threads = workerThreads > 0 ? workerThreads : Math.max(1, modelOptions.threadsOrDefault() / w);
             return new dev.shardline.cli.bench.HttpBench(new dev.shardline.cli.bench.HttpBench.Settings(modelOptions.model,
-                    w, threads, UpCommand.physicalMemory() / Math.max(1, w), concurrency, promptTokens, genTokens, rounds),
-                    line -> {
+                    w, threads, UpCommand.physicalMemory() / Math.max(1, w), concurrency, promptTokens, genTokens, rounds,
+                    httpClient), line -> {
                         System.out.println(line);
                         System.out.flush();
                     }).run();

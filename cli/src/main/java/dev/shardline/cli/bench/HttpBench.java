@@ -3,7 +3,6 @@ package dev.shardline.cli.bench;
 import dev.shardline.cli.client.ClusterClient;
 import dev.shardline.cli.cluster.LocalCluster;
 
-import java.net.http.HttpClient;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -24,7 +23,7 @@ public final class HttpBench {
 
     /** What to run. */
     public record Settings(Path model, int workers, int threadsPerWorker, long budgetBytes, int[] concurrency,
-                           int promptTokens, int genTokens, int rounds) {
+                           int promptTokens, int genTokens, int rounds, String httpClient) {
     }
 
     private final Settings s;
@@ -40,19 +39,17 @@ public final class HttpBench {
         try (LocalCluster cluster = LocalCluster.start(s.model(), s.workers(), 0, s.threadsPerWorker(), s.budgetBytes(),
                 flags, true, line -> { });
              ClusterClient grpc = new ClusterClient(cluster.address());
-             // received bytes go from the client's selector thread straight to the reading thread (a direct
-             // executor), one hand-off as in the gRPC blocking stub, rather than through a pool thread as well
-             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(Runnable::run).build()) {
+             SseClient http = client(s.httpClient(), cluster.httpUrl())) {
             String url = cluster.httpUrl();
             out.accept(String.format("one cluster of %d worker(s) x %d thr; prompt %d tokens, %d generated per request; "
-                    + "gRPC %s, HTTP %s; %d round(s)", s.workers(), s.threadsPerWorker(), s.promptTokens(), s.genTokens(),
-                    cluster.address(), url, s.rounds()));
+                    + "gRPC %s, HTTP %s (%s client); %d round(s)", s.workers(), s.threadsPerWorker(), s.promptTokens(),
+                    s.genTokens(), cluster.address(), url, s.httpClient(), s.rounds()));
             // warm-up: one untimed round (every concurrency, as many runs per path as a round has), so that the
             // compiler has settled before the first timed run
             for (int c : s.concurrency()) {
                 for (int k = 0; k < repeats(c); k++) {
                     ClusterLoad.run(grpc, null, 0, prompts(c, 99 + k), s.genTokens(), "warm-up");
-                    HttpLoad.run(http, url, prompts(c, 99 + k), s.genTokens(), "warm-up");
+                    HttpLoad.run(http, prompts(c, 99 + k), s.genTokens(), "warm-up");
                 }
             }
             List<double[]> perRound = new ArrayList<>();           // per concurrency: throughput ratio, added TTFT p50
@@ -70,9 +67,9 @@ public final class HttpBench {
                         int[][] q = k == 0 ? p : prompts(c, c * 1000L + round * 100L + k);
                         if ((round + k) % 2 == 1) {
                             gs.add(timed(cpu, 0, () -> ClusterLoad.run(grpc, null, 0, q, s.genTokens(), "gRPC")));
-                            hs.add(timed(cpu, 1, () -> HttpLoad.run(http, url, q, s.genTokens(), "HTTP/SSE")));
+                            hs.add(timed(cpu, 1, () -> HttpLoad.run(http, q, s.genTokens(), "HTTP/SSE")));
                         } else {
-                            hs.add(timed(cpu, 1, () -> HttpLoad.run(http, url, q, s.genTokens(), "HTTP/SSE")));
+                            hs.add(timed(cpu, 1, () -> HttpLoad.run(http, q, s.genTokens(), "HTTP/SSE")));
                             gs.add(timed(cpu, 0, () -> ClusterLoad.run(grpc, null, 0, q, s.genTokens(), "gRPC")));
                         }
                     }
@@ -98,6 +95,15 @@ public final class HttpBench {
             }
         }
         return 0;
+    }
+
+    /** The benchmark's HTTP client: {@code vertx} (Netty, one event loop) or {@code jdk} (java.net.http). */
+    static SseClient client(String name, String baseUrl) {
+        return switch (name) {
+            case "vertx" -> new VertxSseClient(baseUrl);
+            case "jdk" -> new JdkSseClient(baseUrl);
+            default -> throw new IllegalArgumentException("--http-client must be vertx or jdk, not " + name);
+        };
     }
 
     private interface Run {
