@@ -2,6 +2,7 @@ package dev.shardline.cli.bench;
 
 import dev.shardline.cli.client.ClusterClient;
 import dev.shardline.cli.cluster.LocalCluster;
+import dev.shardline.coordinator.cluster.PipelineStats;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -63,20 +64,24 @@ public final class HttpBench {
                     List<LoadRun> gs = new ArrayList<>();
                     List<LoadRun> hs = new ArrayList<>();
                     long[] cpu = new long[2];                     // this process's CPU time: gRPC, HTTP
+                    long[] steps = new long[4];                   // steps and rows sent: gRPC, HTTP
                     for (int k = 0; k < repeats(c); k++) {        // alternating pairs: both paths share the drift
                         int[][] q = k == 0 ? p : prompts(c, c * 1000L + round * 100L + k);
                         if ((round + k) % 2 == 1) {
-                            gs.add(timed(cpu, 0, () -> ClusterLoad.run(grpc, null, 0, q, s.genTokens(), "gRPC")));
-                            hs.add(timed(cpu, 1, () -> HttpLoad.run(http, q, s.genTokens(), "HTTP/SSE")));
+                            gs.add(timed(cluster, cpu, steps, 0, () -> ClusterLoad.run(grpc, null, 0, q, s.genTokens(), "gRPC")));
+                            hs.add(timed(cluster, cpu, steps, 1, () -> HttpLoad.run(http, q, s.genTokens(), "HTTP/SSE")));
                         } else {
-                            hs.add(timed(cpu, 1, () -> HttpLoad.run(http, q, s.genTokens(), "HTTP/SSE")));
-                            gs.add(timed(cpu, 0, () -> ClusterLoad.run(grpc, null, 0, q, s.genTokens(), "gRPC")));
+                            hs.add(timed(cluster, cpu, steps, 1, () -> HttpLoad.run(http, q, s.genTokens(), "HTTP/SSE")));
+                            gs.add(timed(cluster, cpu, steps, 0, () -> ClusterLoad.run(grpc, null, 0, q, s.genTokens(), "gRPC")));
                         }
                     }
                     LoadRun g = report(merge(gs));
                     LoadRun h = report(merge(hs));
                     out.accept(String.format("  CPU of this process (coordinator and client) per generated token: gRPC %.1f us, "
-                            + "HTTP %.1f us", cpu[0] / 1e3 / g.generatedTokens(), cpu[1] / 1e3 / h.generatedTokens()));
+                            + "HTTP %.1f us; pipeline steps per run: gRPC %.1f (%.1f rows each), HTTP %.1f (%.1f)",
+                            cpu[0] / 1e3 / g.generatedTokens(), cpu[1] / 1e3 / h.generatedTokens(),
+                            steps[0] / (double) gs.size(), steps[1] / (double) Math.max(1, steps[0]),
+                            steps[2] / (double) hs.size(), steps[3] / (double) Math.max(1, steps[2])));
                     r[2 * i] = h.throughput() / g.throughput();
                     r[2 * i + 1] = h.ttft(50) - g.ttft(50);
                 }
@@ -110,12 +115,21 @@ public final class HttpBench {
         LoadRun run() throws Exception;
     }
 
-    /** Runs one load and adds the CPU time this process spent meanwhile to {@code cpu[slot]}. */
-    private static LoadRun timed(long[] cpu, int slot, Run r) throws Exception {
+    /**
+     * Runs one load and adds the CPU time this process spent meanwhile to {@code cpu[slot]}, and the pipeline steps
+     * and rows the coordinator sent to {@code steps[2 * slot]} and {@code steps[2 * slot + 1]} (a load whose
+     * requests arrive spread out is prefilled in more, smaller steps).
+     */
+    private static LoadRun timed(LocalCluster cluster, long[] cpu, long[] steps, int slot, Run r) throws Exception {
         var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        PipelineStats stats = cluster.cluster().status().pipelines().getFirst().runner().stats();
         long before = os.getProcessCpuTime();
+        long stepsBefore = stats.stepsSent();
+        long rowsBefore = stats.rowsSent();
         LoadRun run = r.run();
         cpu[slot] += os.getProcessCpuTime() - before;
+        steps[2 * slot] += stats.stepsSent() - stepsBefore;
+        steps[2 * slot + 1] += stats.rowsSent() - rowsBefore;
         return run;
     }
 
