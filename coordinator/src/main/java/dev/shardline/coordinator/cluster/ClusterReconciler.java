@@ -50,8 +50,10 @@ public final class ClusterReconciler implements AutoCloseable {
     private final ConcurrentLinkedQueue<Runnable> events = new ConcurrentLinkedQueue<>();
     private final Map<Integer, PipelineRecord> pipelines = new LinkedHashMap<>();
     private final ArrayDeque<PipelineRecord> failed = new ArrayDeque<>();
-    private final PendingQueue pending = new PendingQueue();
-    private final Counters counters = new Counters();
+    private final ClusterCounters counters = new ClusterCounters();
+    private final Placement placement;
+    private final PendingQueue pending;
+    private final FormDeferral deferral = new FormDeferral();
     private final long startNanos;
     private final Thread thread;
     private volatile List<PipelineRunner> routable = List.of();
@@ -75,6 +77,8 @@ public final class ClusterReconciler implements AutoCloseable {
         this.log = log;
         this.threaded = threaded;
         this.target = settings.targetPipelines();
+        this.placement = new Placement(counters, settings.queueTimeoutMillis());
+        this.pending = placement.pending();
         this.startNanos = clock.getAsLong();
         this.status = buildStatus();
         this.thread = threaded ? Thread.ofPlatform().name("cluster-reconciler").daemon().unstarted(this::loop) : null;
@@ -148,7 +152,7 @@ public final class ClusterReconciler implements AutoCloseable {
     public void submit(ClusterSequence s) {
         if (!tryPlace(s)) {
             post(() -> {
-                pending.add(s, clock.getAsLong(), settings.queueTimeoutMillis() * 1_000_000L);
+                placement.queue(s, clock.getAsLong());
                 dispatch();
             });
         }
@@ -330,37 +334,18 @@ public final class ClusterReconciler implements AutoCloseable {
         }
     }
 
-    /** The longest a new pipeline waits for sequences that moved to a serving one to re-prefill there. */
-    static final long FORM_DEFERRAL_MAX_NANOS = 10_000_000_000L;
-    private long formDeferralNanos = FORM_DEFERRAL_MAX_NANOS;
-    private boolean absorbing;       // a serving pipeline re-prefills moved sequences
-    private long absorbingSince;     // since when
-
-    /**
-     * Migration first, re-planning second: while a serving pipeline re-prefills sequences that moved from a lost or
-     * drained one, a new pipeline does not form yet (up to {@link #FORM_DEFERRAL_MAX_NANOS}): loading its weights
-     * would take memory bandwidth and cores from that re-prefill on hosts that share them, and the clients of the
-     * moved sequences are the ones waiting. With no pipeline serving, nothing is deferred.
-     */
+    /** Whether a new pipeline waits: a serving one re-prefills moved sequences ({@link FormDeferral}). */
     private boolean deferForming(long now) {
-        boolean nowAbsorbing = false;
+        boolean absorbing = false;
         for (PipelineRecord p : pipelines.values()) {
-            if (p.state == PipelineState.SERVING && p.runner != null && p.runner.resumingMoved()) nowAbsorbing = true;
+            if (p.state == PipelineState.SERVING && p.runner != null && p.runner.resumingMoved()) absorbing = true;
         }
-        if (!nowAbsorbing) {
-            absorbing = false;
-            return false;
-        }
-        if (!absorbing) {
-            absorbing = true;
-            absorbingSince = now;
-        }
-        return now - absorbingSince < formDeferralNanos;
+        return deferral.defer(absorbing, now);
     }
 
     /** Tests: how long forming may wait for moved sequences (0: never waits). */
     void formDeferralNanos(long nanos) {
-        formDeferralNanos = nanos;
+        deferral.maxNanos(nanos);
     }
 
     private ClusterView view() {
@@ -534,55 +519,16 @@ public final class ClusterReconciler implements AutoCloseable {
     // ---- sequences ----
 
     private void requeue(int fromPipeline, List<ClusterSequence> sequences, ClusterSequence.MigrationCause cause) {
-        long now = clock.getAsLong();
-        for (ClusterSequence s : sequences) {
-            if (s instanceof CanarySequence) continue;
-            if (s.cancelled()) {
-                s.onFinished(dev.shardline.model.engine.FinishReason.CANCELLED);
-                continue;
-            }
-            s.onMigrating(fromPipeline, cause);
-            if (cause == ClusterSequence.MigrationCause.FAILURE) counters.migrationsFailure++;
-            else counters.migrationsDrain++;
-            counters.reprefill += s.request().promptTokens().length + s.generated().length;
-            pending.add(s, now, settings.queueTimeoutMillis() * 1_000_000L);
-        }
+        placement.requeue(fromPipeline, sequences, cause, clock.getAsLong());
         dispatch();
     }
 
     private boolean tryPlace(ClusterSequence s) {
-        List<PipelineRunner> candidates = new ArrayList<>(routable);
-        candidates.sort(java.util.Comparator.comparingInt(PipelineRunner::load));
-        for (PipelineRunner r : candidates) {
-            if (!r.accepting() || !r.fits(s)) continue;
-            try {
-                r.submit(s);
-                return true;
-            } catch (IllegalStateException ignored) {
-                // it stopped accepting meanwhile: try the next one
-            }
-        }
-        return false;
+        return Placement.tryPlace(routable, s);
     }
 
     private void dispatch() {
-        long now = clock.getAsLong();
-        var it = pending.iterator();
-        while (it.hasNext()) {
-            PendingQueue.Entry e = it.next();
-            ClusterSequence s = e.sequence();
-            if (s.cancelled()) {
-                it.remove();
-                s.onFinished(dev.shardline.model.engine.FinishReason.CANCELLED);
-            } else if (tryPlace(s)) {
-                it.remove();
-            } else if (now >= e.deadlineNanos()) {
-                it.remove();
-                counters.timedOut++;
-                s.onFailed(ClusterSequence.Failure.UNAVAILABLE, "no pipeline could serve the request within " + settings.queueTimeoutMillis() / 1000.0
-                        + " s: " + unavailableCause(s));
-            }
-        }
+        placement.dispatch(routable, clock.getAsLong(), this::unavailableCause);
     }
 
     /** Why nothing serves a sequence now, in words. */
@@ -698,23 +644,6 @@ public final class ClusterReconciler implements AutoCloseable {
         @Override
         public void onChanged(int pipelineId) {
             post(() -> { });
-        }
-    }
-
-    /** Life-time counters (written on the reconciler's thread, except the slow-consumer count). */
-    private static final class Counters {
-        volatile long migrationsFailure;
-        volatile long migrationsDrain;
-        volatile long formed;
-        volatile long failed;
-        volatile long drained;
-        volatile long timedOut;
-        final java.util.concurrent.atomic.AtomicLong slowConsumers = new java.util.concurrent.atomic.AtomicLong();
-        volatile long reprefill;
-
-        ClusterStatus.Counters snapshot() {
-            return new ClusterStatus.Counters(migrationsFailure, migrationsDrain, formed, failed, drained, timedOut,
-                    slowConsumers.get(), reprefill);
         }
     }
 }
