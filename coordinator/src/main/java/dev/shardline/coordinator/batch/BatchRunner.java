@@ -8,7 +8,6 @@ import dev.shardline.coordinator.generation.GenerationService;
 import dev.shardline.coordinator.http.BatchCalls;
 import dev.shardline.coordinator.schedule.PriorityClass;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -33,7 +32,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -44,7 +42,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
@@ -100,14 +97,11 @@ public final class BatchRunner implements AutoCloseable {
     private final AtomicLong deadLetters = new AtomicLong();
     private final AtomicLong transactions = new AtomicLong();
     private final AtomicLong aborted = new AtomicLong();
-    private final AtomicLong recordsSeen = new AtomicLong();
     private final AtomicLong pauses = new AtomicLong();
     private final AtomicLong pausedNanos = new AtomicLong();
     private volatile long pausedSince;
     private final AtomicLong rebalances = new AtomicLong();
-    private final AtomicLong tokensSeen = new AtomicLong();
-    private volatile boolean allCounted = true;
-    private final AtomicReference<Backlog> backlog = new AtomicReference<>(Backlog.NONE);
+    private final BacklogGauge backlog;
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r ->
             Thread.ofPlatform().name("batch-timers").daemon().unstarted(r));
     private final TestCrash crash;
@@ -132,6 +126,7 @@ public final class BatchRunner implements AutoCloseable {
                 Integer.toString(DEFAULT_MAX_RESULT_BYTES + 48_576))) - 48_576;
         this.crash = TestCrash.parse(config.testCrash());
         this.maxRequests = config.maxRequests();
+        this.backlog = new BacklogGauge(config.requestsTopic(), config.group());
     }
 
     /** Changes how many batch requests run at once at most (0 = no limit but the token bound); benchmarks use it. */
@@ -150,7 +145,7 @@ public final class BatchRunner implements AutoCloseable {
         consumer = new KafkaConsumer<>(consumerProps(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
         running = true;
         thread = Thread.ofPlatform().name("batch-loop").start(this::loop);
-        timers.scheduleWithFixedDelay(this::refreshBacklog, 0, 2, TimeUnit.SECONDS);
+        timers.scheduleWithFixedDelay(() -> backlog.refresh(admin), 0, 2, TimeUnit.SECONDS);
         log.accept("batch: consuming " + config.requestsTopic() + " in group " + config.group() + " as "
                 + transactionalId() + " (results to " + config.resultsTopic() + ")");
     }
@@ -298,7 +293,7 @@ public final class BatchRunner implements AutoCloseable {
                 finish(p, off, epoch, new ProducerRecord<>(config.deadLetterTopic(), null, r.key(), r.value(), h));
             }
             case BatchLine.Readable l -> {
-                countTokens(r);
+                backlog.count(r);
                 if (l.problem() != null) {
                     answer(p, off, epoch, batchId, l.customId(), lineId, BatchCalls.error(400, "invalid_request",
                             l.problem().substring(0, l.problem().indexOf(':')), l.problem()));
@@ -584,76 +579,11 @@ public final class BatchRunner implements AutoCloseable {
         }
     }
 
-    // ---- backlog (the timer thread) ----
-
-    private void countTokens(ConsumerRecord<byte[], byte[]> r) {
-        String t = header(r, TOKENS_HEADER, null);
-        long tokens;
-        if (t != null) {
-            try {
-                tokens = Long.parseLong(t.strip());
-            } catch (NumberFormatException e) {
-                tokens = estimate(r);
-                allCounted = false;
-            }
-        } else {
-            tokens = estimate(r);
-            allCounted = false;
-        }
-        recordsSeen.incrementAndGet();
-        tokensSeen.addAndGet(tokens);
-    }
-
-    /** Without a producer's count: about 4 bytes of body per prompt token, plus max_tokens when set. */
-    private static long estimate(ConsumerRecord<byte[], byte[]> r) {
-        String v = new String(r.value(), StandardCharsets.UTF_8);
-        long prompt = Math.max(1, v.length() / 4);
-        int i = v.indexOf("\"max_tokens\"");
-        if (i < 0) i = v.indexOf("\"max_completion_tokens\"");
-        long max = 0;
-        if (i >= 0) {
-            int c = v.indexOf(':', i);
-            int j = c + 1;
-            while (j < v.length() && Character.isWhitespace(v.charAt(j))) j++;
-            int k = j;
-            while (k < v.length() && Character.isDigit(v.charAt(k))) k++;
-            if (k > j && k - j < 10) max = Long.parseLong(v.substring(j, k));
-        }
-        return prompt + max;
-    }
-
-    private void refreshBacklog() {
-        try {
-            Set<TopicPartition> parts = new HashSet<>();
-            var desc = admin.describeTopics(List.of(config.requestsTopic())).allTopicNames().get(10, TimeUnit.SECONDS);
-            desc.get(config.requestsTopic()).partitions().forEach(p -> parts.add(new TopicPartition(config.requestsTopic(), p.partition())));
-            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-            Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
-            for (TopicPartition tp : parts) {
-                latest.put(tp, OffsetSpec.latest());
-                earliest.put(tp, OffsetSpec.earliest());
-            }
-            var ends = admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS);
-            var starts = admin.listOffsets(earliest).all().get(10, TimeUnit.SECONDS);
-            var group = admin.listConsumerGroupOffsets(config.group()).partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
-            long lag = 0;
-            for (TopicPartition tp : parts) {
-                OffsetAndMetadata c = group.get(tp);
-                long from = c != null ? c.offset() : starts.get(tp).offset();
-                lag += Math.max(0, ends.get(tp).offset() - from);
-            }
-            backlog.set(Backlog.estimate(lag, recordsSeen.get(), tokensSeen.get(), allCounted));
-        } catch (Exception e) {
-            if (e instanceof InterruptedException) Thread.currentThread().interrupt();
-            // the topic may not exist yet; keep the last figure
-        }
-    }
-
     // ---- views ----
 
     /** The whole group's backlog, as of the last refresh (every 2 s). */
     public Backlog backlog() {
-        return backlog.get();
+        return backlog.current();
     }
 
     public Stats stats() {
