@@ -28,6 +28,12 @@ cudaError_t sl_bind_thread();
 cudaStream_t sl_stream();
 // A launcher's result, followed (in debug mode) by cudaDeviceSynchronize so a fault is reported by its launch.
 cudaError_t sl_after_launch(cudaError_t launched);
+// Stream capture of the decode step's layers (sl_graph_begin .. sl_graph_end: recorded, not run), instantiation,
+// replay on the stream, destruction.
+cudaError_t sl_graph_begin();
+cudaError_t sl_graph_end(cudaGraphExec_t* exec);
+cudaError_t sl_graph_launch(cudaGraphExec_t exec);
+cudaError_t sl_graph_free(cudaGraphExec_t exec);
 cudaError_t sl_current_device(int* device);
 cudaError_t sl_versions(int* driver, int* runtime);
 cudaError_t sl_device_info(int device, size_t* total_bytes, int* major, int* minor, int* sm_count);
@@ -81,6 +87,8 @@ cudaError_t sl_embed_bf16(const __nv_bfloat16* table, const int* ids, int tokens
 //   row_seq[rows]   sequence index of each row      row_pos[rows]  its position
 //   seq_bt[seqs]    offset of the sequence's block table in block_tables
 // A row at position p attends to positions 0..p of its sequence (causal; earlier chunks are in the cache).
+// A row at position -1 is padding (a decode graph's bucket beyond the step's rows): store_kv writes nothing for it
+// and attention writes zeros; its sequence index must still name an entry of seq_bt.
 // Cache layout: keys, values [num_blocks, block_size, kv_dim]; position p lives in block
 // block_tables[seq_bt[s] + p / block_size], slot p % block_size.
 struct AttnBatch {

@@ -25,13 +25,20 @@ public final class Qwen2Forward {
     private final ModelWeights weights;
     private final Kernels kernels;
     private final RopeFrequencies rope;
+    private final StepGraphs graphs;
     private Scratch scratch;   // null until the first step
 
     public Qwen2Forward(ModelWeights weights, Kernels kernels) {
+        this(weights, kernels, StepGraphs.NONE);
+    }
+
+    /** @param graphs how the layers of a step may run as a captured graph ({@link StepGraphs#NONE}: never) */
+    public Qwen2Forward(ModelWeights weights, Kernels kernels, StepGraphs graphs) {
         this.config = weights.config();
         this.weights = weights;
         this.kernels = kernels;
         this.rope = RopeFrequencies.of(config);
+        this.graphs = java.util.Objects.requireNonNull(graphs, "graphs");
     }
 
     public ModelConfig config() {
@@ -61,18 +68,35 @@ public final class Qwen2Forward {
     public ForwardResult forward(List<SequenceStep> steps, float[] hiddenIn, KvCache cache, GreedyOnDevice device) {
         int rows = countRows(steps);
         int hidden = config.hiddenSize();
-        float eps = (float) config.rmsNormEps();
-        Scratch s = scratch(rows);
-        Activations x = s.x;                                                             // [rows, 5120]
+        int padded = graphs.paddedRows(steps.size(), rows);
+        if (padded != 0 && padded < rows) {
+            throw new IllegalStateException("step graphs padded " + rows + " rows to " + padded);
+        }
+        int run = padded > 0 ? padded : rows;                                            // rows the layer ops see
+        Scratch s = scratch(run);
+        Activations x = s.x;                                                             // [run, 5120]
 
         if (weights.range().embedding()) {
-            kernels.embed(weights.embedding(), allTokens(steps, rows), x);
+            kernels.embed(weights.embedding(), allTokens(steps, run), x);                // padding: token 0
         } else {
-            kernels.write(hiddenIn, 0, x, 0, rows * hidden);
+            kernels.write(hiddenIn, 0, x, 0, rows * hidden);                             // padding rows: stale
         }
-        ropeTables(allPositions(steps, rows), s);                                        // [rows, 64] each
+        ropeTables(allPositions(steps, run), s);                                         // [run, 64] each
         AttentionBatch attention = attentionBatch(steps);
+        Runnable layerLoop = () -> layers(s, run, attention, cache);
+        if (padded > 0) {
+            graphs.runLayers(padded, attention, cache, layerLoop);
+        } else {
+            layerLoop.run();
+        }
+        return head(steps, rows, s, device);
+    }
 
+    /** The layer loop over {@code rows} rows of the scratch (a padded step's rows include its padding). */
+    private void layers(Scratch s, int rows, AttentionBatch attention, KvCache cache) {
+        int hidden = config.hiddenSize();
+        float eps = (float) config.rmsNormEps();
+        Activations x = s.x;
         for (LayerWeights layer : weights.layers()) {
             KvLayer kv = cache.layer(layer.index());
             kernels.rmsNorm(x, layer.inputNorm(), eps, rows, s.xb);                      // [rows, 5120]
@@ -92,7 +116,13 @@ public final class Qwen2Forward {
             kernels.matmul(s.gate, rows, layer.downWeight(), null, s.xb);                // [rows, 5120]
             kernels.add(x, s.xb, rows * hidden);                                         // residual
         }
+    }
 
+    /** What the step returns: hidden states to the next stage, or the logits (and device-chosen tokens). */
+    private ForwardResult head(List<SequenceStep> steps, int rows, Scratch s, GreedyOnDevice device) {
+        int hidden = config.hiddenSize();
+        float eps = (float) config.rmsNormEps();
+        Activations x = s.x;
         if (!weights.range().head()) {
             float[] out = new float[rows * hidden];                                      // to the next stage
             kernels.read(x, 0, out, 0, rows * hidden);
@@ -120,8 +150,16 @@ public final class Qwen2Forward {
         return new ForwardResult(null, logits, onHost, config.vocabSize(), chosen);
     }
 
-    /** Releases the scratch buffers (device memory on a GPU backend); the kernels are closed by their owner. */
+    /**
+     * Releases the step graphs and the scratch buffers (device memory on a GPU backend); the kernels are closed by
+     * their owner.
+     */
     public void close() {
+        graphs.close();
+        releaseScratch();
+    }
+
+    private void releaseScratch() {
         if (scratch != null) {
             scratch.close();
             scratch = null;
@@ -206,7 +244,7 @@ public final class Qwen2Forward {
     private Scratch scratch(int rows) {
         if (scratch == null || scratch.rows < rows) {
             int grown = scratch == null ? rows : Math.max(rows, scratch.rows * 2);
-            close();
+            releaseScratch();
             scratch = new Scratch(grown, config, kernels);
         }
         return scratch;

@@ -161,6 +161,19 @@ final class CudaNative {
     /** Device -> pinned on the stream, then waits for the stream. */
     static native int stagingDownload(long handle, long src, long bytes);
 
+    // --- decode graphs (CudaDecodeGraphs): handle = the native cudaGraphExec_t ---
+
+    /** Starts recording the stream's work (thread-local capture mode): launches until {@link #graphEnd} are not run. */
+    static native int graphBegin();
+
+    /** Ends the capture (also after a failed one) and instantiates it; the executable graph's handle goes to out[0]. */
+    static native int graphEnd(long[] out);
+
+    /** Replays an instantiated graph on the process's stream. */
+    static native int graphLaunch(long handle);
+
+    static native int graphFree(long handle);
+
     // --- ops (all pointers are device pointers; activations f32) ---
 
     /** x, out [tokens, dim]; weight f32 [dim]. */
