@@ -124,6 +124,10 @@ static const int SAMPLE_MAX_TOP_K = 1024;
 cudaError_t sl_argmax(const float* logits, int rows, int vocab, int* ids);
 // Rows of stride floats; over the first n of each: the argmax id and its log-softmax (logprobs: device float [rows]).
 cudaError_t sl_argmax_logprob(const float* logits, int rows, int stride, int n, int* ids, float* logprobs);
+// The argmax as sl_argmax_logprob plus the top `top` (1..SAMPLE_MAX_TOP_LOGPROBS <= n) ids and values, best first,
+// with the raw material of the host's log-probs: out [rows, SL_TOP_HEADER + 2 x top] ints (layout in sampling.cu).
+static const int SAMPLE_MAX_TOP_LOGPROBS = 20;
+cudaError_t sl_argmax_top(const float* logits, int rows, int stride, int n, int top, int* out);
 // temperature < 1e-5: argmax. Otherwise logits / T, top-k (1..SAMPLE_MAX_TOP_K, or <= 0 / >= vocab: all tokens),
 // top-p over what top-k kept (only with top-k in 1..SAMPLE_MAX_TOP_K; with all tokens top_p must be 1), then
 // the inverse CDF at u[r] in [0, 1). Everything device arrays of [rows].

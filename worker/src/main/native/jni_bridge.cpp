@@ -282,6 +282,12 @@ JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_argmaxLogprob(
                                                     PTR(float, logprobs)));
 }
 
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_argmaxTop(
+        JNIEnv*, jclass, jlong logits, jint rows, jint stride, jint n, jint top, jlong out) {
+    BIND();
+    return (jint) sl_after_launch(sl_argmax_top(PTR(const float, logits), rows, stride, n, top, PTR(int, out)));
+}
+
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_sample(
         JNIEnv*, jclass, jlong logits, jint rows, jint vocab, jlong temperature, jlong top_k, jlong top_p, jlong u,
         jlong ids) {

@@ -8,12 +8,15 @@ import dev.shardline.model.kernels.SequenceSlice;
 import dev.shardline.model.kvcache.KvCache;
 import dev.shardline.model.kvcache.KvLayer;
 import dev.shardline.model.rope.RopeFrequencies;
+import dev.shardline.model.sampling.SampledToken;
+import dev.shardline.model.sampling.TokenLogprob;
 import dev.shardline.model.tensor.WeightTensor;
 import dev.shardline.model.weights.LayerWeights;
 import dev.shardline.model.weights.ModelWeights;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * The Qwen2 forward pass over the layers this process holds, for a batch of sequences at once (prefill chunks
@@ -139,15 +142,68 @@ public final class Qwen2Forward {
         kernels.rmsNorm(s.xb, weights.finalNorm(), eps, k, s.x);                         // [k, 5120]
         kernels.matmul(s.x, k, weights.lmHead(), null, s.logits(k));                     // [k, 152064]
         DeviceTokens chosen = DeviceTokens.NONE;
+        int vocab = config.vocabSize();
         if (d > 0) {                                                                     // rows [0, d): ids only
-            int[] ids = new int[d];
-            float[] logprobs = new float[d];
-            device.sampler().argmaxLogprob(s.logits, d, config.vocabSize(), device.vocabLimit(), ids, logprobs);
-            chosen = new DeviceTokens(onDevice, ids, logprobs);
+            int[] top = new int[d];
+            boolean anyTop = false;
+            for (int j = 0; j < d; j++) {
+                top[j] = device.top(onDevice[j]);
+                anyTop |= top[j] > 0;
+            }
+            if (!anyTop) {
+                int[] ids = new int[d];
+                float[] logprobs = new float[d];
+                device.sampler().argmaxLogprob(s.logits, d, vocab, device.vocabLimit(), ids, logprobs);
+                chosen = new DeviceTokens(onDevice, ids, logprobs);
+            } else {
+                SampledToken[] t = device.sampler().argmaxTop(s.logits, d, vocab, device.vocabLimit(), top);
+                int[] declined = IntStream.range(0, d).filter(j -> t[j] == null).toArray();
+                if (declined.length > 0) {                       // read those rows too: sampled on the host
+                    return withDeclined(steps, s, onDevice, onHost, t, declined);
+                }
+                chosen = tokens(onDevice, t, IntStream.range(0, d).toArray());
+            }
         }
-        float[] logits = new float[(k - d) * config.vocabSize()];                        // rows [d, k)
-        if (logits.length > 0) kernels.read(s.logits, (long) d * config.vocabSize(), logits, 0, logits.length);
-        return new ForwardResult(null, logits, onHost, config.vocabSize(), chosen);
+        float[] logits = new float[(k - d) * vocab];                                     // rows [d, k)
+        if (logits.length > 0) kernels.read(s.logits, (long) d * vocab, logits, 0, logits.length);
+        return new ForwardResult(null, logits, onHost, vocab, chosen);
+    }
+
+    /** The device's tokens for device rows {@code rows} (indices into {@code onDevice} and {@code t}). */
+    private static DeviceTokens tokens(int[] onDevice, SampledToken[] t, int[] rows) {
+        int[] seqs = new int[rows.length];
+        int[] ids = new int[rows.length];
+        float[] logprobs = new float[rows.length];
+        List<List<TokenLogprob>> top = new ArrayList<>(rows.length);
+        for (int i = 0; i < rows.length; i++) {
+            SampledToken token = t[rows[i]];
+            seqs[i] = onDevice[rows[i]];
+            ids[i] = token.id();
+            logprobs[i] = token.logprob();
+            top.add(token.topLogprobs());
+        }
+        return new DeviceTokens(seqs, ids, logprobs, top);
+    }
+
+    /**
+     * A step where the device declined some of its rows: their logits are read back with the host rows', the
+     * logits rows in batch order of their sequences (lm_head rows: device rows [0, d), host rows [d, k)).
+     */
+    private ForwardResult withDeclined(List<SequenceStep> steps, Scratch s, int[] onDevice, int[] onHost,
+                                       SampledToken[] t, int[] declined) {
+        int vocab = config.vocabSize();
+        int d = onDevice.length;
+        int[] accepted = IntStream.range(0, d).filter(j -> t[j] != null).toArray();
+        int[] rowOf = new int[steps.size()];                                             // sequence -> lm_head row
+        java.util.Arrays.fill(rowOf, -1);
+        for (int j : declined) rowOf[onDevice[j]] = j;
+        for (int j = 0; j < onHost.length; j++) rowOf[onHost[j]] = d + j;
+        int[] hostSeqs = IntStream.range(0, steps.size()).filter(i -> rowOf[i] >= 0).toArray();   // batch order
+        float[] logits = new float[hostSeqs.length * vocab];
+        for (int j = 0; j < hostSeqs.length; j++) {
+            kernels.read(s.logits, (long) rowOf[hostSeqs[j]] * vocab, logits, j * vocab, vocab);
+        }
+        return new ForwardResult(null, logits, hostSeqs, vocab, tokens(onDevice, t, accepted));
     }
 
     /**

@@ -5,6 +5,7 @@ import dev.shardline.model.kernels.Activations;
 import dev.shardline.model.kernels.AttentionBatch;
 import dev.shardline.model.kernels.Kernels;
 import dev.shardline.model.kvcache.KvLayer;
+import dev.shardline.model.sampling.SampledToken;
 import dev.shardline.model.tensor.WeightTensor;
 import dev.shardline.model.weights.LayerWeights;
 import dev.shardline.model.weights.ModelWeights;
@@ -42,6 +43,8 @@ public final class CudaKernels implements Kernels, DeviceSampler {
 
     /** Matmuls of up to this many tokens use the weight-streaming matvec (the native MATVEC_MAX_TOKENS). */
     public static final int MATVEC_MAX_TOKENS = 16;
+    /** Most top log-probs the device reports with a greedy token (the API's limit). */
+    public static final int MAX_DEVICE_TOP_LOGPROBS = 20;
     /** Largest top-k sampled on the device; larger values must be sampled on the host. */
     public static final int MAX_DEVICE_TOP_K = 1024;
 
@@ -495,6 +498,51 @@ public final class CudaKernels implements Kernels, DeviceSampler {
         idsDown.downloadInts(out, both, 2 * rows);
         System.arraycopy(both, 0, ids, 0, rows);
         for (int r = 0; r < rows; r++) logprobs[r] = Float.intBitsToFloat(both[rows + r]);
+    }
+
+    @Override
+    public int maxTopLogprobs() {
+        return MAX_DEVICE_TOP_LOGPROBS;
+    }
+
+    /**
+     * Greedy token of each row (as {@link #argmaxLogprob}) with its {@code top[r]} most likely alternatives and their
+     * log-probs as {@code Sampler.score} reports them ({@link DeviceTopLogprobs}: ids exact, log-probs from the
+     * host's formula on the device's values and log-sum); null for a row the device declines (a NaN in it, or a
+     * signed-zero tie at its last place), which the caller samples on the host. One kernel for all rows, with the
+     * largest top asked; {@code rows x (6 + 2 x top)} ints come back in one copy.
+     */
+    @Override
+    public SampledToken[] argmaxTop(Activations logits, int rows, int stride, int n, int[] top) {
+        String op = "argmax+top logprobs " + rows + " x " + n;
+        if (n <= 0 || n > stride || top.length < rows) {
+            throw new IllegalArgumentException(op + ": need 0 < n <= stride " + stride + " and " + rows + " tops");
+        }
+        int most = 0;
+        for (int r = 0; r < rows; r++) {
+            if (top[r] < 0 || top[r] > MAX_DEVICE_TOP_LOGPROBS) {
+                throw new IllegalArgumentException(op + ": row " + r + " asks for " + top[r]
+                        + " top log-probs, the device gives 0.." + MAX_DEVICE_TOP_LOGPROBS);
+            }
+            most = Math.max(most, Math.min(top[r], n));
+        }
+        SampledToken[] out = new SampledToken[rows];
+        if (rows == 0) return out;
+        if (most == 0) {
+            int[] ids = new int[rows];
+            float[] logprobs = new float[rows];
+            argmaxLogprob(logits, rows, stride, n, ids, logprobs);
+            for (int r = 0; r < rows; r++) out[r] = new SampledToken(ids[r], logprobs[r]);
+            return out;
+        }
+        long lp = dev(logits).at(0, (long) rows * stride, op);
+        int count = rows * DeviceTopLogprobs.rowInts(most);
+        long dst = ints(count);
+        launch(op, CudaNative.argmaxTop(lp, rows, stride, n, most, dst));
+        int[] raw = new int[count];
+        idsDown.downloadInts(dst, raw, count);
+        for (int r = 0; r < rows; r++) out[r] = DeviceTopLogprobs.decode(raw, r, most, Math.min(top[r], n));
+        return out;
     }
 
     /**

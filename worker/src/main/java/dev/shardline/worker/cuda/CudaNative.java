@@ -233,6 +233,12 @@ final class CudaNative {
      */
     static native int argmaxLogprob(long logits, int rows, int stride, int n, long ids, long logprobs);
 
+    /**
+     * The argmax of each row's first n values with the top {@code top} (1..20, at most n) ids and values and what the
+     * host's log-probs need: out (device int [rows, 6 + 2 x top]); layout in {@link DeviceTopLogprobs}.
+     */
+    static native int argmaxTop(long logits, int rows, int stride, int n, int top, long out);
+
     /** ids (device int [rows]) drawn per row; temperature, topP f32, topK int, u f64: device arrays [rows]. */
     static native int sample(long logits, int rows, int vocab, long temperature, long topK, long topP, long u,
                              long ids);
