@@ -343,11 +343,13 @@ public final class Qwen2Forward {
             return kernels.allocate(floats);
         }
 
+        /** At least k rows, grown by doubling (a free of device memory makes a backend's captured graphs stale). */
         Activations logits(int k) {
             if (logitRows < k) {
                 if (logits != null) logits.close();
-                logits = alloc((long) k * vocab);
-                logitRows = k;
+                int grown = Math.max(k, Math.min(rows, 2 * logitRows));
+                logits = alloc((long) grown * vocab);
+                logitRows = grown;
             }
             return logits;
         }

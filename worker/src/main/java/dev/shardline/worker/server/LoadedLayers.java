@@ -93,6 +93,12 @@ final class LoadedLayers implements AutoCloseable {
             long warm = System.nanoTime();
             new StageExecutor(forward, cache, plan.vocabLimit()).warmUp();
             log.accept(String.format("warmed up the forward pass in %.1f s", (System.nanoTime() - warm) / 1e9));
+            if (graphs instanceof CudaDecodeGraphs g) {
+                CudaDecodeGraphs.Stats st = g.stats();
+                log.accept("cuda-graphs after the warm-up: " + st.captures() + " captured"
+                        + (st.lastFailure() != null ? "; a capture failed, its shape runs eagerly: " + st.lastFailure()
+                        : ""));
+            }
             return new LoadedLayers(plan, weights, kernels, cuda, forward, cache);
         } catch (OutOfMemoryError e) {
             release(cache, kernels, weights);
