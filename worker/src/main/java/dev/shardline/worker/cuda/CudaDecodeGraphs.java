@@ -105,7 +105,12 @@ public final class CudaDecodeGraphs implements StepGraphs {
     /** Captures the layer loop; 0 when the capture failed (recorded in the slots, the stream usable again). */
     private long capture(int rows, int splits, String op, Runnable layers) {
         long epoch = kernels.memoryEpoch();
-        kernels.beginCapture();
+        try {
+            kernels.beginCapture();
+        } catch (CudaException e) {
+            if (e.fatal()) throw e;
+            return failed(rows, splits, op, e);
+        }
         RuntimeException failure = null;
         try {
             layers.run();
@@ -122,13 +127,17 @@ public final class CudaDecodeGraphs implements StepGraphs {
         if (failure != null) {
             if (failure instanceof CudaException c && c.fatal()) throw c;
             if (handle != 0) kernels.freeGraph(handle);
-            lastFailure = op + ": " + failure.getMessage();
-            failures++;
-            slots.failed(rows, splits, lastFailure);
-            return 0;
+            return failed(rows, splits, op, failure);
         }
         slots.captured(rows, splits, handle, epoch);
         return handle;
+    }
+
+    private long failed(int rows, int splits, String op, RuntimeException e) {
+        lastFailure = op + ": " + e.getMessage();
+        failures++;
+        slots.failed(rows, splits, lastFailure);
+        return 0;
     }
 
     private void free(java.util.List<Long> handles) {
