@@ -102,7 +102,8 @@ class PaddedStepTest {
             float[] got = padded1.forward(decode(0), null, b1).hidden();
             assertEquals(3 * CONFIG.hiddenSize(), got.length);
             assertArrayEquals(want, got);
-            assertArrayEquals(plain2.forward(decode(0), want, a2).logits(), padded2.forward(decode(0), got, b2).logits());
+            assertArrayEquals(plain2.forward(decode(0), want, a2).logits(),
+                    padded2.forward(decode(0), got, b2).logits());
         } finally {
             w1.close();
             w2.close();

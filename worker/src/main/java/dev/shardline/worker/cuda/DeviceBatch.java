@@ -10,10 +10,10 @@ import dev.shardline.model.kvcache.KvLayer;
  * [2 x tiles] | split rows [rows on the split kernel]} ({@link PrefillTiling}). The forward pass hands the same
  * batch object to every layer, so the copy is kept for the last batch seen (by identity and padding).
  *
- * <p>A decode step padded to a graph bucket ({@link #use(AttentionBatch, int, KvLayer)}) has {@code padRows} rows and as many sequences:
- * row r beyond the step's own is its own sequence r, at position -1 (the kernels' padding: nothing stored, zero
- * output), with an empty block table. Every offset the kernels are launched with then depends on the bucket only,
- * never on the step, so a captured graph stays valid while the buffer is not reallocated.
+ * <p>A decode step padded to a graph bucket ({@link #use(AttentionBatch, int, KvLayer)}) has {@code padRows} rows
+ * and as many sequences: row r beyond the step's own is its own sequence r, at position -1 (the kernels' padding:
+ * nothing stored, zero output), with an empty block table. Every offset the kernels are launched with then depends
+ * on the bucket only, never on the step, so a captured graph stays valid while the buffer is not reallocated.
  */
 final class DeviceBatch implements AutoCloseable {
     private final PinnedStaging staging;

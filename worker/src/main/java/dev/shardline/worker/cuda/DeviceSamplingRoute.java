@@ -7,7 +7,8 @@ import java.util.Map;
 /**
  * Whether one sequence's next token can be chosen on the device with exactly the host {@code Sampler}'s semantics
  * (pure: no device). The device implements greedy argmax ({@link CudaKernels#argmax}), with up to
- * {@link CudaKernels#MAX_DEVICE_TOP_LOGPROBS} top log-probs ({@link CudaKernels#argmaxTop}), and temperature with top-k in
+ * {@link CudaKernels#MAX_DEVICE_TOP_LOGPROBS} top log-probs ({@link CudaKernels#argmaxTop}), and temperature with
+ * top-k in
  * 1..{@link CudaKernels#MAX_DEVICE_TOP_K} (top-p over what it kept), or with top-k off and top-p 1
  * ({@link CudaKernels#sample}), drawing at the host's {@code SeededDraw.uniform(seed, position)}. Everything the
  * host applies before or after those steps and the device does not — a logit bias on a sampled id, repetition,

@@ -90,7 +90,9 @@ class CudaGraphsTest {
                 n * BLOCKS_PER_SEQUENCE, BLOCK)) {
             int[][] tables = new int[n][BLOCKS_PER_SEQUENCE];
             for (int s = 0; s < n; s++) {
-                for (int b = 0; b < BLOCKS_PER_SEQUENCE; b++) tables[s][b] = (b * n + s * 3) % (n * BLOCKS_PER_SEQUENCE);
+                for (int b = 0; b < BLOCKS_PER_SEQUENCE; b++) {
+                    tables[s][b] = (b * n + s * 3) % (n * BLOCKS_PER_SEQUENCE);
+                }
             }
             List<SequenceStep> prefill = new ArrayList<>();
             for (int s = 0; s < n; s++) {

@@ -112,7 +112,8 @@ class CudaSamplingTest extends GpuTest {
                 var a = want.topLogprobs().get(j);
                 var b = got[r].topLogprobs().get(j);
                 assertEquals(a.id(), b.id(), "row " + r + ", top " + j);
-                assertEquals(a.logprob(), b.logprob(), 1e-6 * Math.max(1, Math.abs(a.logprob())), "row " + r + ", top " + j);
+                assertEquals(a.logprob(), b.logprob(), 1e-6 * Math.max(1, Math.abs(a.logprob())),
+                        "row " + r + ", top " + j);
             }
         }
         assertEquals(java.util.List.of(500, 7500, 14500, 21500, 28500),
@@ -125,7 +126,8 @@ class CudaSamplingTest extends GpuTest {
     }
 
     private static SampledToken host(float[] logits, int offset, int n, int top) {
-        int id = new Sampler(SamplingParams.greedy()).choose(logits, offset, n, TokenHistory.ofPrompt(new int[] {0})).id();
+        int id = new Sampler(SamplingParams.greedy()).choose(logits, offset, n, TokenHistory.ofPrompt(new int[] {0}))
+                .id();
         return new Sampler(SamplingParams.greedy().withTopLogprobs(top)).score(id, logits, offset, n);
     }
 

@@ -208,7 +208,7 @@ class DeviceSamplingStageTest {
         }
     }
 
-    /** Greedy with 5 top log-probs and plain greedy (device); seeded temperature with 3, greedy with a penalty and 2. */
+    /** Greedy with 5 top log-probs, plain greedy (device); seeded temperature with 3, a penalty with 2 (host). */
     static final SamplingSetup[] TOP_SETUPS = {
             new SamplingSetup(SamplingParams.greedy().withTopLogprobs(5), PROMPT.length, new int[0]),
             new SamplingSetup(SamplingParams.greedy(), PROMPT.length, new int[0]),
