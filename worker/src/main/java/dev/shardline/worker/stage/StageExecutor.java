@@ -24,7 +24,8 @@ import java.util.Map;
  * embeds token ids, the others take the previous stage's hidden states; the last samples each sequence that asked
  * for logits, so only token ids leave it. One thread drives it (micro-batches run in arrival order). With a
  * {@link DeviceSampler} (backend cuda), the sequences {@link DeviceSamplingRoute} sends to the device argmax get
- * their greedy token and its log-probability from the device, and only the other rows' logits come back.
+ * their greedy token, its log-probability and any top log-probs asked for from the device, and only the other rows'
+ * logits come back.
  *
  * <p>An executor holds one assignment's sequence state (the last stage's samplers); the forward pass and the KV
  * cache belong to the caller, who may hand them to the next executor of the same layers (a worker re-assigned the
