@@ -56,6 +56,7 @@ template <typename KV>
 __global__ void store_kv_kernel(const float* __restrict__ k, const float* __restrict__ v, AttnBatch b, int kv_dim,
                                 KV* __restrict__ keys, KV* __restrict__ values) {
     int row = blockIdx.x;
+    if (b.row_pos[row] < 0) return;                         // padding row: no slot
     const int* bt = b.block_tables + b.seq_bt[b.row_seq[row]];
     long long slot = kv_slot(bt, b.row_pos[row], b.block_size, kv_dim);
     const float* ks = k + (size_t) row * kv_dim;
@@ -188,8 +189,8 @@ __global__ void attention_split_kernel(const float* __restrict__ q, float* __res
         if (idx < GD) {
             int g = idx / D;
             int d = idx - g * D;
-            if (splits == 1) {
-                out[(size_t) row * q_heads * D + (size_t) kvh * GD + idx] = acc[i] / ls[g];
+            if (splits == 1) {                              // padding row (len 0): l = 0, output 0
+                out[(size_t) row * q_heads * D + (size_t) kvh * GD + idx] = len > 0 ? acc[i] / ls[g] : 0.f;
             } else {
                 size_t ph = ((size_t) r * q_heads + (size_t) kvh * G + g) * splits + split;
                 part_acc[ph * D + d] = acc[i];
@@ -219,15 +220,15 @@ __global__ void attention_combine_kernel(const float* __restrict__ part_acc, con
     if (threadIdx.x < 32) {
         float m = -CUDART_INF_F;
         for (int s = threadIdx.x; s < splits; s += 32) m = fmaxf(m, ml[2 * s]);
-        m = attn_warp_max(m);                               // finite: split 0 always holds position 0
+        m = attn_warp_max(m);                               // finite: split 0 holds position 0 (-inf: padding)
         float total = 0.f;
         for (int s = threadIdx.x; s < splits; s += 32) {
-            float wgt = expf(ml[2 * s] - m);                // empty split: m_s = -inf -> 0
+            float wgt = m == -CUDART_INF_F ? 0.f : expf(ml[2 * s] - m);   // empty split: m_s = -inf -> 0
             weight[s] = wgt;
             total += wgt * ml[2 * s + 1];
         }
         total = attn_warp_sum(total);
-        if (threadIdx.x == 0) inv_total = 1.f / total;
+        if (threadIdx.x == 0) inv_total = total > 0.f ? 1.f / total : 0.f;   // padding row: output 0
     }
     __syncthreads();
     const float* acc = part_acc + rh * splits * head_dim;

@@ -28,6 +28,12 @@ cudaError_t sl_bind_thread();
 cudaStream_t sl_stream();
 // A launcher's result, followed (in debug mode) by cudaDeviceSynchronize so a fault is reported by its launch.
 cudaError_t sl_after_launch(cudaError_t launched);
+// Stream capture of the decode step's layers (sl_graph_begin .. sl_graph_end: recorded, not run), instantiation,
+// replay on the stream, destruction.
+cudaError_t sl_graph_begin();
+cudaError_t sl_graph_end(cudaGraphExec_t* exec);
+cudaError_t sl_graph_launch(cudaGraphExec_t exec);
+cudaError_t sl_graph_free(cudaGraphExec_t exec);
 cudaError_t sl_current_device(int* device);
 cudaError_t sl_versions(int* driver, int* runtime);
 cudaError_t sl_device_info(int device, size_t* total_bytes, int* major, int* minor, int* sm_count);
@@ -81,6 +87,8 @@ cudaError_t sl_embed_bf16(const __nv_bfloat16* table, const int* ids, int tokens
 //   row_seq[rows]   sequence index of each row      row_pos[rows]  its position
 //   seq_bt[seqs]    offset of the sequence's block table in block_tables
 // A row at position p attends to positions 0..p of its sequence (causal; earlier chunks are in the cache).
+// A row at position -1 is padding (a decode graph's bucket beyond the step's rows): store_kv writes nothing for it
+// and attention writes zeros; its sequence index must still name an entry of seq_bt.
 // Cache layout: keys, values [num_blocks, block_size, kv_dim]; position p lives in block
 // block_tables[seq_bt[s] + p / block_size], slot p % block_size.
 struct AttnBatch {
@@ -116,6 +124,10 @@ static const int SAMPLE_MAX_TOP_K = 1024;
 cudaError_t sl_argmax(const float* logits, int rows, int vocab, int* ids);
 // Rows of stride floats; over the first n of each: the argmax id and its log-softmax (logprobs: device float [rows]).
 cudaError_t sl_argmax_logprob(const float* logits, int rows, int stride, int n, int* ids, float* logprobs);
+// The argmax as sl_argmax_logprob plus the top `top` (1..SAMPLE_MAX_TOP_LOGPROBS <= n) ids and values, best first,
+// with the raw material of the host's log-probs: out [rows, SL_TOP_HEADER + 2 x top] ints (layout in sampling.cu).
+static const int SAMPLE_MAX_TOP_LOGPROBS = 20;
+cudaError_t sl_argmax_top(const float* logits, int rows, int stride, int n, int top, int* out);
 // temperature < 1e-5: argmax. Otherwise logits / T, top-k (1..SAMPLE_MAX_TOP_K, or <= 0 / >= vocab: all tokens),
 // top-p over what top-k kept (only with top-k in 1..SAMPLE_MAX_TOP_K; with all tokens top_p must be 1), then
 // the inverse CDF at u[r] in [0, 1). Everything device arrays of [rows].

@@ -50,7 +50,42 @@ cudaError_t sl_bind_thread() {
 
 cudaError_t sl_after_launch(cudaError_t launched) {
     if (launched != cudaSuccess || !g_sync_each_launch.load(std::memory_order_relaxed)) return launched;
+    cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+    CUDA_TRY(cudaStreamIsCapturing(sl_stream(), &capture));
+    if (capture != cudaStreamCaptureStatusNone) return launched;     // synchronising would invalidate the capture
     return cudaDeviceSynchronize();
+}
+
+// Decode graphs: the stream's work between begin and end is recorded (not run), instantiated once, and replayed
+// with cudaGraphLaunch on the same stream. Thread-local capture mode: another thread's unsafe calls (a Cleaner's
+// cudaFree) are not refused because of this capture.
+cudaError_t sl_graph_begin() {
+    return cudaStreamBeginCapture(sl_stream(), cudaStreamCaptureModeThreadLocal);
+}
+
+cudaError_t sl_graph_end(cudaGraphExec_t* exec) {
+    *exec = nullptr;
+    cudaGraph_t graph = nullptr;
+    cudaError_t err = cudaStreamEndCapture(sl_stream(), &graph);   // ends the capture even when it failed
+    if (err != cudaSuccess) {
+        if (graph != nullptr) cudaGraphDestroy(graph);
+        return err;
+    }
+    err = cudaGraphInstantiate(exec, graph, 0);
+    cudaError_t destroyed = cudaGraphDestroy(graph);               // the executable graph keeps what it needs
+    if (err != cudaSuccess) {
+        *exec = nullptr;
+        return err;
+    }
+    return destroyed;
+}
+
+cudaError_t sl_graph_launch(cudaGraphExec_t exec) {
+    return cudaGraphLaunch(exec, sl_stream());
+}
+
+cudaError_t sl_graph_free(cudaGraphExec_t exec) {
+    return exec == nullptr ? cudaSuccess : cudaGraphExecDestroy(exec);
 }
 
 cudaError_t sl_current_device(int* device) {

@@ -282,6 +282,12 @@ JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_argmaxLogprob(
                                                     PTR(float, logprobs)));
 }
 
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_argmaxTop(
+        JNIEnv*, jclass, jlong logits, jint rows, jint stride, jint n, jint top, jlong out) {
+    BIND();
+    return (jint) sl_after_launch(sl_argmax_top(PTR(const float, logits), rows, stride, n, top, PTR(int, out)));
+}
+
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_sample(
         JNIEnv*, jclass, jlong logits, jint rows, jint vocab, jlong temperature, jlong top_k, jlong top_p, jlong u,
         jlong ids) {
@@ -367,6 +373,32 @@ JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_stagingDownload
         JNIEnv*, jclass, jlong handle, jlong src, jlong bytes) {
     BIND();
     return (jint) sl_staging_download(PTR(SlStaging, handle), PTR(const void, src), (size_t) bytes);
+}
+
+// --- decode graphs: handle = the cudaGraphExec_t ---
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_graphBegin(JNIEnv*, jclass) {
+    BIND();
+    return (jint) sl_graph_begin();
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_graphEnd(JNIEnv* env, jclass, jlongArray out) {
+    BIND();
+    cudaGraphExec_t exec = nullptr;
+    cudaError_t err = sl_graph_end(&exec);
+    jlong handle = (jlong) reinterpret_cast<uintptr_t>(exec);
+    env->SetLongArrayRegion(out, 0, 1, &handle);
+    return (jint) err;
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_graphLaunch(JNIEnv*, jclass, jlong handle) {
+    BIND();
+    return (jint) sl_after_launch(sl_graph_launch(PTR(CUgraphExec_st, handle)));
+}
+
+JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_graphFree(JNIEnv*, jclass, jlong handle) {
+    BIND();
+    return (jint) sl_graph_free(PTR(CUgraphExec_st, handle));
 }
 
 }  // extern "C"

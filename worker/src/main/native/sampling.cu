@@ -239,6 +239,59 @@ __device__ void top_k_sorted(const float* x, int n, int k, SampleShared& s) {
     }
 }
 
+// Greedy token with top log-probs (the host Sampler.score with top_logprobs = top): row r writes SL_TOP_HEADER + 2 x
+// top ints at out + r * (SL_TOP_HEADER + 2 x top): the argmax id (as argmax_logprob_kernel), flags (bit 0: a NaN in
+// the first n values, bit 1: a +0, bit 2: a -0), the row's non-NaN max and the argmax's value (float bits),
+// log(sum exp(x - max)) in double (two ints, low first; 0 when the max is not finite), then the top ids, best first
+// (top_k_sorted: value descending by the order of Selection.key, lower id first on ties), and their values (float
+// bits). The host turns values into log-probs with Sampler's own formula, and declines (samples on the host) a row
+// whose result the key order cannot reproduce: a NaN (the host's heap keeps only NaNs among the first ids), or both
+// zeros present with a zero at the last place (the heap compares floats, where -0 == +0).
+static const int SL_TOP_HEADER = 6;
+
+__global__ void __launch_bounds__(SAMPLE_THREADS) argmax_top_kernel(const float* __restrict__ logits, int stride,
+                                                                    int n, int top, int* __restrict__ out) {
+    __shared__ SampleShared s;
+    __shared__ int flags;
+    const int tid = threadIdx.x;
+    const float* x = logits + (size_t) blockIdx.x * stride;
+    int* o = out + (size_t) blockIdx.x * (SL_TOP_HEADER + 2 * top);
+    if (tid == 0) flags = 0;
+    block_argmax(x, n, s);                            // its barriers publish flags = 0
+    const float max = s.max;
+    double sum = 0;
+    int mine = 0;
+    for (int i = tid; i < n; i += blockDim.x) {
+        float v = x[i];
+        if (isnan(v)) mine |= 1;
+        else if (v == 0.f) mine |= signbit(v) ? 4 : 2;
+        if (!isnan(v) && isfinite(max)) sum += exp((double) __fsub_rn(v, max));
+    }
+    if (mine) atomicOr(&flags, mine);
+    s.chunk_sum[tid] = sum;
+    __syncthreads();
+    for (int half = blockDim.x >> 1; half > 0; half >>= 1) {
+        if (tid < half) s.chunk_sum[tid] += s.chunk_sum[tid + half];
+        __syncthreads();
+    }
+    if (tid == 0) {
+        double log_sum = isfinite(max) ? log(s.chunk_sum[0]) : 0.0;
+        unsigned long long bits = (unsigned long long) __double_as_longlong(log_sum);
+        o[0] = s.top;
+        o[1] = flags;
+        o[2] = __float_as_int(max);
+        o[3] = __float_as_int(x[s.top]);
+        o[4] = (int) (unsigned int) (bits & 0xffffffffull);
+        o[5] = (int) (unsigned int) (bits >> 32);
+    }
+    top_k_sorted(x, n, top, s);                       // uses none of the shared fields read above
+    if (tid < top) {
+        int id = cand_id(s.cand[tid]);
+        o[SL_TOP_HEADER + tid] = id;
+        o[SL_TOP_HEADER + top + tid] = __float_as_int(x[id]);
+    }
+}
+
 __global__ void __launch_bounds__(SAMPLE_THREADS)
 sample_kernel(const float* __restrict__ logits, int vocab, const float* __restrict__ temperature,
               const int* __restrict__ top_k, const float* __restrict__ top_p, const double* __restrict__ u,
@@ -328,6 +381,13 @@ cudaError_t sl_argmax_logprob(const float* logits, int rows, int stride, int n, 
     if (rows <= 0) return cudaSuccess;
     if (n <= 0 || n > stride) return cudaErrorInvalidValue;
     argmax_logprob_kernel<<<rows, SAMPLE_THREADS, 0, sl_stream()>>>(logits, stride, n, ids, logprobs);
+    return cudaGetLastError();
+}
+
+cudaError_t sl_argmax_top(const float* logits, int rows, int stride, int n, int top, int* out) {
+    if (rows <= 0) return cudaSuccess;
+    if (n <= 0 || n > stride || top < 1 || top > n || top > SAMPLE_MAX_TOP_LOGPROBS) return cudaErrorInvalidValue;
+    argmax_top_kernel<<<rows, SAMPLE_THREADS, 0, sl_stream()>>>(logits, stride, n, top, out);
     return cudaGetLastError();
 }
 

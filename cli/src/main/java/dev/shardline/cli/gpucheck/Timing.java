@@ -8,7 +8,9 @@ import dev.shardline.model.kernels.Activations;
 import dev.shardline.model.kernels.AttentionBatch;
 import dev.shardline.model.kernels.SequenceSlice;
 import dev.shardline.model.kvcache.KvLayer;
+import dev.shardline.worker.cuda.CudaDecodeGraphs;
 import dev.shardline.worker.cuda.CudaKernels;
+import dev.shardline.worker.cuda.DecodeGraphPlan;
 import dev.shardline.model.kernels.Kernels;
 import dev.shardline.model.kvcache.KvCache;
 import dev.shardline.model.tensor.WeightTensor;
@@ -206,6 +208,9 @@ final class Timing {
                     ms(tDecode), String.format(Locale.ROOT, "%.0f GB/s of weights", layer.byteSize() / tDecode / 1e9),
                     String.format(Locale.ROOT, "%.2f x floor (%s / B = %s)", layerDecodeOverFloor,
                             mib(layer.byteSize()), ms(floor)), "<= 1.3 x floor");
+            if (be instanceof CudaKernels cuda) {
+                decodeGraph(cuda, weights, decode, one, cache, tDecode);
+            }
 
             float[] x = c.random.floats(chunk * hidden, 1.0);
             List<SequenceStep> prefill = List.of(new SequenceStep(null, chunk, 0, chunkTable, false));
@@ -215,6 +220,29 @@ final class Timing {
             c.report.row(Status.INFO, "layer prefill chunk", chunk + " tokens from position 0", ms(tPrefill),
                     tflops(flops / tPrefill / 1e12) + String.format(Locale.ROOT, ", %.0f tokens/s", chunk / tPrefill),
                     "matmuls + causal attention FLOPs", "");
+        } finally {
+            forward.close();
+        }
+    }
+
+    /**
+     * The same decode step with its layer replayed as a CUDA graph ({@code cuda-graphs}): the step's inputs staged,
+     * one cudaGraphLaunch instead of the layer's launches. The timer's two warm-up calls are the graph's warm-up and
+     * capture; the timed calls replay it.
+     */
+    private void decodeGraph(CudaKernels cuda, ModelWeights weights, List<SequenceStep> decode, float[] one,
+                             KvCache cache, double tEager) {
+        CudaDecodeGraphs graphs = new CudaDecodeGraphs(cuda, new DecodeGraphPlan(true, 1, false),
+                CudaDecodeGraphs.Mode.GRAPHS);
+        Qwen2Forward forward = new Qwen2Forward(weights, be, graphs);
+        try {
+            double t = timer.secondsPerCall(() -> forward.forward(decode, one, cache), () -> { });
+            CudaDecodeGraphs.Stats s = graphs.stats();
+            String how = s.lastFailure() != null ? "capture failed: " + s.lastFailure()
+                    : s.replays() + " replays of " + s.captures() + " capture(s)";
+            c.report.row(s.lastFailure() != null ? Status.FAIL : Status.INFO, "layer decode step, CUDA graph",
+                    "1 token at context " + c.shapes.layerContext(), ms(t),
+                    String.format(Locale.ROOT, "%.2f x eager (%s)", tEager / t, ms(tEager)), how, "");
         } finally {
             forward.close();
         }

@@ -1,10 +1,12 @@
 package dev.shardline.model.forward;
 
 import dev.shardline.model.kernels.Activations;
+import dev.shardline.model.sampling.SampledToken;
 
 /**
  * Chooses greedy tokens where the logits were computed (a GPU backend), so a step reads back each such row's token
- * id and log-probability instead of the whole row. Backends without one (the CPU backends) read the logits.
+ * id and log-probability (and, when asked, its top alternatives) instead of the whole row. Backends without one
+ * (the CPU backends) read the logits.
  */
 public interface DeviceSampler {
 
@@ -14,4 +16,19 @@ public interface DeviceSampler {
      * {@code logprobs[r]}, as the host {@code Sampler} reports a greedy token.
      */
     void argmaxLogprob(Activations logits, int rows, int stride, int n, int[] ids, float[] logprobs);
+
+    /** The most top log-probs {@link #argmaxTop} reports per row (0: it is not implemented). */
+    default int maxTopLogprobs() {
+        return 0;
+    }
+
+    /**
+     * As {@link #argmaxLogprob}, with row r's {@code top[r]} (<= {@link #maxTopLogprobs}) most likely tokens and
+     * their log-probs, as the host {@code Sampler.score} reports them. A row whose alternatives the device cannot
+     * give with the host's exact semantics (rare corner cases) is declined: null, and the caller reads its logits
+     * and samples it on the host.
+     */
+    default SampledToken[] argmaxTop(Activations logits, int rows, int stride, int n, int[] top) {
+        throw new UnsupportedOperationException("this device sampler reports no top log-probs");
+    }
 }

@@ -8,12 +8,15 @@ import dev.shardline.model.kernels.SequenceSlice;
 import dev.shardline.model.kvcache.KvCache;
 import dev.shardline.model.kvcache.KvLayer;
 import dev.shardline.model.rope.RopeFrequencies;
+import dev.shardline.model.sampling.SampledToken;
+import dev.shardline.model.sampling.TokenLogprob;
 import dev.shardline.model.tensor.WeightTensor;
 import dev.shardline.model.weights.LayerWeights;
 import dev.shardline.model.weights.ModelWeights;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * The Qwen2 forward pass over the layers this process holds, for a batch of sequences at once (prefill chunks
@@ -25,13 +28,20 @@ public final class Qwen2Forward {
     private final ModelWeights weights;
     private final Kernels kernels;
     private final RopeFrequencies rope;
+    private final StepGraphs graphs;
     private Scratch scratch;   // null until the first step
 
     public Qwen2Forward(ModelWeights weights, Kernels kernels) {
+        this(weights, kernels, StepGraphs.NONE);
+    }
+
+    /** @param graphs how the layers of a step may run as a captured graph ({@link StepGraphs#NONE}: never) */
+    public Qwen2Forward(ModelWeights weights, Kernels kernels, StepGraphs graphs) {
         this.config = weights.config();
         this.weights = weights;
         this.kernels = kernels;
         this.rope = RopeFrequencies.of(config);
+        this.graphs = java.util.Objects.requireNonNull(graphs, "graphs");
     }
 
     public ModelConfig config() {
@@ -61,18 +71,35 @@ public final class Qwen2Forward {
     public ForwardResult forward(List<SequenceStep> steps, float[] hiddenIn, KvCache cache, GreedyOnDevice device) {
         int rows = countRows(steps);
         int hidden = config.hiddenSize();
-        float eps = (float) config.rmsNormEps();
-        Scratch s = scratch(rows);
-        Activations x = s.x;                                                             // [rows, 5120]
+        int padded = graphs.paddedRows(steps.size(), rows);
+        if (padded != 0 && padded < rows) {
+            throw new IllegalStateException("step graphs padded " + rows + " rows to " + padded);
+        }
+        int run = padded > 0 ? padded : rows;                                            // rows the layer ops see
+        Scratch s = scratch(run);
+        Activations x = s.x;                                                             // [run, 5120]
 
         if (weights.range().embedding()) {
-            kernels.embed(weights.embedding(), allTokens(steps, rows), x);
+            kernels.embed(weights.embedding(), allTokens(steps, run), x);                // padding: token 0
         } else {
-            kernels.write(hiddenIn, 0, x, 0, rows * hidden);
+            kernels.write(hiddenIn, 0, x, 0, rows * hidden);                             // padding rows: stale
         }
-        ropeTables(allPositions(steps, rows), s);                                        // [rows, 64] each
+        ropeTables(allPositions(steps, run), s);                                         // [run, 64] each
         AttentionBatch attention = attentionBatch(steps);
+        Runnable layerLoop = () -> layers(s, run, attention, cache);
+        if (padded > 0) {
+            graphs.runLayers(padded, attention, cache, layerLoop);
+        } else {
+            layerLoop.run();
+        }
+        return head(steps, rows, s, device);
+    }
 
+    /** The layer loop over {@code rows} rows of the scratch (a padded step's rows include its padding). */
+    private void layers(Scratch s, int rows, AttentionBatch attention, KvCache cache) {
+        int hidden = config.hiddenSize();
+        float eps = (float) config.rmsNormEps();
+        Activations x = s.x;
         for (LayerWeights layer : weights.layers()) {
             KvLayer kv = cache.layer(layer.index());
             kernels.rmsNorm(x, layer.inputNorm(), eps, rows, s.xb);                      // [rows, 5120]
@@ -92,7 +119,13 @@ public final class Qwen2Forward {
             kernels.matmul(s.gate, rows, layer.downWeight(), null, s.xb);                // [rows, 5120]
             kernels.add(x, s.xb, rows * hidden);                                         // residual
         }
+    }
 
+    /** What the step returns: hidden states to the next stage, or the logits (and device-chosen tokens). */
+    private ForwardResult head(List<SequenceStep> steps, int rows, Scratch s, GreedyOnDevice device) {
+        int hidden = config.hiddenSize();
+        float eps = (float) config.rmsNormEps();
+        Activations x = s.x;
         if (!weights.range().head()) {
             float[] out = new float[rows * hidden];                                      // to the next stage
             kernels.read(x, 0, out, 0, rows * hidden);
@@ -109,19 +142,80 @@ public final class Qwen2Forward {
         kernels.rmsNorm(s.xb, weights.finalNorm(), eps, k, s.x);                         // [k, 5120]
         kernels.matmul(s.x, k, weights.lmHead(), null, s.logits(k));                     // [k, 152064]
         DeviceTokens chosen = DeviceTokens.NONE;
+        int vocab = config.vocabSize();
         if (d > 0) {                                                                     // rows [0, d): ids only
-            int[] ids = new int[d];
-            float[] logprobs = new float[d];
-            device.sampler().argmaxLogprob(s.logits, d, config.vocabSize(), device.vocabLimit(), ids, logprobs);
-            chosen = new DeviceTokens(onDevice, ids, logprobs);
+            int[] top = new int[d];
+            boolean anyTop = false;
+            for (int j = 0; j < d; j++) {
+                top[j] = device.top(onDevice[j]);
+                anyTop |= top[j] > 0;
+            }
+            if (!anyTop) {
+                int[] ids = new int[d];
+                float[] logprobs = new float[d];
+                device.sampler().argmaxLogprob(s.logits, d, vocab, device.vocabLimit(), ids, logprobs);
+                chosen = new DeviceTokens(onDevice, ids, logprobs);
+            } else {
+                SampledToken[] t = device.sampler().argmaxTop(s.logits, d, vocab, device.vocabLimit(), top);
+                int[] declined = IntStream.range(0, d).filter(j -> t[j] == null).toArray();
+                if (declined.length > 0) {                       // read those rows too: sampled on the host
+                    return withDeclined(steps, s, onDevice, onHost, t, declined);
+                }
+                chosen = tokens(onDevice, t, IntStream.range(0, d).toArray());
+            }
         }
-        float[] logits = new float[(k - d) * config.vocabSize()];                        // rows [d, k)
-        if (logits.length > 0) kernels.read(s.logits, (long) d * config.vocabSize(), logits, 0, logits.length);
-        return new ForwardResult(null, logits, onHost, config.vocabSize(), chosen);
+        float[] logits = new float[(k - d) * vocab];                                     // rows [d, k)
+        if (logits.length > 0) kernels.read(s.logits, (long) d * vocab, logits, 0, logits.length);
+        return new ForwardResult(null, logits, onHost, vocab, chosen);
     }
 
-    /** Releases the scratch buffers (device memory on a GPU backend); the kernels are closed by their owner. */
+    /** The device's tokens for device rows {@code rows} (indices into {@code onDevice} and {@code t}). */
+    private static DeviceTokens tokens(int[] onDevice, SampledToken[] t, int[] rows) {
+        int[] seqs = new int[rows.length];
+        int[] ids = new int[rows.length];
+        float[] logprobs = new float[rows.length];
+        List<List<TokenLogprob>> top = new ArrayList<>(rows.length);
+        for (int i = 0; i < rows.length; i++) {
+            SampledToken token = t[rows[i]];
+            seqs[i] = onDevice[rows[i]];
+            ids[i] = token.id();
+            logprobs[i] = token.logprob();
+            top.add(token.topLogprobs());
+        }
+        return new DeviceTokens(seqs, ids, logprobs, top);
+    }
+
+    /**
+     * A step where the device declined some of its rows: their logits are read back with the host rows', the
+     * logits rows in batch order of their sequences (lm_head rows: device rows [0, d), host rows [d, k)).
+     */
+    private ForwardResult withDeclined(List<SequenceStep> steps, Scratch s, int[] onDevice, int[] onHost,
+                                       SampledToken[] t, int[] declined) {
+        int vocab = config.vocabSize();
+        int d = onDevice.length;
+        int[] accepted = IntStream.range(0, d).filter(j -> t[j] != null).toArray();
+        int[] rowOf = new int[steps.size()];                                             // sequence -> lm_head row
+        java.util.Arrays.fill(rowOf, -1);
+        for (int j : declined) rowOf[onDevice[j]] = j;
+        for (int j = 0; j < onHost.length; j++) rowOf[onHost[j]] = d + j;
+        int[] hostSeqs = IntStream.range(0, steps.size()).filter(i -> rowOf[i] >= 0).toArray();   // batch order
+        float[] logits = new float[hostSeqs.length * vocab];
+        for (int j = 0; j < hostSeqs.length; j++) {
+            kernels.read(s.logits, (long) rowOf[hostSeqs[j]] * vocab, logits, j * vocab, vocab);
+        }
+        return new ForwardResult(null, logits, hostSeqs, vocab, tokens(onDevice, t, accepted));
+    }
+
+    /**
+     * Releases the step graphs and the scratch buffers (device memory on a GPU backend); the kernels are closed by
+     * their owner.
+     */
     public void close() {
+        graphs.close();
+        releaseScratch();
+    }
+
+    private void releaseScratch() {
         if (scratch != null) {
             scratch.close();
             scratch = null;
@@ -206,7 +300,7 @@ public final class Qwen2Forward {
     private Scratch scratch(int rows) {
         if (scratch == null || scratch.rows < rows) {
             int grown = scratch == null ? rows : Math.max(rows, scratch.rows * 2);
-            close();
+            releaseScratch();
             scratch = new Scratch(grown, config, kernels);
         }
         return scratch;
@@ -249,11 +343,13 @@ public final class Qwen2Forward {
             return kernels.allocate(floats);
         }
 
+        /** At least k rows, grown by doubling (a free of device memory makes a backend's captured graphs stale). */
         Activations logits(int k) {
             if (logitRows < k) {
                 if (logits != null) logits.close();
-                logits = alloc((long) k * vocab);
-                logitRows = k;
+                int grown = Math.max(k, Math.min(rows, 2 * logitRows));
+                logits = alloc((long) grown * vocab);
+                logitRows = grown;
             }
             return logits;
         }

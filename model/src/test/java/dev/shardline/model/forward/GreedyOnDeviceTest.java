@@ -102,4 +102,60 @@ class GreedyOnDeviceTest {
         assertEquals(0, r.logits().length);
         assertArrayEquals(new int[] {0, 2, 3, 4}, r.deviceTokens().sequences());
     }
+
+    /** Top log-probs through {@code argmaxTop}: the device declines the row of sequence 0 (it asked for 2). */
+    static final class Declining implements DeviceSampler {
+        final Recording inner;
+        int[] tops;
+
+        Declining(ReferenceKernels kernels) {
+            inner = new Recording(kernels);
+        }
+
+        @Override
+        public void argmaxLogprob(Activations logits, int rows, int stride, int n, int[] ids, float[] logprobs) {
+            throw new AssertionError("with top log-probs asked, argmaxTop serves every device row");
+        }
+
+        @Override
+        public int maxTopLogprobs() {
+            return 20;
+        }
+
+        @Override
+        public dev.shardline.model.sampling.SampledToken[] argmaxTop(Activations logits, int rows, int stride, int n,
+                                                                     int[] top) {
+            tops = top.clone();
+            int[] ids = new int[rows];
+            inner.argmaxLogprob(logits, rows, stride, n, ids, new float[rows]);
+            var out = new dev.shardline.model.sampling.SampledToken[rows];
+            for (int r = 0; r < rows; r++) {
+                if (top[r] == 2) continue;                                  // declined
+                var alts = new ArrayList<dev.shardline.model.sampling.TokenLogprob>();
+                for (int j = 0; j < top[r]; j++) alts.add(new dev.shardline.model.sampling.TokenLogprob(j, -j));
+                out[r] = new dev.shardline.model.sampling.SampledToken(10 + r, -r, alts);
+            }
+            return out;
+        }
+    }
+
+    @Test
+    void aDeclinedRowComesBackAsLogitsInBatchOrder() {
+        ReferenceKernels kernels = new ReferenceKernels();
+        ForwardResult all = new Qwen2Forward(whole, kernels).forward(steps(), null,
+                KvCache.onHeap(CONFIG, whole.range(), 8, 4));
+        Declining device = new Declining(kernels);
+        boolean[] which = {true, true, true, false, true};
+        int[] tops = {2, 0, 3, 0, 0};
+        ForwardResult r = new Qwen2Forward(whole, kernels).forward(steps(), null,
+                KvCache.onHeap(CONFIG, whole.range(), 8, 4), new GreedyOnDevice(device, which, 300, tops));
+        assertArrayEquals(new int[] {2, 3, 0}, device.tops, "device rows: sequences 0, 2, 4 (1 wants no logits)");
+        assertArrayEquals(new int[] {0, 3}, r.logitSequences(), "the declined sequence 0 with the host's 3");
+        assertArrayEquals(all.logitsRow(0), r.logitsRow(0), "sequence 0's row, bit for bit");
+        assertArrayEquals(all.logitsRow(2), r.logitsRow(1), "sequence 3's row, bit for bit");
+        assertArrayEquals(new int[] {2, 4}, r.deviceTokens().sequences());
+        assertArrayEquals(new int[] {11, 12}, r.deviceTokens().ids());
+        assertEquals(3, r.deviceTokens().top().get(0).size());
+        assertEquals(0, r.deviceTokens().top().get(1).size());
+    }
 }

@@ -3,6 +3,7 @@ package dev.shardline.worker.config;
 import dev.shardline.model.config.ConfigKeyException;
 import dev.shardline.model.config.ConfigKeys;
 import dev.shardline.worker.cuda.CudaDeviceSelection;
+import dev.shardline.worker.cuda.DecodeGraphPlan;
 import dev.shardline.worker.cuda.KvDtype;
 
 import java.net.InetAddress;
@@ -29,7 +30,8 @@ import java.util.TreeSet;
  * @param weights          copy (default: weights copied into process memory, faster decode) or mmap (in place)
  * @param drainTimeoutMs   after a drain was requested (SIGTERM), how long to wait for the coordinator to finish it
  *                         before stopping anyway (default 120000)
- * @param cuda             backend cuda's options: {@code cuda-device}, {@code cuda-debug-sync}, {@code cuda-kv-dtype}
+ * @param cuda             backend cuda's options: {@code cuda-device}, {@code cuda-debug-sync}, {@code cuda-kv-dtype},
+ *                         {@code cuda-graphs}, {@code cuda-graph-max-batch}
  * @param loadNice         nice value (0..19) of the thread that reads and copies weights at load, so that a load
  *                         yields the cores to stages serving on the same host (default 10; 0 keeps the worker's own)
  */
@@ -39,7 +41,7 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
 
     public static final Set<String> KEYS = Set.of("worker-id", "coordinator", "host", "port", "model", "backend",
             "threads", "memory-budget", "weights", "drain-timeout-ms", "cuda-device", "cuda-debug-sync",
-            "cuda-kv-dtype", "load-nice");
+            "cuda-kv-dtype", "cuda-graphs", "cuda-graph-max-batch", "load-nice");
 
     /** Default of load-nice. */
     public static final int DEFAULT_LOAD_NICE = 10;
@@ -54,13 +56,29 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
      * @param visibleDevices the process's {@code CUDA_VISIBLE_DEVICES} (null when unset), for checks and logs
      * @param kvDtype        {@code cuda-kv-dtype}: {@code bf16} (default: half the memory) or {@code f32}, how the
      *                       device's KV cache stores keys and values
+     * @param graphs         {@code cuda-graphs}: run decode steps' layers as CUDA graphs, one per batch bucket
+     *                       (default false until it has run on a GPU)
+     * @param graphMaxBatch  {@code cuda-graph-max-batch}: the largest bucket, a power of two in 1..256 (default 32);
+     *                       larger decode steps run eagerly
      */
-    public record Cuda(int device, boolean debugSync, String visibleDevices, KvDtype kvDtype) {
-        /** GPU 0, no per-launch synchronisation, every GPU visible, bf16 KV cache. */
+    public record Cuda(int device, boolean debugSync, String visibleDevices, KvDtype kvDtype, boolean graphs,
+                       int graphMaxBatch) {
+        /** GPU 0, no per-launch synchronisation, every GPU visible, bf16 KV cache, no graphs. */
         public static final Cuda DEFAULT = new Cuda(0, false, null);
 
         public Cuda {
             if (kvDtype == null) kvDtype = KvDtype.BF16;
+            new DecodeGraphPlan(graphs, graphMaxBatch, debugSync);    // checks the bucket
+        }
+
+        /** Without decode graphs. */
+        public Cuda(int device, boolean debugSync, String visibleDevices, KvDtype kvDtype) {
+            this(device, debugSync, visibleDevices, kvDtype, false, DecodeGraphPlan.DEFAULT_MAX_BATCH);
+        }
+
+        /** Which decode steps run as graphs. */
+        public DecodeGraphPlan graphPlan() {
+            return new DecodeGraphPlan(graphs, graphMaxBatch, debugSync);
         }
 
         /** With the default bf16 KV cache. */
@@ -142,8 +160,19 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
                 v.getOrDefault("weights", "copy"),
                 ConfigKeys.intValue(v, "drain-timeout-ms", (int) DEFAULT_DRAIN_TIMEOUT_MS),
                 new Cuda(ConfigKeys.intValue(v, "cuda-device", 0), booleanValue(v, "cuda-debug-sync"),
-                        env.get("CUDA_VISIBLE_DEVICES"), kvDtypeValue(v)),
+                        env.get("CUDA_VISIBLE_DEVICES"), kvDtypeValue(v), booleanValue(v, "cuda-graphs"),
+                        graphMaxBatch(v)),
                 ConfigKeys.intValue(v, "load-nice", DEFAULT_LOAD_NICE));
+    }
+
+    /** A power of two in 1..256 (absent: 32); anything else fails naming the key. */
+    private static int graphMaxBatch(Map<String, String> v) {
+        int n = ConfigKeys.intValue(v, "cuda-graph-max-batch", DecodeGraphPlan.DEFAULT_MAX_BATCH);
+        if (n < 1 || n > DecodeGraphPlan.LIMIT || Integer.bitCount(n) != 1) {
+            throw new ConfigKeyException("cuda-graph-max-batch", "must be a power of two in 1.."
+                    + DecodeGraphPlan.LIMIT + ", got " + n);
+        }
+        return n;
     }
 
     /** bf16 | f32 (absent: bf16); anything else fails naming the key. */

@@ -5,6 +5,7 @@ import dev.shardline.model.kernels.Activations;
 import dev.shardline.model.kernels.AttentionBatch;
 import dev.shardline.model.kernels.Kernels;
 import dev.shardline.model.kvcache.KvLayer;
+import dev.shardline.model.sampling.SampledToken;
 import dev.shardline.model.tensor.WeightTensor;
 import dev.shardline.model.weights.LayerWeights;
 import dev.shardline.model.weights.ModelWeights;
@@ -42,6 +43,8 @@ public final class CudaKernels implements Kernels, DeviceSampler {
 
     /** Matmuls of up to this many tokens use the weight-streaming matvec (the native MATVEC_MAX_TOKENS). */
     public static final int MATVEC_MAX_TOKENS = 16;
+    /** Most top log-probs the device reports with a greedy token (the API's limit). */
+    public static final int MAX_DEVICE_TOP_LOGPROBS = 20;
     /** Largest top-k sampled on the device; larger values must be sampled on the host. */
     public static final int MAX_DEVICE_TOP_K = 1024;
 
@@ -50,7 +53,9 @@ public final class CudaKernels implements Kernels, DeviceSampler {
     private final boolean syncEachLaunch;
     private String lastLaunch;        // the op launched last: named by an asynchronous fault found later
     private final DeviceWeights weights = new DeviceWeights();
-    private final DeviceBatch batch = new DeviceBatch(new PinnedStaging("attention batch", this::call));
+    private final java.util.concurrent.atomic.AtomicLong frees = new java.util.concurrent.atomic.AtomicLong();
+    private final DeviceBatch batch = new DeviceBatch(new PinnedStaging("attention batch", this::call),
+            frees::incrementAndGet);
     private final PinnedStaging idsUp = new PinnedStaging("token ids", this::call);
     private final PinnedStaging idsDown = new PinnedStaging("sampled ids", this::call);
     private final PinnedStaging paramsUp = new PinnedStaging("sampling parameters", this::call);
@@ -59,6 +64,10 @@ public final class CudaKernels implements Kernels, DeviceSampler {
     private DeviceBuffer ints;        // token ids and sampled ids
     private DeviceBuffer workspace;   // attention split partials
     private DeviceBuffer params;      // sampling parameters
+    private DeviceBuffer graphWorkspace;   // attention split partials of padded (graph) steps
+    private int padRows;              // > 0: the layer ops of a decode step padded to this bucket
+    private int padLength;            // that step's attention launch length (fixes its split count)
+    private boolean capturing;        // between beginCapture and endCapture: launches are recorded, not run
     private boolean closed;
 
     /** PRECISE GEMM. Loads the library; needs a usable GPU (see {@link CudaBackend#create}). */
@@ -119,6 +128,7 @@ public final class CudaKernels implements Kernels, DeviceSampler {
     private DeviceActivations allocate(long elements, boolean bf16) {
         if (elements < 0) throw new IllegalArgumentException("allocate: negative size " + elements);
         open();
+        noCapture("allocate");
         long ptr = 0;
         long bytes = (bf16 ? 2 : 4) * elements;
         String what = elements + (bf16 ? " bf16" : " floats");
@@ -139,11 +149,21 @@ public final class CudaKernels implements Kernels, DeviceSampler {
 
     void forget(DeviceActivations.Memory memory) {
         live.remove(memory);
+        frees.incrementAndGet();
+    }
+
+    /**
+     * Counts every free of device memory this instance made or owned (activations, its scratch and batch buffers):
+     * a graph captured at one value may read freed memory once it changes, so {@link CudaDecodeGraphs} re-captures.
+     */
+    long memoryEpoch() {
+        return frees.get();
     }
 
     @Override
     public void write(float[] src, int srcOffset, Activations dst, long dstOffset, int count) {
         java.util.Objects.checkFromIndexSize(srcOffset, count, src.length);
+        noCapture("write");
         DeviceActivations d = dev(dst);
         long to = d.at(dstOffset, count, "write");
         if (d.bf16()) {
@@ -159,6 +179,7 @@ public final class CudaKernels implements Kernels, DeviceSampler {
     @Override
     public void read(Activations src, long srcOffset, float[] dst, int dstOffset, int count) {
         java.util.Objects.checkFromIndexSize(dstOffset, count, dst.length);
+        noCapture("read");
         DeviceActivations d = dev(src);
         long from = d.at(srcOffset, count, "read");
         if (d.bf16()) {
@@ -240,6 +261,7 @@ public final class CudaKernels implements Kernels, DeviceSampler {
         if (ids.length == 0) return;
         long tableP = weights.matrix(table);
         long outP = dev(out).at(0, (long) ids.length * hidden, "embed");
+        noCapture("embed");
         long idsP = ints(ids.length);
         idsUp.begin(4L * ids.length);
         idsUp.putInts(0, ids, 0, ids.length);
@@ -285,7 +307,7 @@ public final class CudaKernels implements Kernels, DeviceSampler {
 
     @Override
     public void storeKv(Activations k, Activations v, AttentionBatch b, KvLayer kv) {
-        batch.use(b, kv);
+        useBatch(b, kv);
         int rows = batch.rows();
         int kvDim = kv.kvDim();
         long cache = (long) kv.numBlocks() * kv.blockSize() * kvDim;
@@ -306,7 +328,7 @@ public final class CudaKernels implements Kernels, DeviceSampler {
         if (b.qHeads() % b.kvHeads() != 0) {
             throw new IllegalArgumentException("qHeads " + b.qHeads() + " is not a multiple of kvHeads " + b.kvHeads());
         }
-        batch.use(b, kv);
+        useBatch(b, kv);
         int rows = batch.rows();
         if (rows == 0) return;
         long qDim = (long) b.qHeads() * b.headDim();
@@ -327,11 +349,17 @@ public final class CudaKernels implements Kernels, DeviceSampler {
         }
         int splitRows = tiling.splitRows().length;
         if (splitRows == 0) return;
-        int maxLength = tiling.splitMaxLength();
-        String op = "attention " + splitRows + " rows, " + heads + ", up to " + maxLength + " positions";
+        int maxLength = padRows > 0 ? padLength : tiling.splitMaxLength();
+        String op = "attention " + splitRows + " rows, " + heads + ", up to " + maxLength + " positions"
+                + (padRows > 0 ? " (padded decode step)" : "");
         long need = CudaNative.attentionWorkspaceFloats(splitRows, b.qHeads(), b.kvHeads(), b.headDim(), maxLength);
         long ws = 0;
-        if (need > 0) {
+        if (need > 0 && padRows > 0) {               // staged by stagePadded: never allocated inside a capture
+            if (graphWorkspace == null || graphWorkspace.ptr() == 0 || graphWorkspace.bytes() < 4 * need) {
+                throw new IllegalStateException(op + ": the padded step's workspace was not staged");
+            }
+            ws = graphWorkspace.ptr();
+        } else if (need > 0) {
             if (workspace == null || workspace.ptr() == 0 || workspace.bytes() < 4 * need) {
                 workspace = replace(workspace, 4 * need + (4 * need >> 1));
             }
@@ -340,6 +368,76 @@ public final class CudaKernels implements Kernels, DeviceSampler {
         launch(op, CudaNative.attention(qp, outP, splitRows, b.qHeads(), b.kvHeads(), b.headDim(), b.scale(),
                 maxLength, batch.rowSeq(), batch.rowPos(), batch.seqBt(), batch.blockTables(), kv.blockSize(), keys,
                 values, ws, batch.splitRowMap(), bf16));
+    }
+
+    /** The device copy of {@code b} (padded while a padded step runs); never uploaded inside a capture. */
+    private void useBatch(AttentionBatch b, KvLayer kv) {
+        if (padRows > 0 && !batch.holds(b, padRows)) {
+            throw new IllegalStateException("a padded step's layers were given an attention batch that "
+                    + "stagePadded did not stage");
+        }
+        if (capturing && !batch.holds(b, padRows)) noCapture("upload an attention batch");
+        batch.use(b, padRows, kv);
+    }
+
+    // --- padded decode steps and graphs (CudaDecodeGraphs) ---
+
+    /**
+     * Uploads a decode-only batch padded to {@code rows} rows (its padding: position -1) and sizes the attention
+     * workspace for {@code launchLength}; until {@link #endPadded}, storeKv and attention use that copy and launch
+     * the split kernel with {@code launchLength} (the kernel reads each row's length from the device; the length
+     * only fixes the split count). Everything a capture of the layers needs is then in place.
+     */
+    void stagePadded(AttentionBatch b, int rows, int launchLength, int blockSize, int numBlocks) {
+        open();
+        noCapture("stage a padded step");
+        batch.use(b, rows, blockSize, numBlocks);
+        long need = CudaNative.attentionWorkspaceFloats(rows, b.qHeads(), b.kvHeads(), b.headDim(), launchLength);
+        if (need > 0 && (graphWorkspace == null || graphWorkspace.ptr() == 0 || graphWorkspace.bytes() < 4 * need)) {
+            // at most 1024 (row, kv head, split) blocks when split, so this bound serves every bucket and length:
+            // growing it would free memory the graphs captured so far read
+            long bound = (long) DecodeGraphPlan.ATTN_TARGET_BLOCKS * (b.qHeads() / b.kvHeads()) * (b.headDim() + 2);
+            graphWorkspace = replace(graphWorkspace, 4 * Math.max(need, bound));
+        }
+        padRows = rows;
+        padLength = launchLength;
+    }
+
+    /** Back to unpadded steps. */
+    void endPadded() {
+        padRows = 0;
+        padLength = 0;
+    }
+
+    /** Starts recording this thread's launches on the stream (nothing runs until the graph is launched). */
+    void beginCapture() {
+        open();
+        noCapture("begin a capture");
+        call("cudaStreamBeginCapture", CudaNative.graphBegin());
+        capturing = true;
+    }
+
+    /** Ends the capture (also after a failure inside it) and instantiates it; returns the executable graph. */
+    long endCapture() {
+        capturing = false;
+        long[] out = new long[1];
+        call("cudaStreamEndCapture + cudaGraphInstantiate", CudaNative.graphEnd(out));
+        return out[0];
+    }
+
+    /** Replays an instantiated graph on the stream (a launch: a later fault names it). */
+    void launchGraph(long handle, String op) {
+        launch(op, CudaNative.graphLaunch(handle));
+    }
+
+    void freeGraph(long handle) {
+        if (handle != 0) call("cudaGraphExecDestroy", CudaNative.graphFree(handle));
+    }
+
+    private void noCapture(String op) {
+        if (capturing) {
+            throw new IllegalStateException(op + " inside a graph capture: only launches can be captured");
+        }
     }
 
     /** Whether a layer's cache is bf16; keys and values must agree. */
@@ -400,6 +498,51 @@ public final class CudaKernels implements Kernels, DeviceSampler {
         idsDown.downloadInts(out, both, 2 * rows);
         System.arraycopy(both, 0, ids, 0, rows);
         for (int r = 0; r < rows; r++) logprobs[r] = Float.intBitsToFloat(both[rows + r]);
+    }
+
+    @Override
+    public int maxTopLogprobs() {
+        return MAX_DEVICE_TOP_LOGPROBS;
+    }
+
+    /**
+     * Greedy token of each row (as {@link #argmaxLogprob}) with its {@code top[r]} most likely alternatives and their
+     * log-probs as {@code Sampler.score} reports them ({@link DeviceTopLogprobs}: ids exact, log-probs from the
+     * host's formula on the device's values and log-sum); null for a row the device declines (a NaN in it, or a
+     * signed-zero tie at its last place), which the caller samples on the host. One kernel for all rows, with the
+     * largest top asked; {@code rows x (6 + 2 x top)} ints come back in one copy.
+     */
+    @Override
+    public SampledToken[] argmaxTop(Activations logits, int rows, int stride, int n, int[] top) {
+        String op = "argmax+top logprobs " + rows + " x " + n;
+        if (n <= 0 || n > stride || top.length < rows) {
+            throw new IllegalArgumentException(op + ": need 0 < n <= stride " + stride + " and " + rows + " tops");
+        }
+        int most = 0;
+        for (int r = 0; r < rows; r++) {
+            if (top[r] < 0 || top[r] > MAX_DEVICE_TOP_LOGPROBS) {
+                throw new IllegalArgumentException(op + ": row " + r + " asks for " + top[r]
+                        + " top log-probs, the device gives 0.." + MAX_DEVICE_TOP_LOGPROBS);
+            }
+            most = Math.max(most, Math.min(top[r], n));
+        }
+        SampledToken[] out = new SampledToken[rows];
+        if (rows == 0) return out;
+        if (most == 0) {
+            int[] ids = new int[rows];
+            float[] logprobs = new float[rows];
+            argmaxLogprob(logits, rows, stride, n, ids, logprobs);
+            for (int r = 0; r < rows; r++) out[r] = new SampledToken(ids[r], logprobs[r]);
+            return out;
+        }
+        long lp = dev(logits).at(0, (long) rows * stride, op);
+        int count = rows * DeviceTopLogprobs.rowInts(most);
+        long dst = ints(count);
+        launch(op, CudaNative.argmaxTop(lp, rows, stride, n, most, dst));
+        int[] raw = new int[count];
+        idsDown.downloadInts(dst, raw, count);
+        for (int r = 0; r < rows; r++) out[r] = DeviceTopLogprobs.decode(raw, r, most, Math.min(top[r], n));
+        return out;
     }
 
     /**
@@ -465,10 +608,11 @@ public final class CudaKernels implements Kernels, DeviceSampler {
         first = attempt(weights::close, first);
         first = attempt(batch::close, first);
         for (PinnedStaging s : List.of(idsUp, idsDown, paramsUp)) first = attempt(s::close, first);
-        for (DeviceBuffer b : Arrays.asList(ints, workspace, params)) {
+        for (DeviceBuffer b : Arrays.asList(ints, workspace, params, graphWorkspace)) {
             if (b != null) first = attempt(b::close, first);
         }
-        ints = workspace = params = null;
+        ints = workspace = params = graphWorkspace = null;
+        frees.incrementAndGet();
         if (first != null) throw first;
     }
 
@@ -536,8 +680,12 @@ public final class CudaKernels implements Kernels, DeviceSampler {
     }
 
     /** Frees {@code old} (callers test ptr() == 0 should the new allocation fail) and allocates {@code bytes}. */
-    private static DeviceBuffer replace(DeviceBuffer old, long bytes) {
-        if (old != null) old.close();
+    private DeviceBuffer replace(DeviceBuffer old, long bytes) {
+        noCapture("allocate scratch");
+        if (old != null) {
+            old.close();
+            frees.incrementAndGet();
+        }
         return DeviceBuffer.allocate(bytes);
     }
 }

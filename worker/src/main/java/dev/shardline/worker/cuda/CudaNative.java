@@ -161,6 +161,19 @@ final class CudaNative {
     /** Device -> pinned on the stream, then waits for the stream. */
     static native int stagingDownload(long handle, long src, long bytes);
 
+    // --- decode graphs (CudaDecodeGraphs): handle = the native cudaGraphExec_t ---
+
+    /** Starts recording the stream's work (thread-local capture mode): launches until {@link #graphEnd} are not run. */
+    static native int graphBegin();
+
+    /** Ends the capture (also after a failed one) and instantiates it; the executable graph's handle goes to out[0]. */
+    static native int graphEnd(long[] out);
+
+    /** Replays an instantiated graph on the process's stream. */
+    static native int graphLaunch(long handle);
+
+    static native int graphFree(long handle);
+
     // --- ops (all pointers are device pointers; activations f32) ---
 
     /** x, out [tokens, dim]; weight f32 [dim]. */
@@ -219,6 +232,12 @@ final class CudaNative {
      * ties; logprobs (device float [rows]) = the chosen value's log-softmax over those n values.
      */
     static native int argmaxLogprob(long logits, int rows, int stride, int n, long ids, long logprobs);
+
+    /**
+     * The argmax of each row's first n values with the top {@code top} (1..20, at most n) ids and values and what the
+     * host's log-probs need: out (device int [rows, 6 + 2 x top]); layout in {@link DeviceTopLogprobs}.
+     */
+    static native int argmaxTop(long logits, int rows, int stride, int n, int top, long out);
 
     /** ids (device int [rows]) drawn per row; temperature, topP f32, topK int, u f64: device arrays [rows]. */
     static native int sample(long logits, int rows, int vocab, long temperature, long topK, long topP, long u,

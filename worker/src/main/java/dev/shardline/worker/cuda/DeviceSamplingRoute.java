@@ -6,11 +6,14 @@ import java.util.Map;
 
 /**
  * Whether one sequence's next token can be chosen on the device with exactly the host {@code Sampler}'s semantics
- * (pure: no device). The device implements greedy argmax ({@link CudaKernels#argmax}) and temperature with top-k in
+ * (pure: no device). The device implements greedy argmax ({@link CudaKernels#argmax}), with up to
+ * {@link CudaKernels#MAX_DEVICE_TOP_LOGPROBS} top log-probs ({@link CudaKernels#argmaxTop}), and temperature with
+ * top-k in
  * 1..{@link CudaKernels#MAX_DEVICE_TOP_K} (top-p over what it kept), or with top-k off and top-p 1
  * ({@link CudaKernels#sample}), drawing at the host's {@code SeededDraw.uniform(seed, position)}. Everything the
  * host applies before or after those steps and the device does not — a logit bias on a sampled id, repetition,
- * frequency or presence penalties, min-p, top log-probs, top-p without top-k, top-k above the device's limit —
+ * frequency or presence penalties, min-p, top log-probs with a sampled token, top-p without top-k, top-k above the
+ * device's limit —
  * sends the sequence to the host sampler, with the reason.
  *
  * @param where  the sampler that serves the sequence
@@ -44,8 +47,11 @@ public record DeviceSamplingRoute(Where where, String reason) {
         }
         if (p.repetitionPenalty() != 1.0) return host("repetition_penalty");
         if (p.frequencyPenalty() != 0 || p.presencePenalty() != 0) return host("frequency/presence penalty");
-        if (p.topLogprobs() > 0) return host("top_logprobs");
-        if (p.isGreedy()) return ARGMAX;
+        if (p.isGreedy()) {
+            return p.topLogprobs() <= CudaKernels.MAX_DEVICE_TOP_LOGPROBS ? ARGMAX
+                    : host("top_logprobs " + p.topLogprobs() + " > " + CudaKernels.MAX_DEVICE_TOP_LOGPROBS);
+        }
+        if (p.topLogprobs() > 0) return host("top_logprobs with sampling");
         if (p.minP() > 0) return host("min_p");
         boolean kOn = p.topKEnabled() && p.topK() < vocabLimit;
         if (kOn && p.topK() > CudaKernels.MAX_DEVICE_TOP_K) {

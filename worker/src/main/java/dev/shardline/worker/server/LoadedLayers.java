@@ -4,6 +4,7 @@ import dev.shardline.model.checkpoint.CheckpointLoader;
 import dev.shardline.model.checkpoint.LoadProgress;
 import dev.shardline.model.config.ModelConfig;
 import dev.shardline.model.forward.Qwen2Forward;
+import dev.shardline.model.forward.StepGraphs;
 import dev.shardline.model.kernels.Backends;
 import dev.shardline.model.kernels.Kernels;
 import dev.shardline.model.kernels.VectorKernels;
@@ -13,6 +14,7 @@ import dev.shardline.model.weights.ModelWeights;
 import dev.shardline.model.weights.ResidentWeights;
 import dev.shardline.worker.config.WorkerConfig;
 import dev.shardline.worker.cuda.CudaBackend;
+import dev.shardline.worker.cuda.CudaDecodeGraphs;
 import dev.shardline.worker.cuda.CudaKernels;
 import dev.shardline.model.forward.DeviceSampler;
 import dev.shardline.worker.host.ThreadNice;
@@ -82,10 +84,21 @@ final class LoadedLayers implements AutoCloseable {
             prepare(kernels, weights, log);
             cache = kvCache(kernels, cuda, plan.config(), plan.range(), plan.assignment().getKvBlocks(),
                     plan.assignment().getBlockSize());
-            Qwen2Forward forward = new Qwen2Forward(weights, kernels);
+            StepGraphs graphs = cuda != null ? CudaDecodeGraphs.of(cuda, cfg.cuda().graphPlan()) : StepGraphs.NONE;
+            if (graphs != StepGraphs.NONE) {
+                log.accept("cuda-graphs: decode steps of up to " + cfg.cuda().graphMaxBatch()
+                        + " sequences replay one CUDA graph per batch bucket " + cfg.cuda().graphPlan().buckets());
+            }
+            Qwen2Forward forward = new Qwen2Forward(weights, kernels, graphs);
             long warm = System.nanoTime();
             new StageExecutor(forward, cache, plan.vocabLimit()).warmUp();
             log.accept(String.format("warmed up the forward pass in %.1f s", (System.nanoTime() - warm) / 1e9));
+            if (graphs instanceof CudaDecodeGraphs g) {
+                CudaDecodeGraphs.Stats st = g.stats();
+                log.accept("cuda-graphs after the warm-up: " + st.captures() + " captured"
+                        + (st.lastFailure() != null ? "; a capture failed, its shape runs eagerly: " + st.lastFailure()
+                        : ""));
+            }
             return new LoadedLayers(plan, weights, kernels, cuda, forward, cache);
         } catch (OutOfMemoryError e) {
             release(cache, kernels, weights);

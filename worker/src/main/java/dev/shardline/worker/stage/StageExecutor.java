@@ -24,7 +24,8 @@ import java.util.Map;
  * embeds token ids, the others take the previous stage's hidden states; the last samples each sequence that asked
  * for logits, so only token ids leave it. One thread drives it (micro-batches run in arrival order). With a
  * {@link DeviceSampler} (backend cuda), the sequences {@link DeviceSamplingRoute} sends to the device argmax get
- * their greedy token and its log-probability from the device, and only the other rows' logits come back.
+ * their greedy token, its log-probability and any top log-probs asked for from the device, and only the other rows'
+ * logits come back.
  *
  * <p>An executor holds one assignment's sequence state (the last stage's samplers); the forward pass and the KV
  * cache belong to the caller, who may hand them to the next executor of the same layers (a worker re-assigned the
@@ -115,7 +116,7 @@ public final class StageExecutor {
         for (int j = 0; j < chosen.size(); j++) {
             StageEntry e = entries.get(chosen.sequences()[j]);
             byEntry[chosen.sequences()[j]] = new SampledResult(e.sequenceId(), chosen.ids()[j], chosen.logprobs()[j],
-                    List.of());
+                    chosen.top().get(j));
         }
         List<SampledResult> out = new ArrayList<>();
         for (SampledResult r : byEntry) {
@@ -126,14 +127,16 @@ public final class StageExecutor {
 
     /**
      * The entries whose token the device picks: on the last stage with a device sampler, those asking for logits
-     * whose parameters route to the device argmax ({@link DeviceSamplingRoute}) and whose sequence has no forced
-     * token left (a forced token is scored on the host). Reads the sampling state without changing it.
+     * whose parameters route to the device argmax ({@link DeviceSamplingRoute}; with top log-probs only when the
+     * sampler reports that many) and whose sequence has no forced token left (a forced token is scored on the host).
+     * Reads the sampling state without changing it.
      */
     GreedyOnDevice greedyOnDevice(List<StageEntry> entries) {
         if (deviceSampler == null || !isLast()) {
             return GreedyOnDevice.NONE;
         }
         boolean[] device = new boolean[entries.size()];
+        int[] top = new int[entries.size()];
         for (int i = 0; i < entries.size(); i++) {
             StageEntry e = entries.get(i);
             if (!e.wantLogits()) continue;
@@ -142,9 +145,11 @@ public final class StageExecutor {
             boolean forcing = e.sampling() != null ? e.sampling().forcedTokenIds().length > 0
                     : known == null || known.mayForceAfter(e.tokens().length);
             device[i] = p != null && !forcing
-                    && DeviceSamplingRoute.of(p, vocabLimit).where() == DeviceSamplingRoute.Where.DEVICE_ARGMAX;
+                    && DeviceSamplingRoute.of(p, vocabLimit).where() == DeviceSamplingRoute.Where.DEVICE_ARGMAX
+                    && p.topLogprobs() <= deviceSampler.maxTopLogprobs();
+            top[i] = device[i] ? p.topLogprobs() : 0;
         }
-        return new GreedyOnDevice(deviceSampler, device, vocabLimit);
+        return new GreedyOnDevice(deviceSampler, device, vocabLimit, top);
     }
 
     /**

@@ -36,6 +36,28 @@ class CudaOptionsTest {
     }
 
     @Test
+    void cudaGraphsAreOffByDefaultAndTheirMaximumIsAPowerOfTwo() {
+        WorkerConfig plain = parse(Map.of());
+        assertFalse(plain.cuda().graphs());
+        assertEquals(32, plain.cuda().graphMaxBatch());
+        assertFalse(plain.cuda().graphPlan().enabled());
+        WorkerConfig on = parse(Map.of("SHARDLINE_WORKER_CUDA_GRAPHS", "true"), "backend", "cuda",
+                "cuda-graph-max-batch", "64");
+        assertTrue(on.cuda().graphs());
+        assertEquals(64, on.cuda().graphPlan().maxBatch());
+        assertEquals(64, on.cuda().graphPlan().choose(40, 40).bucket());
+        assertFalse(parse(Map.of(), "cuda-graphs", "true", "cuda-debug-sync", "true").cuda().graphPlan()
+                .choose(1, 1).graph(), "debug synchronisation cannot be captured");
+        ConfigKeyException yes = assertThrows(ConfigKeyException.class, () -> parse(Map.of(), "cuda-graphs", "on"));
+        assertTrue(yes.getMessage().contains("cuda-graphs") && yes.getMessage().contains("on"), yes.getMessage());
+        for (String bad : new String[] {"0", "24", "512"}) {
+            ConfigKeyException e = assertThrows(ConfigKeyException.class,
+                    () -> parse(Map.of(), "cuda-graph-max-batch", bad));
+            assertTrue(e.getMessage().contains("cuda-graph-max-batch") && e.getMessage().contains(bad), e.getMessage());
+        }
+    }
+
+    @Test
     void badCudaOptionsFailNamingTheKey() {
         ConfigKeyException negative = assertThrows(ConfigKeyException.class, () -> parse(Map.of(), "cuda-device", "-1"));
         assertTrue(negative.getMessage().contains("cuda-device") && negative.getMessage().contains("-1"),

@@ -1,5 +1,6 @@
 package dev.shardline.worker.cuda;
 
+import dev.shardline.model.sampling.SampledToken;
 import dev.shardline.model.sampling.Sampler;
 import dev.shardline.model.sampling.SamplingParams;
 import dev.shardline.model.sampling.SeededDraw;
@@ -73,6 +74,61 @@ class CudaSamplingTest extends GpuTest {
         assertEquals(1000, ids[1]);
         assertEquals(Float.NEGATIVE_INFINITY, logprobs[3]);
         assertTrue(Math.abs(logits[VOCAB + 1000] - logprobs[1]) > 1e-3, "the raw logit would be caught");
+    }
+
+    /**
+     * Greedy tokens with top log-probs against the host Sampler.score on the QwQ vocabulary (n below the stride, a
+     * larger logit beyond it): ids exactly, log-probs within 1e-6 x max(1, |log-prob|); rows with 20, 5, 1 and 0
+     * alternatives in one launch, ties at the boundary (lower id first), a -inf and a +inf row; a NaN row is declined
+     * when it asks for alternatives and keeps its device token (-inf) when it does not ({@link DeviceTopLogprobsTest}
+     * checks the same contract on the CPU through {@link ArgmaxTopSimulation}, the kernel's CPU model).
+     */
+    @Test
+    void argmaxTopGivesTheHostSamplersTopLogprobs() {
+        int rows = 6;
+        int n = VOCAB - 64;
+        float[] logits = randoms(random, rows * VOCAB, 3f);
+        logits[VOCAB - 1] = 99f;                               // beyond n: never reported
+        for (int i = 0; i < 8; i++) logits[VOCAB + 500 + 7000 * i] = 30f;   // 8-way tie across the 5th place
+        logits[2 * VOCAB + 3] = Float.NEGATIVE_INFINITY;
+        logits[3 * VOCAB + 77] = Float.POSITIVE_INFINITY;
+        logits[4 * VOCAB + 9] = Float.NaN;
+        logits[5 * VOCAB + 9] = Float.NaN;
+        int[] top = {20, 5, 1, 3, 4, 0};
+        SampledToken[] got;
+        try (var l = upload(cuda, logits)) {
+            got = cuda.argmaxTop(l, rows, VOCAB, n, top);
+        }
+        for (int r = 0; r < rows; r++) {
+            SampledToken want = host(logits, r * VOCAB, n, top[r]);
+            if (r == 4) {
+                assertEquals(null, got[r], "a NaN row with alternatives is declined");
+                continue;
+            }
+            assertEquals(want.id(), got[r].id(), "row " + r);
+            assertEquals(want.logprob(), got[r].logprob(), 1e-6 * Math.max(1, Math.abs(want.logprob())), "row " + r);
+            assertEquals(top[r], got[r].topLogprobs().size(), "row " + r);
+            for (int j = 0; j < top[r]; j++) {
+                var a = want.topLogprobs().get(j);
+                var b = got[r].topLogprobs().get(j);
+                assertEquals(a.id(), b.id(), "row " + r + ", top " + j);
+                assertEquals(a.logprob(), b.logprob(), 1e-6 * Math.max(1, Math.abs(a.logprob())),
+                        "row " + r + ", top " + j);
+            }
+        }
+        assertEquals(java.util.List.of(500, 7500, 14500, 21500, 28500),
+                got[1].topLogprobs().stream().map(t -> t.id()).toList(),
+                "the tie at the 5th place: lower ids first");
+        assertEquals(Float.NEGATIVE_INFINITY, got[5].logprob(), "a NaN row without alternatives: -inf, as the host");
+        float[] row0 = java.util.Arrays.copyOfRange(logits, 0, VOCAB);
+        assertTrue(Math.abs(row0[got[0].topLogprobs().get(3).id()] - got[0].topLogprobs().get(3).logprob()) > 1e-3,
+                "a raw logit would be caught");
+    }
+
+    private static SampledToken host(float[] logits, int offset, int n, int top) {
+        int id = new Sampler(SamplingParams.greedy()).choose(logits, offset, n, TokenHistory.ofPrompt(new int[] {0}))
+                .id();
+        return new Sampler(SamplingParams.greedy().withTopLogprobs(top)).score(id, logits, offset, n);
     }
 
     @Test

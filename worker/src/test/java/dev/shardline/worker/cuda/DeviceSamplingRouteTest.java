@@ -29,6 +29,9 @@ class DeviceSamplingRouteTest {
         assertEquals(Where.DEVICE_SAMPLE, route(PLAIN.withTopK(1024).withTopP(0.9).withSeed(42L)).where());
         assertEquals(Where.DEVICE_SAMPLE, route(PLAIN.withTopK(VOCAB)).where(), "top_k >= vocab is off");
         assertTrue(route(PLAIN).onDevice());
+        assertEquals(Where.DEVICE_ARGMAX, route(SamplingParams.greedy().withTopLogprobs(5)).where(),
+                "greedy with top log-probs: argmax_top_kernel");
+        assertEquals(Where.DEVICE_ARGMAX, route(SamplingParams.greedy().withTopLogprobs(20)).where());
     }
 
     @Test
@@ -37,7 +40,7 @@ class DeviceSamplingRouteTest {
         assertHost("repetition_penalty", SamplingParams.greedy().withPenalties(0, 0, 1.1));
         assertHost("frequency/presence penalty", PLAIN.withPenalties(0.5, 0, 1));
         assertHost("frequency/presence penalty", PLAIN.withPenalties(0, 0.2, 1));
-        assertHost("top_logprobs", SamplingParams.greedy().withTopLogprobs(5));
+        assertHost("top_logprobs with sampling", PLAIN.withTopLogprobs(5));
         assertHost("top_k 1025 > 1024", PLAIN.withTopK(1025));
         assertHost("top_p without top_k", PLAIN.withTopP(0.9));
         assertHost("logit_bias", SamplingParams.greedy().withLogitBias(Map.of(7, -100f)));

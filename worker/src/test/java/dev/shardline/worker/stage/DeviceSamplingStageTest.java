@@ -7,9 +7,12 @@ import dev.shardline.model.forward.Qwen2Forward;
 import dev.shardline.model.kernels.Activations;
 import dev.shardline.model.kernels.ReferenceKernels;
 import dev.shardline.model.kvcache.KvCache;
+import dev.shardline.model.sampling.SampledToken;
 import dev.shardline.model.sampling.SamplingParams;
 import dev.shardline.model.weights.LayerRange;
 import dev.shardline.model.weights.ModelWeights;
+import dev.shardline.worker.cuda.ArgmaxTopSimulation;
+import dev.shardline.worker.cuda.DeviceTopLogprobs;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -91,13 +94,17 @@ class DeviceSamplingStageTest {
      * results per step.
      */
     static List<List<SampledResult>> run(StageExecutor s, List<List<SampledResult>> feed) {
+        return run(s, feed, SETUPS);
+    }
+
+    static List<List<SampledResult>> run(StageExecutor s, List<List<SampledResult>> feed, SamplingSetup[] setups) {
         List<List<SampledResult>> steps = new ArrayList<>();
         for (int step = 0; step < 5; step++) {
             List<StageEntry> entries = new ArrayList<>();
-            for (int q = 0; q < SETUPS.length; q++) {
+            for (int q = 0; q < setups.length; q++) {
                 int[] table = {3 * q, 3 * q + 1, 3 * q + 2};
                 if (step == 0) {
-                    entries.add(new StageEntry(q, PROMPT, 0, table, true, SETUPS[q], 0));
+                    entries.add(new StageEntry(q, PROMPT, 0, table, true, setups[q], 0));
                 } else {
                     int token = (feed.isEmpty() ? steps : feed).get(step - 1).get(q).tokenId();
                     entries.add(new StageEntry(q, new int[] {token}, PROMPT.length + step - 1, table, true, null, step));
@@ -154,5 +161,102 @@ class DeviceSamplingStageTest {
         boolean[] device = s.greedyOnDevice(entries).sequences();
         assertArrayEquals(new boolean[] {true, false, false, false, false}, device);
         assertEquals(0, stage(null, kernels).greedyOnDevice(entries).sequences().length, "no device sampler: none");
+    }
+
+    /**
+     * The device with top log-probs: argmax_top_kernel's output simulated on the CPU from the logits read back
+     * ({@link ArgmaxTopSimulation}), decoded as CudaKernels does ({@link DeviceTopLogprobs}); with {@code decline}
+     * every row with alternatives is declined (the forward pass then reads it back for the host sampler).
+     */
+    static final class TopStandIn implements DeviceSampler {
+        final ReferenceKernels kernels;
+        final boolean decline;
+        int rows;
+        int declined;
+
+        TopStandIn(ReferenceKernels kernels, boolean decline) {
+            this.kernels = kernels;
+            this.decline = decline;
+        }
+
+        @Override
+        public void argmaxLogprob(Activations logits, int rows, int stride, int n, int[] ids, float[] logprobs) {
+            new HostStandIn(kernels, false).argmaxLogprob(logits, rows, stride, n, ids, logprobs);
+            this.rows += rows;
+        }
+
+        @Override
+        public int maxTopLogprobs() {
+            return 20;
+        }
+
+        @Override
+        public SampledToken[] argmaxTop(Activations logits, int rows, int stride, int n, int[] top) {
+            float[] x = new float[rows * stride];
+            kernels.read(logits, 0, x, 0, x.length);
+            int most = 1;
+            for (int r = 0; r < rows; r++) most = Math.max(most, top[r]);
+            int[] raw = ArgmaxTopSimulation.run(x, rows, stride, n, most);
+            SampledToken[] out = new SampledToken[rows];
+            for (int r = 0; r < rows; r++) {
+                boolean no = decline && top[r] > 0;
+                out[r] = no ? null : DeviceTopLogprobs.decode(raw, r, most, top[r]);
+                if (no) declined++;
+            }
+            this.rows += rows;
+            return out;
+        }
+    }
+
+    /** Greedy with 5 top log-probs, plain greedy (device); seeded temperature with 3, a penalty with 2 (host). */
+    static final SamplingSetup[] TOP_SETUPS = {
+            new SamplingSetup(SamplingParams.greedy().withTopLogprobs(5), PROMPT.length, new int[0]),
+            new SamplingSetup(SamplingParams.greedy(), PROMPT.length, new int[0]),
+            new SamplingSetup(SamplingParams.defaults().withTemperature(0.8).withSeed(5L).withTopLogprobs(3),
+                    PROMPT.length, new int[0]),
+            new SamplingSetup(SamplingParams.greedy().withPenalties(0, 0, 1.3).withTopLogprobs(2), PROMPT.length,
+                    new int[0])};
+
+    @Test
+    void greedyTopLogprobsComeFromTheDeviceAsTheHostSamplerReportsThem() {
+        List<List<SampledResult>> host = run(stage(null, new ReferenceKernels()), new ArrayList<>(), TOP_SETUPS);
+        for (boolean decline : new boolean[] {false, true}) {
+            ReferenceKernels kernels = new ReferenceKernels();
+            TopStandIn device = new TopStandIn(kernels, decline);
+            List<List<SampledResult>> mixed = run(stage(device, kernels), host, TOP_SETUPS);
+            assertEquals(5 * 2, device.rows, "sequences 0 and 1 on the device every step");
+            assertEquals(decline ? 5 : 0, device.declined);
+            for (int step = 0; step < host.size(); step++) {
+                for (int q = 0; q < TOP_SETUPS.length; q++) {
+                    SampledResult h = host.get(step).get(q);
+                    SampledResult m = mixed.get(step).get(q);
+                    String what = (decline ? "declined, " : "") + "step " + step + ", sequence " + q;
+                    assertEquals(h.sequenceId(), m.sequenceId(), what);
+                    assertEquals(h.tokenId(), m.tokenId(), what);
+                    assertEquals(h.logprob(), m.logprob(), 1e-6, what);
+                    assertEquals(h.topLogprobs().size(), m.topLogprobs().size(), what);
+                    for (int j = 0; j < h.topLogprobs().size(); j++) {
+                        assertEquals(h.topLogprobs().get(j).id(), m.topLogprobs().get(j).id(), what + " top " + j);
+                        assertEquals(h.topLogprobs().get(j).logprob(), m.topLogprobs().get(j).logprob(), 1e-6,
+                                what + " top " + j);
+                    }
+                }
+                assertEquals(5, mixed.get(step).get(0).topLogprobs().size());
+            }
+        }
+    }
+
+    @Test
+    void aDeviceSamplerWithoutTopLogprobsLeavesThemToTheHost() {
+        ReferenceKernels kernels = new ReferenceKernels();
+        StageExecutor s = stage(new HostStandIn(kernels, false), kernels);
+        List<StageEntry> entries = new ArrayList<>();
+        for (int q = 0; q < TOP_SETUPS.length; q++) {
+            entries.add(new StageEntry(q, PROMPT, 0, new int[] {3 * q}, true, TOP_SETUPS[q], 0));
+        }
+        assertArrayEquals(new boolean[] {false, true, false, false}, s.greedyOnDevice(entries).sequences());
+        StageExecutor top = stage(new TopStandIn(kernels, false), kernels);
+        assertArrayEquals(new boolean[] {true, true, false, false}, top.greedyOnDevice(entries).sequences());
+        assertArrayEquals(new int[] {5, 0, 0, 0}, top.greedyOnDevice(entries).topLogprobs());
     }
 }
