@@ -6,7 +6,6 @@ import dev.shardline.model.kernels.ReferenceKernels;
 import dev.shardline.model.kvcache.KvCache;
 import dev.shardline.model.weights.LayerRange;
 import dev.shardline.model.weights.ModelWeights;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -27,18 +26,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * relative to the largest logit (logits are O(1) here, differences seen are O(1e-6)).
  */
 class ForwardInvariantsTest {
-    static final ModelConfig CONFIG = InMemoryWeights.config(64, 4, 4, 2, 128, 512, false);
+    static final ModelConfig CONFIG = SeededTinyModel.CONFIG;
     static final int BLOCK = 4;
     static ModelWeights whole;
 
     @BeforeAll
     static void weights() {
-        whole = InMemoryWeights.create(CONFIG, LayerRange.whole(CONFIG.numHiddenLayers()), 42);
-    }
-
-    @AfterAll
-    static void close() {
-        whole.close();
+        whole = SeededTinyModel.whole();
     }
 
     static Stream<Supplier<Kernels>> backends() {

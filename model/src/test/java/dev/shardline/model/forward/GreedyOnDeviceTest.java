@@ -4,9 +4,7 @@ import dev.shardline.model.config.ModelConfig;
 import dev.shardline.model.kernels.Activations;
 import dev.shardline.model.kernels.ReferenceKernels;
 import dev.shardline.model.kvcache.KvCache;
-import dev.shardline.model.weights.LayerRange;
 import dev.shardline.model.weights.ModelWeights;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -22,17 +20,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * the other rows' logits come back bit for bit as without one, and the sequence ids follow.
  */
 class GreedyOnDeviceTest {
-    static final ModelConfig CONFIG = InMemoryWeights.config(64, 4, 4, 2, 128, 512, false);
+    static final ModelConfig CONFIG = SeededTinyModel.CONFIG;
     static ModelWeights whole;
 
     @BeforeAll
     static void weights() {
-        whole = InMemoryWeights.create(CONFIG, LayerRange.whole(CONFIG.numHiddenLayers()), 42);
-    }
-
-    @AfterAll
-    static void close() {
-        whole.close();
+        whole = SeededTinyModel.whole();
     }
 
     /** Records the rows it is given (read back from its logits) and answers id = row number, log-prob = -row. */

@@ -6,7 +6,6 @@ import dev.shardline.model.kernels.ReferenceKernels;
 import dev.shardline.model.kvcache.KvCache;
 import dev.shardline.model.weights.LayerRange;
 import dev.shardline.model.weights.ModelWeights;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -23,17 +22,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  * those of the unpadded step, because every op but attention is row by row.
  */
 class PaddedStepTest {
-    static final ModelConfig CONFIG = InMemoryWeights.config(64, 4, 4, 2, 128, 512, false);
+    static final ModelConfig CONFIG = SeededTinyModel.CONFIG;
     static ModelWeights whole;
 
     @BeforeAll
     static void weights() {
-        whole = InMemoryWeights.create(CONFIG, LayerRange.whole(CONFIG.numHiddenLayers()), 42);
-    }
-
-    @AfterAll
-    static void close() {
-        whole.close();
+        whole = SeededTinyModel.whole();
     }
 
     /** Pads decode-only steps to the next power of two; records (padded rows, the batch's rows) of each call. */
