@@ -12,7 +12,7 @@ final class ModelOptions {
 
     @Option(names = "--backend", defaultValue = "cpu", paramLabel = "NAME",
             description = "compute backend: cpu (Vector API, default) or reference (the scalar oracle, slow); for "
-                    + "benchmarks also cpu-packed-prefill and cpu-first-quant (the kernels the current ones replaced)")
+                    + "benchmarks also cpu-packed-prefill, cpu-first-quant and cpu-byte-quant (the kernels the current ones replaced)")
     String backend;
 
     @Option(names = "--threads", defaultValue = "0", paramLabel = "N",

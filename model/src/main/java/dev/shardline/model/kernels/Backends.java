@@ -5,7 +5,8 @@ import java.util.Locale;
 /**
  * Backend choice by name, as configured: "cpu" (Vector API, the default) or "reference" (the scalar oracle); and,
  * to measure the current kernels against the ones they replaced end to end, "cpu-packed-prefill" (the previous
- * prefill GEMM) and "cpu-first-quant" (the first one-token quantized kernels).
+ * prefill GEMM), "cpu-first-quant" (the first one-token quantized kernels) and "cpu-byte-quant" (the previous
+ * one-token Q4_K / Q6_K kernels, which widen quant bytes rather than work in the quants' own lanes).
  */
 public final class Backends {
     public static Kernels create(String name, int threads) {
@@ -13,9 +14,10 @@ public final class Backends {
             case "cpu" -> new VectorKernels(threads);
             case "cpu-packed-prefill" -> new VectorKernels(threads, VectorKernels.Variant.PACKED_PREFILL);
             case "cpu-first-quant" -> new VectorKernels(threads, VectorKernels.Variant.FIRST_QUANT_KERNELS);
+            case "cpu-byte-quant" -> new VectorKernels(threads, VectorKernels.Variant.BYTE_QUANT_KERNELS);
             case "reference" -> new ReferenceKernels();
             default -> throw new IllegalArgumentException("--backend: unknown backend \"" + name
-                    + "\"; choose cpu or reference (cpu-packed-prefill and cpu-first-quant: earlier kernels, for benchmarks)" + (name.equalsIgnoreCase("cuda") ? " here; the CUDA backend lives in the worker module (CudaBackend)" : ""));
+                    + "\"; choose cpu or reference (cpu-packed-prefill, cpu-first-quant and cpu-byte-quant: earlier kernels, for benchmarks)" + (name.equalsIgnoreCase("cuda") ? " here; the CUDA backend lives in the worker module (CudaBackend)" : ""));
         };
     }
 

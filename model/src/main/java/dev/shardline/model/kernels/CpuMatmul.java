@@ -34,14 +34,17 @@ final class CpuMatmul {
     private float[] xd = new float[0]; // the decode activation, split even/odd for Bf16Matvec
 
     CpuMatmul(ParallelRunner runner) {
-        this(runner, true, false);
+        this(runner, true, false, false);
     }
 
     /** {@code panelPrefill}: prefill runs {@link PanelMatmul} (else {@link PackedMatmul}); {@code firstQuantKernels}:
-     * one-token quantized products run {@link QuantKernelsBaseline} (else {@link QuantKernels}). */
-    CpuMatmul(ParallelRunner runner, boolean panelPrefill, boolean firstQuantKernels) {
+     * one-token quantized products run {@link QuantKernelsBaseline}; else {@code byteQuantKernels}: they run
+     * {@link QuantKernels} only (Q4_K / Q6_K included), else Q4_K / Q6_K run {@link QuantLaneKernels} where the
+     * machine has 16 float lanes. */
+    CpuMatmul(ParallelRunner runner, boolean panelPrefill, boolean firstQuantKernels, boolean byteQuantKernels) {
         this.panelPrefill = panelPrefill;
         this.firstQuantKernels = firstQuantKernels;
+        this.laneQuantKernels = !firstQuantKernels && !byteQuantKernels;
         this.runner = runner;
         this.scratch = new float[runner.threads()][];
         this.packedScratch = new float[runner.threads()][];
@@ -114,12 +117,21 @@ final class CpuMatmul {
     private float[] xSums = new float[0];
     private float[][] blockScratch;
 
+    private float[] xLanes = new float[0];
+
     private void quantized(float[] x, int tokens, WeightTensor w, WeightTensor bias, float[] out, int n, int k) {
         float[] xs = null;
-        if (tokens == 1 && w.dtype() == DType.Q4_K) {
+        boolean lanes = tokens == 1 && laneQuantKernels && QuantLaneKernels.handles(w.dtype());
+        if (lanes) {
+            if (xLanes.length < k) xLanes = new float[k];
+            if (xSums.length < k / 16) xSums = new float[k / 16];
+            QuantLaneKernels.prepare(w.dtype(), x, k, xLanes, xSums);
+            xs = xSums;
+        } else if (tokens == 1 && w.dtype() == DType.Q4_K) {
             xs = xSums = QuantKernels.subBlockSums(x, 0, k, xSums);
         }
         float[] sums = xs;
+        float[] xl = xLanes;
         if (blockScratch == null) blockScratch = new float[runner.threads()][];
         float[][] scratchOf = blockScratch;
         int chunks = Math.max(1, Math.min(runner.threads() * chunksPerThread, n));
@@ -128,7 +140,9 @@ final class CpuMatmul {
         runner.run(realChunks, (c, worker) -> {
             int r0 = c * rowsPerChunk;
             int r1 = Math.min(n, r0 + rowsPerChunk);
-            if (tokens == 1 && firstQuantKernels) {
+            if (lanes) {
+                QuantLaneKernels.rows(xl, sums, w, k, r0, r1, out);
+            } else if (tokens == 1 && firstQuantKernels) {
                 QuantKernelsBaseline.rows(x, sums, w, k, r0, r1, out);
             } else if (tokens == 1) {
                 QuantKernels.rows(x, sums, w, k, r0, r1, out);
@@ -235,6 +249,8 @@ final class CpuMatmul {
     private final boolean panelPrefill;
     /** Whether one-token quantized products run the first kernels (backend {@code cpu-first-quant}). */
     private final boolean firstQuantKernels;
+    /** Whether one-token Q4_K / Q6_K products run {@link QuantLaneKernels} (backend {@code cpu}; not {@code cpu-byte-quant}). */
+    private final boolean laneQuantKernels;
 
     private float[] panel = new float[0];
     private final float[][] panelScratch;

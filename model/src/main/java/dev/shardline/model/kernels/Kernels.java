@@ -19,7 +19,7 @@ import java.util.function.LongConsumer;
  */
 public interface Kernels extends AutoCloseable {
 
-    /** "reference", "cpu" (or a benchmark variant of it, "cpu-packed-prefill", "cpu-first-quant"), "cuda". */
+    /** "reference", "cpu" (or a benchmark variant of it, "cpu-packed-prefill", "cpu-first-quant", "cpu-byte-quant"), "cuda". */
     String name();
 
     /** Zeroed activation memory of {@code floats} floats on this backend; close it (or let the GC) when done. */

@@ -11,8 +11,10 @@ import java.util.SplittableRandom;
 /**
  * One-token products on random bf16, Q8_0, Q4_K and Q6_K weights in one run: read bandwidth (weight bytes / time)
  * of each, at QwQ-32B's shapes, 1..threads threads, weights streamed from memory as in {@link KernelBench}. Each
- * block type is also run through {@link QuantKernelsBaseline} (the first kernels) interleaved with the current
- * ones, so the printed ratios (current / baseline, current / bf16) come from the same minutes of a shared machine.
+ * block type is also run through the previous kernels (backend {@code cpu-byte-quant}: Q4_K / Q6_K in
+ * {@link QuantKernels} rather than {@link QuantLaneKernels}) and {@link QuantKernelsBaseline} (the first kernels),
+ * interleaved with the current ones, so the printed ratios (current / previous, current / first, current / bf16)
+ * come from the same minutes of a shared machine.
  *
  * <p>{@code java --add-modules jdk.incubator.vector -cp model/target/classes dev.shardline.model.kernels.KernelBench
  * quant [threads] [rounds] [types, e.g. BF16,Q4_K]}
@@ -26,7 +28,7 @@ final class QuantBench {
     }
 
     static void main(int maxThreads, int rounds, String only) {
-        System.out.printf("float lanes %d; GB/s = weight bytes / best time; base = first kernels, same run%n", VectorOps.L);
+        System.out.printf("float lanes %d; GB/s = weight bytes / best time; prev = cpu-byte-quant, base = first kernels, same run%n", VectorOps.L);
         for (int[] shape : SHAPES) {
             int n = shape[0];
             int k = shape[1];
@@ -45,11 +47,13 @@ final class QuantBench {
                     for (int i = 0; i < k; i++) x[i] = (float) (rnd.nextDouble() - 0.5);
                     float[] out = new float[n];
                     for (int threads = 1; threads <= maxThreads; threads++) {
-                        try (VectorKernels cpu = new VectorKernels(threads); ParallelRunner runner = new ParallelRunner(threads)) {
+                        try (VectorKernels cpu = new VectorKernels(threads); ParallelRunner runner = new ParallelRunner(threads);
+                             VectorKernels prev = new VectorKernels(threads, VectorKernels.Variant.BYTE_QUANT_KERNELS)) {
                             boolean quant = t.quantized();
                             float[] xs = quant ? QuantKernels.subBlockSums(x, 0, k, null) : null;
                             double bestNew = Double.MAX_VALUE;
                             double bestOld = Double.MAX_VALUE;
+                            double bestPrev = Double.MAX_VALUE;
                             for (int r = -2; r < rounds; r++) {
                                 long s0 = System.nanoTime();
                                 for (WeightTensor w : ws) cpu.matmul(x, 1, w, null, out);
@@ -58,9 +62,14 @@ final class QuantBench {
                                     for (WeightTensor w : ws) baseline(runner, x, xs, w, n, k, out);
                                 }
                                 long s2 = System.nanoTime();
+                                if (quant) {
+                                    for (WeightTensor w : ws) prev.matmul(x, 1, w, null, out);
+                                }
+                                long s3 = System.nanoTime();
                                 if (r >= 0) {
                                     bestNew = Math.min(bestNew, (s1 - s0) / 1e9 / copies);
                                     bestOld = Math.min(bestOld, (s2 - s1) / 1e9 / copies);
+                                    bestPrev = Math.min(bestPrev, (s3 - s2) / 1e9 / copies);
                                 }
                             }
                             double gbNew = bytes / bestNew / 1e9;
@@ -69,8 +78,9 @@ final class QuantBench {
                                 System.out.printf("[%d, %d] %-5s threads %d: %6.1f GB/s%n", n, k, t, threads, gbNew);
                             } else {
                                 double gbOld = bytes / bestOld / 1e9;
-                                System.out.printf("[%d, %d] %-5s threads %d: %6.1f GB/s (base %5.1f): new/base %.2f, /bf16 %.2f (base %.2f)%n",
-                                        n, k, t, threads, gbNew, gbOld, gbNew / gbOld, gbNew / bf16[threads], gbOld / bf16[threads]);
+                                double gbPrev = bytes / bestPrev / 1e9;
+                                System.out.printf("[%d, %d] %-5s threads %d: %6.1f GB/s (prev %5.1f, base %5.1f): new/prev %.2f, new/base %.2f, /bf16 %.2f (prev %.2f)%n",
+                                        n, k, t, threads, gbNew, gbPrev, gbOld, gbNew / gbPrev, gbNew / gbOld, gbNew / bf16[threads], gbPrev / bf16[threads]);
                             }
                         }
                     }

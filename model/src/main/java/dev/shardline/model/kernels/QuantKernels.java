@@ -22,7 +22,9 @@ import jdk.incubator.vector.VectorSpecies;
  * weight ever exists beyond one block (or one prefill tile) in registers or per-thread scratch. Layouts: {@link Quant}
  * and docs/adr/0008.
  *
- * <p>Decode ({@link #rows}): each block is unpacked in registers, {@code L} quants at a time. Q8_0 runs four rows a
+ * <p>Decode ({@link #rows}) of Q4_K and Q6_K runs {@link QuantLaneKernels} instead where the machine has 16 float
+ * lanes (AVX-512), unless the backend is {@code cpu-byte-quant}: the kernels below stay for Q8_0, for narrower
+ * vectors and as that benchmark variant. Here each block is unpacked in registers, {@code L} quants at a time. Q8_0 runs four rows a
  * quarter of the range apart together (four sequential streams; each activation load serves four rows); quants are
  * widened straight from memory to float lanes ({@code convertShape(B2F)}: vpmovsxbd + vcvtdq2ps), multiplied by the
  * activations unscaled, and the block's scale is applied once per block and row with one FMA. Q4_K and Q6_K run one
@@ -33,7 +35,8 @@ import jdk.incubator.vector.VectorSpecies;
  * that sub-block, which every row shares ({@link #subBlockSums}). The vector code calls no helper methods of its
  * own: past C2's inlining budget (NodeCountInliningCutoff) a helper stays a call and its vectors are boxed, which
  * measured 5-20x slower. Activations stay f32: the Vector API has no int8 dot product, so quantizing them to int8
- * would add conversions without removing any.
+ * would add conversions without removing any (short-lane products need shifts to sum pairs before a scale fits;
+ * C2 did not auto-vectorize a {@code short[]} multiply-add reduction; see docs/adr/0008).
  *
  * <p>A few tokens ({@link #rowsBatch}) decode each block once into 256 floats of scratch and reuse it for every
  * token. Prefill widens whole tiles with {@link #decode} (the packed GEMM path). Without 8 or more float lanes

@@ -27,10 +27,11 @@ public final class VectorKernels extends HostKernels {
 
     /**
      * Which matmul kernels a backend runs: the current ones, or (to measure them against, end to end in one
-     * session) the previous prefill GEMM or the first one-token quantized kernels.
+     * session) the previous prefill GEMM, the first one-token quantized kernels, or the previous one-token Q4_K /
+     * Q6_K kernels (bytes widened to float lanes, {@link QuantKernels}, instead of {@link QuantLaneKernels}).
      */
     public enum Variant {
-        CURRENT, PACKED_PREFILL, FIRST_QUANT_KERNELS
+        CURRENT, PACKED_PREFILL, FIRST_QUANT_KERNELS, BYTE_QUANT_KERNELS
     }
 
     private final Variant variant;
@@ -44,7 +45,8 @@ public final class VectorKernels extends HostKernels {
     public VectorKernels(int threads, Variant variant) {
         this.variant = variant;
         this.runner = new ParallelRunner(threads);
-        this.matmul = new CpuMatmul(runner, variant != Variant.PACKED_PREFILL, variant == Variant.FIRST_QUANT_KERNELS);
+        this.matmul = new CpuMatmul(runner, variant != Variant.PACKED_PREFILL, variant == Variant.FIRST_QUANT_KERNELS,
+                variant == Variant.BYTE_QUANT_KERNELS);
         this.attention = new CpuAttention(runner);
     }
 
@@ -54,6 +56,7 @@ public final class VectorKernels extends HostKernels {
             case CURRENT -> "cpu";
             case PACKED_PREFILL -> "cpu-packed-prefill";
             case FIRST_QUANT_KERNELS -> "cpu-first-quant";
+            case BYTE_QUANT_KERNELS -> "cpu-byte-quant";
         };
     }
 

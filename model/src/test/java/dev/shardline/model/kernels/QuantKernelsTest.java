@@ -18,7 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * against the reference (scalar dequantization, then the plain double-accumulated product) on fresh random blocks,
  * odd row counts and the real QwQ-32B shapes. Error is max |cpu - ref| normalised by the largest sum |x||w| of an
  * output; f32 accumulation of up to 27648 terms stays below 1e-5, and a single wrong quant in one block of 2M
- * weights (the broken variant) lands far above it.
+ * weights (the broken variant) lands far above it. With 16 float lanes the one-token Q4_K / Q6_K products run
+ * {@link QuantLaneKernels} (activations permuted and scaled by powers of two); swapping two sub-block scales,
+ * or a 1e-3 error in Q4_K's minimums or 1e-4 in Q6_K's activations, fails this bound.
  */
 class QuantKernelsTest {
     private static final double BOUND = 1e-5;
@@ -31,12 +33,15 @@ class QuantKernelsTest {
         arena.close();
     }
 
+    /** Both one-token kernel sets: the lane-order ones (default with 16 float lanes) and the byte-widening ones. */
     @Test
     void smallShapesEveryPathWithAndWithoutBias() {
         int[][] shapes = {{13, 256}, {1, 512}, {37, 768}, {130, 1024}};
         int[] tokenCounts = {1, 2, 3, 5, 6, 8, 17};   // matvec, few-token rows, tiled, packed prefill
         for (int threads : new int[] {1, 2}) {
-            try (VectorKernels cpu = new VectorKernels(threads)) {
+            for (VectorKernels.Variant variant : new VectorKernels.Variant[] {VectorKernels.Variant.CURRENT,
+                    VectorKernels.Variant.BYTE_QUANT_KERNELS}) {
+              try (VectorKernels cpu = new VectorKernels(threads, variant)) {
                 for (DType dtype : QUANT) {
                     for (int[] shape : shapes) {
                         for (int tokens : tokenCounts) {
@@ -44,6 +49,7 @@ class QuantKernelsTest {
                         }
                     }
                 }
+              }
             }
         }
     }
@@ -80,7 +86,9 @@ class QuantKernelsTest {
     /** The bound separates right from wrong: one quant changed in one block gives an error far above it. */
     @Test
     void oneWrongQuantIsCaught() {
-        try (VectorKernels cpu = new VectorKernels(2)) {
+        for (VectorKernels.Variant variant : new VectorKernels.Variant[] {VectorKernels.Variant.CURRENT,
+                VectorKernels.Variant.BYTE_QUANT_KERNELS}) {
+          try (VectorKernels cpu = new VectorKernels(2, variant)) {
             for (DType dtype : QUANT) {
                 WeightTensor w = random(dtype, 64, 5120);
                 if (dtype == DType.Q6_K) {
@@ -108,8 +116,9 @@ class QuantKernelsTest {
                 reference.matmul(x, 1, w, null, expected);
                 cpu.matmul(x, 1, broken, null, actual);
                 double err = normalisedError(actual, expected, x, 1, w, null, 0);
-                assertTrue(err > 10 * BOUND, dtype + ": a wrong quant must fail the bound, error " + err);
+                assertTrue(err > 10 * BOUND, cpu.name() + " " + dtype + ": a wrong quant must fail the bound, error " + err);
             }
+          }
         }
     }
 

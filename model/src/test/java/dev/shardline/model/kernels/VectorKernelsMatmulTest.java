@@ -99,11 +99,11 @@ class VectorKernelsMatmulTest {
 
     /**
      * The benchmark backends that run the kernels the current ones replaced ({@code cpu-packed-prefill},
-     * {@code cpu-first-quant}) compute the same products, by name through {@link Backends}.
+     * {@code cpu-first-quant}, {@code cpu-byte-quant}) compute the same products, by name through {@link Backends}.
      */
     @Test
     void theBenchmarkVariantsComputeTheSameProducts() {
-        for (String name : new String[] {"cpu-packed-prefill", "cpu-first-quant"}) {
+        for (String name : new String[] {"cpu-packed-prefill", "cpu-first-quant", "cpu-byte-quant"}) {
             try (VectorKernels cpu = (VectorKernels) Backends.create(name, 2)) {
                 assertEquals(name, cpu.name());
                 for (DType dtype : new DType[] {DType.BF16, DType.Q8_0, DType.Q4_K, DType.Q6_K}) {
