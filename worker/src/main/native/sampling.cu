@@ -101,6 +101,17 @@ __device__ void block_argmax(const float* x, int n, SampleShared& s) {
     __syncthreads();
 }
 
+// The block's total of each thread's v, in s.chunk_sum[0] for every thread after it returns (a power-of-two block).
+__device__ void block_sum(double v, SampleShared& s) {
+    const int tid = threadIdx.x;
+    s.chunk_sum[tid] = v;
+    __syncthreads();
+    for (int half = blockDim.x >> 1; half > 0; half >>= 1) {
+        if (tid < half) s.chunk_sum[tid] += s.chunk_sum[tid + half];
+        __syncthreads();
+    }
+}
+
 __global__ void __launch_bounds__(SAMPLE_THREADS) argmax_kernel(const float* __restrict__ logits, int vocab,
                                                                 int* __restrict__ ids) {
     __shared__ SampleShared s;
@@ -131,12 +142,7 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) argmax_logprob_kernel(const fl
         else if (isfinite(max)) sum += exp((double) __fsub_rn(v, max));
     }
     if (saw_nan) atomicOr(&any_nan, 1);
-    s.chunk_sum[tid] = sum;
-    __syncthreads();
-    for (int half = blockDim.x >> 1; half > 0; half >>= 1) {
-        if (tid < half) s.chunk_sum[tid] += s.chunk_sum[tid + half];
-        __syncthreads();
-    }
+    block_sum(sum, s);
     if (tid == 0) {
         const int top = s.top;
         const float xt = x[top];
@@ -268,12 +274,7 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) argmax_top_kernel(const float*
         if (!isnan(v) && isfinite(max)) sum += exp((double) __fsub_rn(v, max));
     }
     if (mine) atomicOr(&flags, mine);
-    s.chunk_sum[tid] = sum;
-    __syncthreads();
-    for (int half = blockDim.x >> 1; half > 0; half >>= 1) {
-        if (tid < half) s.chunk_sum[tid] += s.chunk_sum[tid + half];
-        __syncthreads();
-    }
+    block_sum(sum, s);
     if (tid == 0) {
         double log_sum = isfinite(max) ? log(s.chunk_sum[0]) : 0.0;
         unsigned long long bits = (unsigned long long) __double_as_longlong(log_sum);
