@@ -262,13 +262,13 @@ final class CpuMatmul {
                 panel = new float[floats];
             }
             float[] p = panel;
-            boolean perm = PanelMatmul.permuted(w);
-            runner.run(PanelMatmul.panelUnits(tokens, k), (u, worker) -> PanelMatmul.panel(x, tokens, k, perm, u, p));
+            runner.run(PanelMatmul.panelUnits(tokens, k), (u, worker) -> PanelMatmul.panel(x, tokens, k, u, p));
             int need = PanelMatmul.scratchFloats(tokens);
             int rowBlocks = (n + PanelMatmul.RB - 1) / PanelMatmul.RB;
-            for (int k0 = 0; k0 < k; k0 += PanelMatmul.KS) {
+            int pass = PanelMatmul.passColumns(k);
+            for (int k0 = 0; k0 < k; k0 += pass) {
                 int from = k0;
-                int to = Math.min(k, k0 + PanelMatmul.KS);
+                int to = Math.min(k, k0 + pass);
                 runner.run(rowBlocks, (blk, worker) -> {
                     float[] ws = panelScratch[worker];
                     if (ws == null || ws.length < need) {

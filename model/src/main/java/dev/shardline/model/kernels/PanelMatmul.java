@@ -1,39 +1,33 @@
 package dev.shardline.model.kernels;
 
 import static dev.shardline.model.kernels.VectorOps.F;
-import static dev.shardline.model.kernels.VectorOps.I;
 import static dev.shardline.model.kernels.VectorOps.L;
 
 import dev.shardline.model.tensor.DType;
 import dev.shardline.model.tensor.WeightTensor;
-import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
- * The prefill matmul for many tokens: outer products with the vectors along the tokens, so the weights are only
- * widened, never transposed.
+ * The prefill matmul for many tokens: outer products with the vectors along the tokens, so the weights are never
+ * transposed.
  *
  * <p>The activations are transposed once per call into a panel ({@link #panel}): chunks of {@link #CW} = 4L tokens
  * (the last one narrower, padded with zero tokens to a multiple of L), each stored column by column, so
- * {@code panel[c*CW*k + i*cw + t]} is token {@code c*CW + t} at column i. A block of {@link #RB} weight rows x
- * {@link #KB} columns is widened row by row into per-thread scratch; bf16 rows are widened one int vector
- * (2L values) at a time into even and odd halves, as {@link Bf16Matvec} reads them, and the panel's columns are
- * permuted to match ({@link #permuted}). The microkernels keep R rows x V token vectors (24 accumulators, or 12
- * for a single vector) in registers: per column they load V panel vectors, broadcast R widened weights and issue
- * R x V FMAs. The accumulators live in a per-thread {@code [RB, Tp]} array between column blocks and are
- * written (transposed, plus bias) into {@code out} once per row block and column pass: the caller runs all row
- * blocks over {@link #KS} columns at a time, so the panel slice that every row block rereads ({@code Tp x KS}
- * floats, 2 MiB for 128 tokens) stays in the L3 cache even at K = 27648 (measured 132 -> 156 GFLOP/s per CPU
- * second at [5120, 27648], one thread).
+ * {@code panel[c*CW*k + i*cw + t]} is token {@code c*CW + t} at column i. The microkernels keep R rows x V token
+ * vectors (24 accumulators, or 12 for a single vector) in registers: per column they load V panel vectors,
+ * broadcast R weights and issue R x V FMAs. bf16 weights are read inside the microkernels, where they lie
+ * ({@link PanelBf16}); weights of other types (f32, f16, block types) are first widened, a block of {@link #RB}
+ * rows x {@link #KB} columns at a time, into per-thread scratch. The accumulators live in a per-thread
+ * {@code [RB, Tp]} array between column blocks and are written (transposed, plus bias) into {@code out} once per
+ * row block and column pass: the caller runs all row blocks over {@link #passColumns} (at most {@link #KS})
+ * columns at a time, so the panel slice that every row block rereads stays in the L3 cache even at K = 27648
+ * (measured 132 -> 156 GFLOP/s per CPU second at [5120, 27648], one thread).
  *
  * <p>Measured on Zen 5 (AVX-512, one thread, 128 tokens, CPU time): the 4x6 microkernel on hot data runs at the
  * same-run FMA peak (205-214 against 198-215 GFLOP/s); the whole product at 155-170, against 100-120 for
- * {@link PackedMatmul}, which also transposes every weight (scalar strided stores) while packing. Of the rest, widening
- * (weight reads from memory, one short stream per row and column block) is about 10%; reading the next block
- * ahead inside the microkernel loop did not help measurably. The kernels take no vector arguments and
+ * {@link PackedMatmul}, which also transposes every weight (scalar strided stores) while packing. Of the rest, a
+ * separate widening pass (weight reads from memory, one short stream per row and column block) took about 10%,
+ * which reading bf16 inside the microkernels removes ({@link PanelBf16}). The kernels take no vector arguments and
  * call nothing that takes vectors (C2 would box the accumulators, see {@link PackedMatmul}).
  */
 final class PanelMatmul {
@@ -44,22 +38,28 @@ final class PanelMatmul {
     static final int RB = 96;
     /** Columns per widened block (a multiple of 256, the largest quantized block, and of 2L). */
     static final int KB = 512;
-    /** Columns per pass over all row blocks: the panel's slice of one pass ({@code Tp x KS} floats) stays in L3. */
-    static final int KS = 4096;
+    /**
+     * Most columns per pass over all row blocks: the panel's slice of one pass ({@code Tp x KS} floats, 4 MiB for
+     * 128 tokens) stays in L3. {@link #passColumns} splits K evenly, so K = 5120 is one pass (measured 1.06-1.08x
+     * against passes of 4096 + 1024, two threads, same run); at K = 27648 passes of 4096 to 27648 columns are equal.
+     */
+    static final int KS = 8192;
     /** Tokens per panel chunk: four vectors. */
     static final int CW = 4 * L;
 
     private PanelMatmul() {
     }
 
+    /** Columns per pass for K = {@code k}: K split evenly into passes of at most {@link #KS}, whole bf16 blocks. */
+    static int passColumns(int k) {
+        int passes = (k + KS - 1) / KS;
+        int b = PanelBf16.KB;
+        return ((k + passes - 1) / passes + b - 1) / b * b;
+    }
+
     /** Tokens rounded up to whole vectors: the panel's and the accumulators' token count. */
     static int paddedTokens(int tokens) {
         return (tokens + L - 1) / L * L;
-    }
-
-    /** Whether the panel's columns are in the even/odd order of {@link #widenBf16} (bf16 weights). */
-    static boolean permuted(WeightTensor w) {
-        return w.dtype() == DType.BF16 && L >= 4;
     }
 
     /** Floats of scratch one worker needs: the widened block and the accumulators for {@code tokens} tokens. */
@@ -76,7 +76,7 @@ final class PanelMatmul {
      * Writes unit {@code u} (of {@link #panelUnits}) of the panel of {@code x[tokens, k]} into {@code p}
      * (at least {@code paddedTokens(tokens) * k} floats).
      */
-    static void panel(float[] x, int tokens, int k, boolean permuted, int u, float[] p) {
+    static void panel(float[] x, int tokens, int k, int u, float[] p) {
         int kBlocks = (k + KB - 1) / KB;
         int c = u / kBlocks;
         int kt = (u % kBlocks) * KB;
@@ -85,8 +85,6 @@ final class PanelMatmul {
         int t0 = c * CW;
         int cw = Math.min(CW, tp - t0);
         int base = t0 * k;
-        int full = permuted ? Math.min(kl, (k / (2 * L) * (2 * L)) - kt) : 0;
-        full = Math.max(0, full);
         for (int tt = 0; tt < cw; tt++) {
             int t = t0 + tt;
             if (t >= tokens) {
@@ -96,14 +94,7 @@ final class PanelMatmul {
                 continue;
             }
             int row = t * k;
-            int i = kt;
-            for (; i < kt + full; i += 2 * L) {
-                for (int m = 0; m < L; m++) {
-                    p[base + (i + m) * cw + tt] = x[row + i + 2 * m];
-                    p[base + (i + L + m) * cw + tt] = x[row + i + 2 * m + 1];
-                }
-            }
-            for (; i < kt + kl; i++) {
+            for (int i = kt; i < kt + kl; i++) {
                 p[base + i * cw + tt] = x[row + i];
             }
         }
@@ -119,45 +110,10 @@ final class PanelMatmul {
         int tp = paddedTokens(tokens);
         int acc = RB * KB;
         java.util.Arrays.fill(ws, acc, acc + RB * tp, 0f);
-        boolean perm = permuted(w);
-        int full = k / (2 * L) * (2 * L);
-        for (int kt = k0; kt < k1; kt += KB) {
-            int kl = Math.min(KB, k1 - kt);
-            for (int j = 0; j < rows; j++) {
-                long from = (long) (r0 + j) * k + kt;
-                if (perm) {
-                    int kf = Math.max(0, Math.min(kl, full - kt));
-                    widenBf16(w.data(), from, kf, ws, j * kl);
-                    for (int i = kf; i < kl; i++) {
-                        ws[j * kl + i] = VectorOps.bf16Scalar(w.data(), 2 * (from + i));
-                    }
-                } else {
-                    VectorOps.widen(w, from, kl, ws, j * kl);
-                }
-            }
-            java.util.Arrays.fill(ws, rows * kl, RB * kl, 0f);
-            for (int t0 = 0; t0 < tp; t0 += CW) {
-                int cw = Math.min(CW, tp - t0);
-                int pb = t0 * k + kt * cw;
-                int v = cw / L;
-                if (v == 4) {
-                    for (int g = 0; g < RB; g += 6) {
-                        k4x6(p, pb, ws, g * kl, kl, ws, acc + g * tp + t0, tp);
-                    }
-                } else if (v == 3) {
-                    for (int g = 0; g < RB; g += 8) {
-                        k3x8(p, pb, ws, g * kl, kl, ws, acc + g * tp + t0, tp);
-                    }
-                } else if (v == 2) {
-                    for (int g = 0; g < RB; g += 12) {
-                        k2x12(p, pb, ws, g * kl, kl, ws, acc + g * tp + t0, tp);
-                    }
-                } else {
-                    for (int g = 0; g < RB; g += 12) {
-                        k1x12(p, pb, ws, g * kl, kl, ws, acc + g * tp + t0, tp);
-                    }
-                }
-            }
+        if (w.dtype() == DType.BF16) {
+            PanelBf16.accumulate(p, tp, w.data(), k, r0, rows, k0, k1, ws, acc);
+        } else {
+            widened(p, tp, w, k, r0, rows, k0, k1, ws, acc);
         }
         if (k0 == 0) {
             for (int t = 0; t < tokens; t++) {
@@ -185,13 +141,37 @@ final class PanelMatmul {
         }
     }
 
-    /** {@code n} (a multiple of 2L) bf16 values at element {@code from} into {@code dst} as even/odd halves. */
-    static void widenBf16(MemorySegment seg, long from, int n, float[] dst, int off) {
-        long b = 2 * from;
-        for (int i = 0; i < n; i += 2 * L) {
-            IntVector v = IntVector.fromMemorySegment(I, seg, b + 2L * i, ByteOrder.LITTLE_ENDIAN);
-            v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, off + i);
-            v.and(0xffff0000).reinterpretAsFloats().intoArray(dst, off + i + L);
+    /** The accumulation for weights of other types: each block widened (dequantized) into {@code ws} first. */
+    private static void widened(float[] p, int tp, WeightTensor w, int k, int r0, int rows, int k0, int k1, float[] ws,
+                                int acc) {
+        for (int kt = k0; kt < k1; kt += KB) {
+            int kl = Math.min(KB, k1 - kt);
+            for (int j = 0; j < rows; j++) {
+                VectorOps.widen(w, (long) (r0 + j) * k + kt, kl, ws, j * kl);
+            }
+            java.util.Arrays.fill(ws, rows * kl, RB * kl, 0f);
+            for (int t0 = 0; t0 < tp; t0 += CW) {
+                int cw = Math.min(CW, tp - t0);
+                int pb = t0 * k + kt * cw;
+                int v = cw / L;
+                if (v == 4) {
+                    for (int g = 0; g < RB; g += 6) {
+                        k4x6(p, pb, ws, g * kl, kl, ws, acc + g * tp + t0, tp);
+                    }
+                } else if (v == 3) {
+                    for (int g = 0; g < RB; g += 8) {
+                        k3x8(p, pb, ws, g * kl, kl, ws, acc + g * tp + t0, tp);
+                    }
+                } else if (v == 2) {
+                    for (int g = 0; g < RB; g += 12) {
+                        k2x12(p, pb, ws, g * kl, kl, ws, acc + g * tp + t0, tp);
+                    }
+                } else {
+                    for (int g = 0; g < RB; g += 12) {
+                        k1x12(p, pb, ws, g * kl, kl, ws, acc + g * tp + t0, tp);
+                    }
+                }
+            }
         }
     }
 

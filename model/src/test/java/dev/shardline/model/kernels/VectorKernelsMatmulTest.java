@@ -82,7 +82,7 @@ class VectorKernelsMatmulTest {
      */
     @Test
     void prefillTokenCountsAndTails() {
-        int[][] shapes = {{50, 96}, {97, 1030}, {7, 4161}};
+        int[][] shapes = {{50, 96}, {97, 1030}, {7, 4161}, {5, 9000}};
         int[] tokenCounts = {17, 30, 32, 40, 64, 65, 100, 130};
         for (int threads : new int[] {1, 2}) {
             try (VectorKernels cpu = new VectorKernels(threads)) {
