@@ -84,6 +84,11 @@ final class BenchCommand implements Callable<Integer> {
             + "through gRPC and as a batch through Kafka (an embedded broker); then the recovery time after a coordinator crash")
     boolean kafka;
 
+    @Option(names = "--prefill-runs", defaultValue = "3", paramLabel = "N", description = "single-model bench: timed "
+            + "prefills of the prompt (the measured run's and N - 1 more); the median is reported, with the range, as "
+            + "llama-bench reports a mean of repetitions")
+    int prefillRuns;
+
     @Option(names = "--json", description = "print the figures as one JSON object")
     boolean json;
 
@@ -137,6 +142,9 @@ final class BenchCommand implements Callable<Integer> {
         if (modelOptions.model == null) {
             throw new IllegalArgumentException("--model DIR is required (or --server HOST:PORT)");
         }
+        if (prefillRuns < 1) {
+            throw new IllegalArgumentException("--prefill-runs must be >= 1, got " + prefillRuns);
+        }
         int threads = modelOptions.threadsOrDefault();
         try (LocalModel model = LocalModel.open(modelOptions.model, modelOptions.backend, threads, modelOptions.weightsMode(),
                 Progress.toStderr())) {
@@ -152,6 +160,14 @@ final class BenchCommand implements Callable<Integer> {
             double bwBefore = MemoryBandwidth.measureReadGBps(threads, (long) Math.max(2, bandwidthGib) << 30, 3);
             GenerationResult r = run(model, options, prompt, genTokens);
             double bwAfter = MemoryBandwidth.measureReadGBps(threads, (long) Math.max(2, bandwidthGib) << 30, 3);
+            double[] prefills = new double[prefillRuns];
+            prefills[0] = r.prefillTokensPerSecond();
+            for (int i = 1; i < prefills.length; i++) {
+                prefills[i] = run(model, options, prompt, 1).prefillTokensPerSecond();
+            }
+            double[] sorted = prefills.clone();
+            java.util.Arrays.sort(sorted);
+            double prefillTps = sorted[sorted.length / 2];
 
             long bytesPerToken = model.forward().weights().bytesPerDecodedToken();
             double bandwidth = Math.max(bwBefore, bwAfter);
@@ -161,7 +177,7 @@ final class BenchCommand implements Callable<Integer> {
             var c = model.config();
             long matmulWeights = (long) c.numHiddenLayers() * (2L * c.hiddenSize() * c.hiddenSize()
                     + 2L * c.kvDim() * c.hiddenSize() + 3L * c.intermediateSize() * c.hiddenSize());
-            double prefillGflops = 2.0 * matmulWeights * r.prefillTokensPerSecond() / 1e9;   // the layers' matmuls
+            double prefillGflops = 2.0 * matmulWeights * prefillTps / 1e9;   // the layers' matmuls
             String format = dev.shardline.model.source.ModelSources.open(modelOptions.model).describe();
 
             Map<String, Object> m = new LinkedHashMap<>();
@@ -172,7 +188,8 @@ final class BenchCommand implements Callable<Integer> {
             m.put("weights", modelOptions.weights);
             m.put("prompt_tokens", (long) promptTokens);
             m.put("gen_tokens", (long) r.tokens().length);
-            m.put("prefill_tokens_per_second", r.prefillTokensPerSecond());
+            m.put("prefill_tokens_per_second", prefillTps);
+            m.put("prefill_tokens_per_second_runs", java.util.Arrays.stream(prefills).boxed().toList());
             m.put("prefill_gflops", prefillGflops);
             m.put("decode_tokens_per_second", decodeTps);
             m.put("weight_bytes_per_token", bytesPerToken);
@@ -186,8 +203,9 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.printf("model            %s (%s, %d threads, weights %s)%n", modelOptions.model, modelOptions.backend,
                         threads, modelOptions.weights);
                 System.out.printf("format           %s%n", format);
-                System.out.printf("prefill          %8.1f tokens/s  (%d-token prompt; %.1f GFLOP/s in the layers' matmuls)%n",
-                        r.prefillTokensPerSecond(), promptTokens, prefillGflops);
+                System.out.printf("prefill          %8.1f tokens/s  (%d-token prompt, median of %d: %.1f-%.1f; %.1f GFLOP/s in the "
+                        + "layers' matmuls)%n", prefillTps, promptTokens, prefills.length, sorted[0], sorted[sorted.length - 1],
+                        prefillGflops);
                 System.out.printf("decode           %8.2f tokens/s  (%d tokens)%n", decodeTps, r.tokens().length);
                 System.out.printf("bytes per token  %8.3f GB (weights read per decoded token)%n", bytesPerToken / 1e9);
                 System.out.printf("read bandwidth   %8.1f GB/s before, %.1f GB/s after (best of 3 passes, %d threads)%n", bwBefore, bwAfter, threads);

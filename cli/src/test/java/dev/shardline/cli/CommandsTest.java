@@ -102,6 +102,13 @@ class CommandsTest {
         assertTrue(((Number) m.get("read_bandwidth_gbps_before")).doubleValue() > 0.1);
         assertTrue(((Number) m.get("decode_efficiency")).doubleValue() > 0);
         assertTrue(((Number) m.get("weight_bytes_per_token")).longValue() > 1_000_000);
+        List<?> prefills = (List<?>) m.get("prefill_tokens_per_second_runs");
+        assertEquals(3, prefills.size(), "three timed prefills by default: " + prefills);
+        double[] sorted = prefills.stream().mapToDouble(v -> ((Number) v).doubleValue()).sorted().toArray();
+        assertEquals(sorted[1], ((Number) m.get("prefill_tokens_per_second")).doubleValue(), "the median is reported");
+        CliRun zero = run("bench", "--model", model.toString(), "--prefill-runs", "0");
+        assertEquals(2, zero.code());
+        assertTrue(zero.err().contains("--prefill-runs"), zero.err());
     }
 
     @Test
