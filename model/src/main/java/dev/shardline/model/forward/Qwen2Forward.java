@@ -66,7 +66,8 @@ public final class Qwen2Forward {
 
     /**
      * As {@link #forward(List, float[], KvCache)}; on the last stage, the sequences {@code device} names get their
-     * greedy token and its log-probability from its device sampler, and only the other rows' logits are read back.
+     * token (greedy, or drawn with the host Sampler's rule) and its log-probability from its device sampler, and
+     * only the other rows' logits are read back (with any row the device declines).
      */
     public ForwardResult forward(List<SequenceStep> steps, float[] hiddenIn, KvCache cache, GreedyOnDevice device) {
         int rows = countRows(steps);
@@ -131,7 +132,9 @@ public final class Qwen2Forward {
             kernels.read(x, 0, out, 0, rows * hidden);
             return new ForwardResult(out, null, new int[0], config.vocabSize());
         }
-        int[] onDevice = sequencesWantingLogits(steps, i -> device.has(i));
+        int[] greedy = sequencesWantingLogits(steps, i -> device.has(i) && device.draw(i) == null);
+        int[] drawn = sequencesWantingLogits(steps, i -> device.has(i) && device.draw(i) != null);
+        int[] onDevice = concat(greedy, drawn);                                          // lm_head rows [0, d)
         int[] onHost = sequencesWantingLogits(steps, i -> !device.has(i));
         int d = onDevice.length;
         int k = d + onHost.length;
@@ -144,29 +147,46 @@ public final class Qwen2Forward {
         DeviceTokens chosen = DeviceTokens.NONE;
         int vocab = config.vocabSize();
         if (d > 0) {                                                                     // rows [0, d): ids only
-            int[] top = new int[d];
-            boolean anyTop = false;
-            for (int j = 0; j < d; j++) {
-                top[j] = device.top(onDevice[j]);
-                anyTop |= top[j] > 0;
+            SampledToken[] t = new SampledToken[d];
+            int g = greedy.length;
+            if (g > 0) {
+                greedyTokens(device, s, greedy, t);                                      // rows [0, g)
             }
-            if (!anyTop) {
-                int[] ids = new int[d];
-                float[] logprobs = new float[d];
-                device.sampler().argmaxLogprob(s.logits, d, vocab, device.vocabLimit(), ids, logprobs);
-                chosen = new DeviceTokens(onDevice, ids, logprobs);
-            } else {
-                SampledToken[] t = device.sampler().argmaxTop(s.logits, d, vocab, device.vocabLimit(), top);
-                int[] declined = IntStream.range(0, d).filter(j -> t[j] == null).toArray();
-                if (declined.length > 0) {                       // read those rows too: sampled on the host
-                    return withDeclined(steps, s, onDevice, onHost, t, declined);
-                }
-                chosen = tokens(onDevice, t, IntStream.range(0, d).toArray());
+            if (drawn.length > 0) {                                                      // rows [g, d)
+                DeviceDraw[] draws = new DeviceDraw[drawn.length];
+                for (int j = 0; j < drawn.length; j++) draws[j] = device.draw(drawn[j]);
+                SampledToken[] dt = device.sampler().draw(s.logits, g, drawn.length, vocab, device.vocabLimit(), draws);
+                System.arraycopy(dt, 0, t, g, drawn.length);
             }
+            int[] declined = IntStream.range(0, d).filter(j -> t[j] == null).toArray();
+            if (declined.length > 0) {                           // read those rows too: sampled on the host
+                return withDeclined(steps, s, onDevice, onHost, t, declined);
+            }
+            chosen = tokens(onDevice, t, IntStream.range(0, d).toArray());
         }
         float[] logits = new float[(k - d) * vocab];                                     // rows [d, k)
         if (logits.length > 0) kernels.read(s.logits, (long) d * vocab, logits, 0, logits.length);
         return new ForwardResult(null, logits, onHost, vocab, chosen);
+    }
+
+    /** The greedy device rows [0, g) (sequences {@code greedy}): their tokens into t[0..g) (null where declined). */
+    private void greedyTokens(GreedyOnDevice device, Scratch s, int[] greedy, SampledToken[] t) {
+        int g = greedy.length;
+        int vocab = config.vocabSize();
+        int[] top = new int[g];
+        boolean anyTop = false;
+        for (int j = 0; j < g; j++) {
+            top[j] = device.top(greedy[j]);
+            anyTop |= top[j] > 0;
+        }
+        if (anyTop) {
+            System.arraycopy(device.sampler().argmaxTop(s.logits, g, vocab, device.vocabLimit(), top), 0, t, 0, g);
+            return;
+        }
+        int[] ids = new int[g];
+        float[] logprobs = new float[g];
+        device.sampler().argmaxLogprob(s.logits, g, vocab, device.vocabLimit(), ids, logprobs);
+        for (int j = 0; j < g; j++) t[j] = new SampledToken(ids[j], logprobs[j]);
     }
 
     /** The device's tokens for device rows {@code rows} (indices into {@code onDevice} and {@code t}). */
