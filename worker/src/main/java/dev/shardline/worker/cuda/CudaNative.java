@@ -239,7 +239,11 @@ final class CudaNative {
      */
     static native int argmaxTop(long logits, int rows, int stride, int n, int top, long out);
 
-    /** ids (device int [rows]) drawn per row; temperature, topP f32, topK int, u f64: device arrays [rows]. */
-    static native int sample(long logits, int rows, int vocab, long temperature, long topK, long topP, long u,
-                             long ids);
+    /**
+     * A temperature draw per row over its first n values (rows stride floats apart) with the host Sampler's rule:
+     * invTemperature f32, topK int, topP, minP and u f64, all device arrays [rows]; out (device int [rows, 6]):
+     * id, flags, max, the id's value, log-sum ({@link DeviceDraws}).
+     */
+    static native int sample(long logits, int rows, int stride, int n, long invTemperature, long topK, long topP,
+                             long minP, long u, long out);
 }

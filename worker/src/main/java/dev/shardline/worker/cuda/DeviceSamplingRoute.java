@@ -6,15 +6,14 @@ import java.util.Map;
 
 /**
  * Whether one sequence's next token can be chosen on the device with exactly the host {@code Sampler}'s semantics
- * (pure: no device). The device implements greedy argmax ({@link CudaKernels#argmax}), with up to
- * {@link CudaKernels#MAX_DEVICE_TOP_LOGPROBS} top log-probs ({@link CudaKernels#argmaxTop}), and temperature with
- * top-k in
- * 1..{@link CudaKernels#MAX_DEVICE_TOP_K} (top-p over what it kept), or with top-k off and top-p 1
- * ({@link CudaKernels#sample}), drawing at the host's {@code SeededDraw.uniform(seed, position)}. Everything the
- * host applies before or after those steps and the device does not — a logit bias on a sampled id, repetition,
- * frequency or presence penalties, min-p, top log-probs with a sampled token, top-p without top-k, top-k above the
- * device's limit —
- * sends the sequence to the host sampler, with the reason.
+ * (pure: no device). The device implements greedy argmax ({@link CudaKernels#argmaxLogprob}), with up to
+ * {@link CudaKernels#MAX_DEVICE_TOP_LOGPROBS} top log-probs ({@link CudaKernels#argmaxTop}), and temperature draws
+ * on the host's exact integer weights ({@link CudaKernels#draw}): top-k in 1..{@link CudaKernels#MAX_DEVICE_TOP_K}
+ * with top-p over what it kept, or top-k off with top-p 1, either with min-p, drawing at the host's
+ * {@code SeededDraw.uniform(seed, position)}, with the sampled token's log-prob. Everything the host applies before
+ * or after those steps and the device does not (a logit bias on a sampled id, repetition, frequency or presence
+ * penalties, top log-probs with a sampled token, top-p without top-k, top-k above the device's limit) sends the
+ * sequence to the host sampler, with the reason.
  *
  * @param where  the sampler that serves the sequence
  * @param reason why the host (null on the device)
@@ -52,7 +51,6 @@ public record DeviceSamplingRoute(Where where, String reason) {
                     : host("top_logprobs " + p.topLogprobs() + " > " + CudaKernels.MAX_DEVICE_TOP_LOGPROBS);
         }
         if (p.topLogprobs() > 0) return host("top_logprobs with sampling");
-        if (p.minP() > 0) return host("min_p");
         boolean kOn = p.topKEnabled() && p.topK() < vocabLimit;
         if (kOn && p.topK() > CudaKernels.MAX_DEVICE_TOP_K) {
             return host("top_k " + p.topK() + " > " + CudaKernels.MAX_DEVICE_TOP_K);

@@ -37,6 +37,11 @@ final class SequenceSampling {
         return sampler.params();
     }
 
+    /** The seed of the sequence's draws (its params', or the one its sampler picked). */
+    long seed() {
+        return sampler.seed();
+    }
+
     /**
      * Whether the token after an entry of {@code entryTokens} tokens may be forced: the setup forces that generated
      * token's number (true whenever it forces any before the first sample, which builds the history).

@@ -35,8 +35,17 @@ class DeviceSamplingRouteTest {
     }
 
     @Test
+    void minPAndTheSampledTokensLogprobRunOnTheDevice() {
+        assertEquals(Where.DEVICE_SAMPLE, route(PLAIN.withMinP(0.05)).where(), "min_p without top-k");
+        assertEquals(Where.DEVICE_SAMPLE, route(SamplingParams.qwqRecommended().withMinP(0.01)).where());
+        assertEquals(Where.DEVICE_SAMPLE, route(PLAIN.withTopK(50).withMinP(1.0).withSeed(3L)).where());
+        assertEquals(Where.DEVICE_SAMPLE, route(PLAIN.withTopLogprobs(0)).where(),
+                "logprobs without top_logprobs: the sampled token's log-prob comes from the device");
+    }
+
+    @Test
     void whatTheDeviceDoesNotImplementGoesToTheHostNamingIt() {
-        assertHost("min_p", PLAIN.withMinP(0.05));
+        assertHost("top_p without top_k", PLAIN.withTopP(0.9).withMinP(0.05));
         assertHost("repetition_penalty", SamplingParams.greedy().withPenalties(0, 0, 1.1));
         assertHost("frequency/presence penalty", PLAIN.withPenalties(0.5, 0, 1));
         assertHost("frequency/presence penalty", PLAIN.withPenalties(0, 0.2, 1));

@@ -2,6 +2,7 @@ package dev.shardline.worker.stage;
 
 import dev.shardline.model.checkpoint.CheckpointLoader;
 import dev.shardline.model.demo.DemoCheckpointWriter;
+import dev.shardline.model.forward.DeviceDraw;
 import dev.shardline.model.forward.DeviceSampler;
 import dev.shardline.model.forward.Qwen2Forward;
 import dev.shardline.model.kernels.Activations;
@@ -12,7 +13,10 @@ import dev.shardline.model.sampling.SamplingParams;
 import dev.shardline.model.weights.LayerRange;
 import dev.shardline.model.weights.ModelWeights;
 import dev.shardline.worker.cuda.ArgmaxTopSimulation;
+import dev.shardline.worker.cuda.CudaKernels;
+import dev.shardline.worker.cuda.DeviceDraws;
 import dev.shardline.worker.cuda.DeviceTopLogprobs;
+import dev.shardline.worker.cuda.DrawKernelSimulation;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -258,5 +262,111 @@ class DeviceSamplingStageTest {
         StageExecutor top = stage(new TopStandIn(kernels, false), kernels);
         assertArrayEquals(new boolean[] {true, true, false, false}, top.greedyOnDevice(entries).sequences());
         assertArrayEquals(new int[] {5, 0, 0, 0}, top.greedyOnDevice(entries).topLogprobs());
+    }
+
+    /**
+     * The device with temperature draws: greedy rows as {@link HostStandIn}, drawn rows through sample_kernel's
+     * output simulated on the CPU in the kernel's order ({@link DrawKernelSimulation}) and decoded as CudaKernels
+     * does ({@link DeviceDraws}); {@code broken} draws at 1 - u.
+     */
+    static final class DrawStandIn implements DeviceSampler {
+        final ReferenceKernels kernels;
+        final boolean broken;
+        int greedyRows;
+        int drawnRows;
+
+        DrawStandIn(ReferenceKernels kernels, boolean broken) {
+            this.kernels = kernels;
+            this.broken = broken;
+        }
+
+        @Override
+        public void argmaxLogprob(Activations logits, int rows, int stride, int n, int[] ids, float[] logprobs) {
+            new HostStandIn(kernels, false).argmaxLogprob(logits, rows, stride, n, ids, logprobs);
+            greedyRows += rows;
+        }
+
+        @Override
+        public boolean draws() {
+            return true;
+        }
+
+        @Override
+        public SampledToken[] draw(Activations logits, int firstRow, int rows, int stride, int n, DeviceDraw[] draws) {
+            DeviceDraws.check(draws, rows, n, CudaKernels.MAX_DEVICE_TOP_K);
+            float[] x = new float[(firstRow + rows) * stride];
+            kernels.read(logits, 0, x, 0, x.length);
+            DeviceDraw[] used = draws.clone();
+            if (broken) {
+                for (int r = 0; r < rows; r++) {
+                    DeviceDraw d = draws[r];
+                    used[r] = new DeviceDraw(d.invTemperature(), d.topK(), d.topP(), d.minP(), Math.nextDown(1 - d.u()));
+                }
+            }
+            int[] raw = DrawKernelSimulation.run(x, firstRow, rows, stride, n, used);
+            SampledToken[] out = new SampledToken[rows];
+            for (int r = 0; r < rows; r++) out[r] = DeviceDraws.decode(raw, r);
+            drawnRows += rows;
+            return out;
+        }
+    }
+
+    /**
+     * Greedy, QwQ's settings (top-k 40, top-p 0.95) and temperature with min-p (device draws, the second without
+     * top-k), then a penalty and top-p without top-k (host), all seeded.
+     */
+    static final SamplingSetup[] DRAW_SETUPS = {
+            new SamplingSetup(SamplingParams.greedy(), PROMPT.length, new int[0]),
+            new SamplingSetup(SamplingParams.qwqRecommended().withTemperature(1.5).withSeed(3L), PROMPT.length,
+                    new int[0]),
+            new SamplingSetup(SamplingParams.defaults().withTemperature(1.2).withMinP(0.02).withSeed(4L),
+                    PROMPT.length, new int[0]),
+            new SamplingSetup(SamplingParams.defaults().withTemperature(0.9).withPenalties(0.3, 0, 1).withSeed(6L),
+                    PROMPT.length, new int[0]),
+            new SamplingSetup(SamplingParams.defaults().withTopP(0.8).withSeed(7L), PROMPT.length, new int[0])};
+
+    @Test
+    void drawnSequencesComeFromTheDeviceInTheSameStepWithTheHostSamplersTokens() {
+        List<List<SampledResult>> host = run(stage(null, new ReferenceKernels()), new ArrayList<>(), DRAW_SETUPS);
+        ReferenceKernels kernels = new ReferenceKernels();
+        DrawStandIn device = new DrawStandIn(kernels, false);
+        StageExecutor s = stage(device, kernels);
+        List<StageEntry> first = new ArrayList<>();
+        for (int q = 0; q < DRAW_SETUPS.length; q++) {
+            first.add(new StageEntry(q, PROMPT, 0, new int[] {3 * q}, true, DRAW_SETUPS[q], 0));
+        }
+        assertArrayEquals(new boolean[] {true, true, true, false, false}, s.greedyOnDevice(first).sequences());
+        List<List<SampledResult>> mixed = run(s, host, DRAW_SETUPS);
+
+        assertEquals(5, device.greedyRows, "the greedy sequence every step");
+        assertEquals(5 * 2, device.drawnRows, "the two drawn sequences every step, in the same steps");
+        java.util.Set<Integer> distinct = new java.util.HashSet<>();
+        for (int step = 0; step < host.size(); step++) {
+            for (int q = 0; q < DRAW_SETUPS.length; q++) {
+                SampledResult h = host.get(step).get(q);
+                SampledResult m = mixed.get(step).get(q);
+                String what = "step " + step + ", sequence " + q;
+                assertEquals(h.sequenceId(), m.sequenceId(), what);
+                assertEquals(h.tokenId(), m.tokenId(), what);
+                assertEquals(h.logprob(), m.logprob(), 1e-5, what);
+            }
+            distinct.add(mixed.get(step).get(1).tokenId());
+            distinct.add(mixed.get(step).get(2).tokenId());
+        }
+        assertTrue(distinct.size() > 2, "the drawn sequences sample: " + distinct);
+    }
+
+    @Test
+    void aDeviceDrawingAtAnotherUniformIsCaught() {
+        List<List<SampledResult>> host = run(stage(null, new ReferenceKernels()), new ArrayList<>(), DRAW_SETUPS);
+        ReferenceKernels kernels = new ReferenceKernels();
+        List<List<SampledResult>> broken = run(stage(new DrawStandIn(kernels, true), kernels), host, DRAW_SETUPS);
+        int differ = 0;
+        for (int step = 0; step < host.size(); step++) {
+            for (int q = 1; q <= 2; q++) {
+                if (host.get(step).get(q).tokenId() != broken.get(step).get(q).tokenId()) differ++;
+            }
+        }
+        assertTrue(differ > 0, "the comparison separates the right draw from a wrong one");
     }
 }
