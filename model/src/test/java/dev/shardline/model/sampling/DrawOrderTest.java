@@ -83,4 +83,31 @@ class DrawOrderTest {
         }
         assertTrue(differ > 0, "float sums depend on their order, so the comparison above can fail");
     }
+
+    /** The worker's DeviceDrawsTest and CudaSamplingTest hold the device to these same rows and tokens. */
+    @Test
+    void targetsOnACumulativeBoundaryTakeTheNextTokenAndTopPStopsAtItsLimit() {
+        float[] equal = {2f, 2f, 2f, 2f, -50f};                  // four weights of exactly 2^42, one cut off
+        SamplingParams dense = SamplingParams.defaults();
+        for (int k = 0; k < 4; k++) {                            // target = k x 2^42: the cumulative weight of k tokens
+            assertDraw(k, equal, dense, k / 4.0);
+        }
+        assertDraw(1, equal, dense.withTopK(2), 0.5);            // target 2^42 of 2^43
+        assertDraw(0, equal, dense.withTopK(2), Math.nextDown(0.5));
+        // top-p 0.5 of 4 x 2^42: cumBefore 0 and 2^42 are below the limit 2^43, 2^43 is not: two tokens
+        assertDraw(1, equal, dense.withTopK(4).withTopP(0.5), Math.nextDown(1.0));
+        assertDraw(1, equal, dense.withTopP(0.5), Math.nextDown(1.0));
+        // min-p 1: only weights of exactly 2^42 stay (all four)
+        assertDraw(3, equal, dense.withMinP(1.0), Math.nextDown(1.0));
+    }
+
+    private static void assertDraw(int want, float[] x, SamplingParams p, double u) {
+        Row row = new Row(x, p, u);
+        assertEquals(want, sampler(row), "Sampler, " + p + ", u " + u);
+        assertEquals(want, DrawSimulation.reference(x, x.length, p, u), "reference, " + p + ", u " + u);
+        if (!(p.topP() < 1) || DrawSimulation.topKOn(p, x.length)) {
+            assertEquals(want, DrawSimulation.deviceOrder(x, x.length, p, u, DrawSimulation.THREADS),
+                    "kernel order, " + p + ", u " + u);
+        }
+    }
 }

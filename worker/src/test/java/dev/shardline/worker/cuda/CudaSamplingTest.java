@@ -199,6 +199,20 @@ class CudaSamplingTest extends GpuTest {
     }
 
     @Test
+    void drawOnACumulativeBoundaryTakesTheNextTokenAsTheHost() {
+        int rows = DeviceDrawsTest.BOUNDARY_DRAWS.length;
+        int n = DeviceDrawsTest.EQUAL.length;
+        float[] logits = new float[rows * n];
+        for (int r = 0; r < rows; r++) System.arraycopy(DeviceDrawsTest.EQUAL, 0, logits, r * n, n);
+        try (var l = upload(cuda, logits)) {
+            SampledToken[] got = cuda.draw(l, 0, rows, n, n, DeviceDrawsTest.BOUNDARY_DRAWS);
+            for (int r = 0; r < rows; r++) {
+                assertEquals(DeviceDrawsTest.BOUNDARY_TOKENS[r], got[r].id(), "draw " + r);
+            }
+        }
+    }
+
+    @Test
     void drawsTheDeviceCannotMakeAreRefused() {
         try (var l = cuda.allocate(VOCAB)) {
             assertThrows(IllegalArgumentException.class, () -> cuda.draw(l, 0, 1, VOCAB, VOCAB,

@@ -71,6 +71,27 @@ class DeviceDrawsTest {
         assertTrue(otherPosition > 100, "the draw's position matters, so the comparison can fail: " + otherPosition);
     }
 
+    /** Four equal tokens (weights exactly 2^42) and one cut off; draws whose target lies on a cumulative boundary. */
+    static final float[] EQUAL = {2f, 2f, 2f, 2f, -50f};
+    static final DeviceDraw[] BOUNDARY_DRAWS = {
+            new DeviceDraw(1f, -1, 1, 0, 0.0), new DeviceDraw(1f, -1, 1, 0, 0.25), new DeviceDraw(1f, -1, 1, 0, 0.5),
+            new DeviceDraw(1f, -1, 1, 0, 0.75), new DeviceDraw(1f, 2, 1, 0, 0.5),
+            new DeviceDraw(1f, 4, 0.5, 0, Math.nextDown(1.0)), new DeviceDraw(1f, -1, 1, 1.0, Math.nextDown(1.0))};
+    /**
+     * The host's tokens for them (the model's DrawOrderTest checks the Sampler on the same rows and u): the next
+     * token at a boundary; top-p 0.5 keeps two.
+     */
+    static final int[] BOUNDARY_TOKENS = {0, 1, 2, 3, 1, 1, 3};
+
+    @Test
+    void targetsOnACumulativeBoundaryTakeTheNextTokenAsOnTheHost() {
+        for (int r = 0; r < BOUNDARY_DRAWS.length; r++) {
+            DeviceDraw d = BOUNDARY_DRAWS[r];
+            int[] raw = DrawKernelSimulation.run(EQUAL, 0, 1, EQUAL.length, EQUAL.length, new DeviceDraw[] {d});
+            assertEquals(BOUNDARY_TOKENS[r], DeviceDraws.decode(raw, 0).id(), "kernel order, draw " + r);
+        }
+    }
+
     @Test
     void rowsAfterTheFirstAreReadAtTheirOffset() {
         SplittableRandom r = new SplittableRandom(4);
