@@ -132,5 +132,8 @@ cudaError_t sl_argmax_top(const float* logits, int rows, int stride, int n, int 
 // inv_temperature, top-k (1..SAMPLE_MAX_TOP_K; <= 0 or >= n: every token, top_p must then be 1), top-p over the
 // top-k, min-p, the draw at u in [0, 1); all device arrays [rows]. out [rows, 6] ints: id, flags, max, the id's
 // value, log-sum (layout in sampling.cu), for the host's log-prob and its checks.
+// Bias and penalties first (DrawEdits, rows with edits copied to scratch [rows, n]; layout in sampling.cu).
 cudaError_t sl_sample(const float* logits, int rows, int stride, int n, const float* inv_temperature,
-                      const int* top_k, const double* top_p, const double* min_p, const double* u, int* out);
+                      const int* top_k, const double* top_p, const double* min_p, const double* u,
+                      const float* penalty, const int* edit_start, const int* edit_id, const int* edit_kind,
+                      const float* edit_bias, const int* edit_count, float* scratch, int* out);

@@ -1,7 +1,7 @@
 // Token choice on the last stage, one block of 1024 threads per logits row, with the semantics of
-// model/.../sampling/Sampler.java (no bias or penalties: the caller samples those rows on the host):
+// model/.../sampling/Sampler.java:
 //   greedy rows: argmax, lowest id on ties (NaN never wins; all NaN: 0), with the log-prob or top log-probs;
-//   temperature rows (sample_kernel): the host's DrawWeights, bit for bit: z = (x - max) * invT in float (never
+//   temperature rows (sample_kernel): bias and penalties as the host's DrawEdits, then the host's DrawWeights, bit for bit: z = (x - max) * invT in float (never
 //   fused), t = z * LOG2E in double, weight 0 below t = -42, k = floor(t), f = t - k, p = Horner's degree-12
 //   polynomial of 2^f in fma, w = (long long) (p * 2^(42 + k)); the top token weighs exactly 2^42. Weights are
 //   64-bit integers, so their sums do not depend on the order in which threads add them. Candidates: top-k
@@ -346,11 +346,14 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) argmax_top_kernel(const float*
     }
 }
 
-// A temperature draw per row r (x = logits + r * stride, over the first n values) with the host Sampler's rule
-// (top of this file) at u[r], plus what the host needs for the token's log-prob from the raw logits: row r writes
+// A temperature draw per row r (raw = logits + r * stride, over the first n values) with the host Sampler's rule
+// (top of this file) at u[r], after the row's bias and penalties: edits edit_start[r] .. edit_start[r + 1) (token
+// edit_id, kind bits 1 bias += edit_bias, 2 repetition penalty[3r], 4 -= penalty[3r + 1] x edit_count then
+// -= penalty[3r + 2]) applied to a copy of the row in scratch + r * n. Plus what the host needs for the token's
+// log-prob from the raw logits: row r writes
 // SL_DRAW_INTS ints at out + r * SL_DRAW_INTS, laid out as argmax_top_kernel's header: the drawn id, flags (bit 0: a
-// NaN in the row, 1: a +0, 2: a -0, 3: the top-k path's k-th candidate is a zero), the row's non-NaN max and the
-// drawn token's value (float bits), log(sum exp(x - max)) in double (two ints, low first; 0 when the max is not
+// NaN in the row, 1: a +0, 2: a -0 in the edited row, 3: the top-k path's k-th candidate is a zero), the raw row's
+// non-NaN max and the drawn token's raw value (float bits), log(sum exp(x - max)) in double (two ints, low first; 0 when the max is not
 // finite). A non-finite max draws the argmax, as the host does. The host declines a row with a NaN (its top-k heap
 // and argmax treat NaN apart) or both zeros and a zero k-th candidate (its heap compares floats, -0 == +0).
 static const int SL_DRAW_INTS = 6;
@@ -358,31 +361,60 @@ static const int SL_DRAW_INTS = 6;
 __global__ void __launch_bounds__(SAMPLE_THREADS)
 sample_kernel(const float* __restrict__ logits, int stride, int n, const float* __restrict__ inv_temperature,
               const int* __restrict__ top_k, const double* __restrict__ top_p, const double* __restrict__ min_p,
-              const double* __restrict__ u, int* __restrict__ out) {
+              const double* __restrict__ u, const float* __restrict__ penalty, const int* __restrict__ edit_start,
+              const int* __restrict__ edit_id, const int* __restrict__ edit_kind,
+              const float* __restrict__ edit_bias, const int* __restrict__ edit_count, float* __restrict__ scratch,
+              int* __restrict__ out) {
     __shared__ SampleShared s;
     __shared__ int flags;
     const int r = blockIdx.x;
     const int tid = threadIdx.x;
-    const float* x = logits + (size_t) r * stride;
+    const float* raw = logits + (size_t) r * stride;
     int* o = out + (size_t) r * SL_DRAW_INTS;
     if (tid == 0) {
         flags = 0;
         s.chosen = -1;
     }
-    block_argmax(x, n, s);                            // its barriers publish flags and chosen
-    const float max = s.max;
-    const int top = s.top;
+    // bias and penalties (DrawEdits): the row copied to scratch, each edited token by one thread, the host's
+    // float operations in its order; the draw reads the edited row, the log-prob the raw one
+    const int e0 = edit_start[r], e1 = edit_start[r + 1];
+    const float* x = raw;
+    if (e1 > e0) {
+        float* w = scratch + (size_t) r * n;
+        for (int i = tid; i < n; i += blockDim.x) w[i] = raw[i];
+        __syncthreads();
+        const float rep = penalty[3 * r], freq = penalty[3 * r + 1], pres = penalty[3 * r + 2];
+        for (int j = e0 + tid; j < e1; j += blockDim.x) {
+            const int id = edit_id[j], kind = edit_kind[j];
+            float v = w[id];
+            if (kind & 1) v = __fadd_rn(v, edit_bias[j]);
+            if (kind & 2) v = v > 0.f ? __fdiv_rn(v, rep) : __fmul_rn(v, rep);
+            if (kind & 4) {
+                v = __fsub_rn(v, __fmul_rn(freq, __int2float_rn(edit_count[j])));
+                v = __fsub_rn(v, pres);
+            }
+            w[id] = v;
+        }
+        __syncthreads();                              // the block's global writes are visible to it after this
+        x = w;
+    }
+    block_argmax(raw, n, s);                          // its barriers publish flags and chosen
+    const float raw_max = s.max;
     double sum = 0;
     int mine = 0;
     for (int i = tid; i < n; i += blockDim.x) {
-        float v = x[i];
-        if (isnan(v)) mine |= 1;
-        else if (v == 0.f) mine |= signbit(v) ? 4 : 2;
-        if (!isnan(v) && isfinite(max)) sum += exp((double) __fsub_rn(v, max));
+        float v = raw[i];
+        float e = x[i];
+        if (isnan(v) || isnan(e)) mine |= 1;
+        else if (e == 0.f) mine |= signbit(e) ? 4 : 2;
+        if (!isnan(v) && isfinite(raw_max)) sum += exp((double) __fsub_rn(v, raw_max));
     }
     if (mine) atomicOr(&flags, mine);
     block_sum(sum, s);
-    const double log_sum = isfinite(max) ? log(s.chunk_sum[0]) : 0.0;
+    const double log_sum = isfinite(raw_max) ? log(s.chunk_sum[0]) : 0.0;
+    if (x != raw) block_argmax(x, n, s);              // the draw's max and argmax: of the edited row
+    const float max = s.max;
+    const int top = s.top;
 
     if (isfinite(max)) {
         const float inv_t = inv_temperature[r];
@@ -434,8 +466,8 @@ sample_kernel(const float* __restrict__ logits, int stride, int n, const float* 
         unsigned long long bits = (unsigned long long) __double_as_longlong(log_sum);
         o[0] = id;
         o[1] = flags;
-        o[2] = __float_as_int(max);
-        o[3] = __float_as_int(x[id]);
+        o[2] = __float_as_int(raw_max);
+        o[3] = __float_as_int(raw[id]);
         o[4] = (int) (unsigned int) (bits & 0xffffffffull);
         o[5] = (int) (unsigned int) (bits >> 32);
     }
@@ -466,10 +498,13 @@ cudaError_t sl_argmax_top(const float* logits, int rows, int stride, int n, int 
 }
 
 cudaError_t sl_sample(const float* logits, int rows, int stride, int n, const float* inv_temperature,
-                      const int* top_k, const double* top_p, const double* min_p, const double* u, int* out) {
+                      const int* top_k, const double* top_p, const double* min_p, const double* u,
+                      const float* penalty, const int* edit_start, const int* edit_id, const int* edit_kind,
+                      const float* edit_bias, const int* edit_count, float* scratch, int* out) {
     if (rows <= 0) return cudaSuccess;
     if (n <= 0 || n > stride) return cudaErrorInvalidValue;
     sample_kernel<<<rows, SAMPLE_THREADS, 0, sl_stream()>>>(logits, stride, n, inv_temperature, top_k, top_p, min_p,
-                                                            u, out);
+                                                            u, penalty, edit_start, edit_id, edit_kind, edit_bias,
+                                                            edit_count, scratch, out);
     return cudaGetLastError();
 }

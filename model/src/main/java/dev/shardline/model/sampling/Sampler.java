@@ -151,7 +151,7 @@ public final class Sampler {
     }
 
     /** Step 1: logit bias, in place on x[0..vocabSize); ids beyond the vocabulary are ignored. */
-    private void applyBias(float[] x, int vocabSize) {
+    void applyBias(float[] x, int vocabSize) {
         for (int i = 0; i < biasIds.length && biasIds[i] < vocabSize; i++) {
             x[biasIds[i]] += biasValues[i];
         }

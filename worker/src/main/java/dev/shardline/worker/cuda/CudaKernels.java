@@ -66,6 +66,7 @@ public final class CudaKernels implements Kernels, DeviceSampler {
     private DeviceBuffer ints;        // token ids and sampled ids
     private DeviceBuffer workspace;   // attention split partials
     private DeviceBuffer params;      // sampling parameters
+    private DeviceBuffer drawScratch; // rows edited by bias and penalties before a draw
     private DeviceBuffer graphWorkspace;   // attention split partials of padded (graph) steps
     private int padRows;              // > 0: the layer ops of a decode step padded to this bucket
     private int padLength;            // that step's attention launch length (fixes its split count)
@@ -572,8 +573,8 @@ public final class CudaKernels implements Kernels, DeviceSampler {
         SampledToken[] out = new SampledToken[rows];
         if (rows == 0) return out;
         long lp = dev(logits).at((long) firstRow * stride, (long) rows * stride, op);
-        DeviceDraws.Layout at = DeviceDraws.Layout.of(rows);
         DeviceDraws.Columns c = DeviceDraws.Columns.of(draws, rows);
+        DeviceDraws.Layout at = DeviceDraws.Layout.of(rows, c.edits());
         if (params == null || params.ptr() == 0 || params.bytes() < at.bytes()) {
             params = replace(params, Math.max(at.bytes(), 4096));
         }
@@ -584,11 +585,26 @@ public final class CudaKernels implements Kernels, DeviceSampler {
         paramsUp.putDoubles(at.topP(), c.topP(), 0, rows);
         paramsUp.putDoubles(at.minP(), c.minP(), 0, rows);
         paramsUp.putDoubles(at.u(), c.u(), 0, rows);
+        paramsUp.putFloats(at.penalty(), c.penalty(), 0, 3 * rows);
+        paramsUp.putInts(at.editStart(), c.editStart(), 0, rows + 1);
+        paramsUp.putInts(at.editId(), c.editId(), 0, c.edits());
+        paramsUp.putInts(at.editKind(), c.editKind(), 0, c.edits());
+        paramsUp.putFloats(at.editBias(), c.editBias(), 0, c.edits());
+        paramsUp.putInts(at.editCount(), c.editCount(), 0, c.edits());
         paramsUp.upload(p, at.bytes());
+        long scratch = 0;
+        if (c.edits() > 0) {                          // rows with bias or penalties are edited in a copy
+            long need = 4L * rows * n;
+            if (drawScratch == null || drawScratch.ptr() == 0 || drawScratch.bytes() < need) {
+                drawScratch = replace(drawScratch, need);
+            }
+            scratch = drawScratch.ptr();
+        }
         int count = rows * DeviceDraws.ROW_INTS;
         long dst = ints(count);
         launch(op, CudaNative.sample(lp, rows, stride, n, p + at.invTemperature(), p + at.topK(), p + at.topP(),
-                p + at.minP(), p + at.u(), dst));
+                p + at.minP(), p + at.u(), p + at.penalty(), p + at.editStart(), p + at.editId(), p + at.editKind(),
+                p + at.editBias(), p + at.editCount(), scratch, dst));
         int[] raw = new int[count];
         idsDown.downloadInts(dst, raw, count);
         for (int r = 0; r < rows; r++) out[r] = DeviceDraws.decode(raw, r);
@@ -614,10 +630,10 @@ public final class CudaKernels implements Kernels, DeviceSampler {
         first = attempt(weights::close, first);
         first = attempt(batch::close, first);
         for (PinnedStaging s : List.of(idsUp, idsDown, paramsUp)) first = attempt(s::close, first);
-        for (DeviceBuffer b : Arrays.asList(ints, workspace, params, graphWorkspace)) {
+        for (DeviceBuffer b : Arrays.asList(ints, workspace, params, graphWorkspace, drawScratch)) {
             if (b != null) first = attempt(b::close, first);
         }
-        ints = workspace = params = graphWorkspace = null;
+        ints = workspace = params = graphWorkspace = drawScratch = null;
         frees.incrementAndGet();
         if (first != null) throw first;
     }

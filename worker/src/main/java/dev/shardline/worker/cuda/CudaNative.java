@@ -241,9 +241,12 @@ final class CudaNative {
 
     /**
      * A temperature draw per row over its first n values (rows stride floats apart) with the host Sampler's rule:
-     * invTemperature f32, topK int, topP, minP and u f64, all device arrays [rows]; out (device int [rows, 6]):
-     * id, flags, max, the id's value, log-sum ({@link DeviceDraws}).
+     * invTemperature f32, topK int, topP, minP and u f64, penalty f32 [rows, 3] (repetition, frequency, presence),
+     * editStart int [rows + 1], then per edit editId, editKind, editCount int and editBias f32 ({@code DrawEdits});
+     * scratch (f32 [rows, n], may be 0 without edits) holds the edited rows; out (device int [rows, 6]): id, flags,
+     * max, the id's value, log-sum ({@link DeviceDraws}).
      */
     static native int sample(long logits, int rows, int stride, int n, long invTemperature, long topK, long topP,
-                             long minP, long u, long out);
+                             long minP, long u, long penalty, long editStart, long editId, long editKind,
+                             long editBias, long editCount, long scratch, long out);
 }

@@ -1,6 +1,7 @@
 package dev.shardline.worker.cuda;
 
 import dev.shardline.model.forward.DeviceDraw;
+import dev.shardline.model.sampling.DrawEdits;
 import dev.shardline.model.sampling.SampledToken;
 
 /**
@@ -25,28 +26,61 @@ public final class DeviceDraws {
     }
 
     /**
-     * Byte offsets of the per-row parameters in one upload for {@code rows} rows: f32 1/T, i32 top-k, then (8-byte
-     * aligned) f64 top-p, f64 min-p, f64 u; {@code bytes} in all.
+     * Byte offsets of the per-row parameters in one upload for {@code rows} rows with {@code edits} edits in all:
+     * f32 1/T, i32 top-k, then (8-byte aligned) f64 top-p, f64 min-p, f64 u, then f32 penalties [rows, 3]
+     * (repetition, frequency, presence), i32 edit starts [rows + 1], and per edit i32 id, i32 kind, f32 bias,
+     * i32 count; {@code bytes} in all.
      */
-    public record Layout(long invTemperature, long topK, long topP, long minP, long u, long bytes) {
-        public static Layout of(int rows) {
+    public record Layout(long invTemperature, long topK, long topP, long minP, long u, long penalty, long editStart,
+                         long editId, long editKind, long editBias, long editCount, long bytes) {
+        public static Layout of(int rows, int edits) {
             long doubles = (8L * rows + 7) & ~7L;
-            return new Layout(0, 4L * rows, doubles, doubles + 8L * rows, doubles + 16L * rows, doubles + 24L * rows);
+            long penalty = doubles + 24L * rows;
+            long editStart = penalty + 12L * rows;
+            long editId = editStart + 4L * (rows + 1);
+            long editKind = editId + 4L * edits;
+            long editBias = editKind + 4L * edits;
+            long editCount = editBias + 4L * edits;
+            return new Layout(0, 4L * rows, doubles, doubles + 8L * rows, doubles + 16L * rows, penalty, editStart,
+                    editId, editKind, editBias, editCount, editCount + 4L * edits);
         }
     }
 
-    /** The parameter columns of draws[0..rows), in the kernel's types. */
-    public record Columns(float[] invTemperature, int[] topK, double[] topP, double[] minP, double[] u) {
+    /** The parameter columns of draws[0..rows), in the kernel's types; the edits of all rows concatenated. */
+    public record Columns(float[] invTemperature, int[] topK, double[] topP, double[] minP, double[] u,
+                          float[] penalty, int[] editStart, int[] editId, int[] editKind, float[] editBias,
+                          int[] editCount) {
         public static Columns of(DeviceDraw[] draws, int rows) {
-            Columns c = new Columns(new float[rows], new int[rows], new double[rows], new double[rows], new double[rows]);
+            int total = 0;
+            for (int r = 0; r < rows; r++) total += draws[r].edits().size();
+            Columns c = new Columns(new float[rows], new int[rows], new double[rows], new double[rows],
+                    new double[rows], new float[3 * rows], new int[rows + 1], new int[total], new int[total],
+                    new float[total], new int[total]);
+            int at = 0;
             for (int r = 0; r < rows; r++) {
-                c.invTemperature[r] = draws[r].invTemperature();
-                c.topK[r] = draws[r].topK();
-                c.topP[r] = draws[r].topP();
-                c.minP[r] = draws[r].minP();
-                c.u[r] = draws[r].u();
+                DeviceDraw d = draws[r];
+                DrawEdits e = d.edits();
+                c.invTemperature[r] = d.invTemperature();
+                c.topK[r] = d.topK();
+                c.topP[r] = d.topP();
+                c.minP[r] = d.minP();
+                c.u[r] = d.u();
+                c.penalty[3 * r] = e.repetition();
+                c.penalty[3 * r + 1] = e.frequency();
+                c.penalty[3 * r + 2] = e.presence();
+                c.editStart[r] = at;
+                System.arraycopy(e.ids(), 0, c.editId, at, e.size());
+                System.arraycopy(e.kinds(), 0, c.editKind, at, e.size());
+                System.arraycopy(e.bias(), 0, c.editBias, at, e.size());
+                System.arraycopy(e.counts(), 0, c.editCount, at, e.size());
+                at += e.size();
             }
+            c.editStart[rows] = at;
             return c;
+        }
+
+        public int edits() {
+            return editId.length;
         }
     }
 
@@ -80,6 +114,11 @@ public final class DeviceDraws {
             }
             if (!(d.u() >= 0 && d.u() < 1)) {
                 throw new IllegalArgumentException(row + "u " + d.u() + " outside [0, 1)");
+            }
+            for (int id : d.edits().ids()) {
+                if (id < 0 || id >= n) {
+                    throw new IllegalArgumentException(row + "edited token " + id + " outside [0, " + n + ")");
+                }
             }
         }
     }

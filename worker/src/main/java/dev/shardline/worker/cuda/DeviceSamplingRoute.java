@@ -10,10 +10,11 @@ import java.util.Map;
  * {@link CudaKernels#MAX_DEVICE_TOP_LOGPROBS} top log-probs ({@link CudaKernels#argmaxTop}), and temperature draws
  * on the host's exact integer weights ({@link CudaKernels#draw}): top-k in 1..{@link CudaKernels#MAX_DEVICE_TOP_K}
  * with top-p over what it kept, or top-k off with top-p 1, either with min-p, drawing at the host's
- * {@code SeededDraw.uniform(seed, position)}, with the sampled token's log-prob. Everything the host applies before
- * or after those steps and the device does not (a logit bias on a sampled id, repetition, frequency or presence
- * penalties, top log-probs with a sampled token, top-p without top-k, top-k above the device's limit) sends the
- * sequence to the host sampler, with the reason.
+ * {@code SeededDraw.uniform(seed, position)}, with the sampled token's log-prob, after a logit bias and
+ * repetition, frequency and presence penalties ({@code DrawEdits}, applied on the device; the stage sends such a
+ * sequence once its history is built, i.e. from its second token). Everything else the host applies and the device
+ * does not (a bias or penalty with greedy, top log-probs with a sampled token, top-p without top-k, top-k above the
+ * device's limit) sends the sequence to the host sampler, with the reason.
  *
  * @param where  the sampler that serves the sequence
  * @param reason why the host (null on the device)
@@ -39,14 +40,9 @@ public record DeviceSamplingRoute(Where where, String reason) {
      * sampled vocabulary).
      */
     public static DeviceSamplingRoute of(SamplingParams p, int vocabLimit) {
-        for (Map.Entry<Integer, Float> bias : p.logitBias().entrySet()) {
-            if (bias.getKey() < vocabLimit && bias.getValue() != 0f) {   // ids beyond the limit are ignored
-                return host("logit_bias");
-            }
-        }
-        if (p.repetitionPenalty() != 1.0) return host("repetition_penalty");
-        if (p.frequencyPenalty() != 0 || p.presencePenalty() != 0) return host("frequency/presence penalty");
+        String edits = edits(p, vocabLimit);
         if (p.isGreedy()) {
+            if (edits != null) return host(edits);
             return p.topLogprobs() <= CudaKernels.MAX_DEVICE_TOP_LOGPROBS ? ARGMAX
                     : host("top_logprobs " + p.topLogprobs() + " > " + CudaKernels.MAX_DEVICE_TOP_LOGPROBS);
         }
@@ -57,5 +53,17 @@ public record DeviceSamplingRoute(Where where, String reason) {
         }
         if (!kOn && p.topP() < 1.0) return host("top_p without top_k");
         return SAMPLE;
+    }
+
+    /** Whether the Sampler changes logits before choosing (a bias on a sampled id, a penalty): what, or null. */
+    static String edits(SamplingParams p, int vocabLimit) {
+        for (Map.Entry<Integer, Float> bias : p.logitBias().entrySet()) {
+            if (bias.getKey() < vocabLimit && bias.getValue() != 0f) {   // ids beyond the limit are ignored
+                return "logit_bias";
+            }
+        }
+        if (p.repetitionPenalty() != 1.0) return "repetition_penalty";
+        if (p.frequencyPenalty() != 0 || p.presencePenalty() != 0) return "frequency/presence penalty";
+        return null;
     }
 }

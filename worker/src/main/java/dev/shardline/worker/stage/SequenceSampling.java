@@ -1,5 +1,6 @@
 package dev.shardline.worker.stage;
 
+import dev.shardline.model.sampling.DrawEdits;
 import dev.shardline.model.sampling.SampledToken;
 import dev.shardline.model.sampling.Sampler;
 import dev.shardline.model.sampling.SamplingParams;
@@ -49,6 +50,14 @@ final class SequenceSampling {
     boolean mayForceAfter(int entryTokens) {
         if (forced.length == 0) return false;
         return history == null || history.generatedCount() + entryTokens < forced.length;
+    }
+
+    /**
+     * The bias and penalties of the draw after an entry of {@code entryTokens} (added to the history as generated
+     * tokens), over the first {@code vocab} logits; null before the first sample, when the history is not built yet.
+     */
+    DrawEdits editsAfter(int[] entryTokens, int vocab) {
+        return history == null ? null : DrawEdits.of(sampler.params(), history, entryTokens, vocab);
     }
 
     /** Tokens the sequence holds here: the position of the next token. */

@@ -8,6 +8,7 @@ import dev.shardline.model.forward.GreedyOnDevice;
 import dev.shardline.model.forward.Qwen2Forward;
 import dev.shardline.model.forward.SequenceStep;
 import dev.shardline.model.kvcache.KvCache;
+import dev.shardline.model.sampling.DrawEdits;
 import dev.shardline.model.sampling.SampledToken;
 import dev.shardline.model.sampling.Sampler;
 import dev.shardline.model.sampling.SamplingParams;
@@ -130,7 +131,9 @@ public final class StageExecutor {
      * The entries whose token the device picks: on the last stage with a device sampler, those asking for logits
      * whose parameters route to the device ({@link DeviceSamplingRoute}): greedy (with top log-probs only when the
      * sampler reports that many), or a temperature draw when the sampler {@link DeviceSampler#draws} and the
-     * sequence's seed is known (its sampler's, or the setup's), keyed at the position after the entry; and whose
+     * sequence's seed is known (its sampler's, or the setup's), keyed at the position after the entry, with its
+     * bias and penalties as {@link DrawEdits} of the history after the entry (so a sequence with any is drawn on
+     * the device from its second token, once its history is built); and whose
      * sequence has no forced token left (a forced token is scored on the host). Reads the sampling state without
      * changing it.
      */
@@ -155,9 +158,11 @@ public final class StageExecutor {
                 top[i] = device[i] ? p.topLogprobs() : 0;
             } else if (where == DeviceSamplingRoute.Where.DEVICE_SAMPLE && deviceSampler.draws()) {
                 Long seed = known != null ? Long.valueOf(known.seed()) : p.seed();
-                if (seed != null) {
+                DrawEdits edits = !DrawEdits.anyFor(p, vocabLimit) ? DrawEdits.NONE
+                        : known == null ? null : known.editsAfter(e.tokens(), vocabLimit);
+                if (seed != null && edits != null) {
                     device[i] = true;
-                    draws[i] = DeviceDraw.of(p, seed, (long) e.firstPosition() + e.tokens().length);
+                    draws[i] = DeviceDraw.of(p, seed, (long) e.firstPosition() + e.tokens().length, edits);
                 }
             }
         }

@@ -1,6 +1,7 @@
 package dev.shardline.worker.cuda;
 
 import dev.shardline.model.forward.DeviceDraw;
+import dev.shardline.model.sampling.DrawEdits;
 import dev.shardline.model.sampling.SampledToken;
 import dev.shardline.model.sampling.Sampler;
 import dev.shardline.model.sampling.SamplingParams;
@@ -171,7 +172,7 @@ class CudaSamplingTest extends GpuTest {
     }
 
     @Test
-    void drawEqualsTheHostOnManySmallRandomRows() {
+    void drawEqualsTheHostOnManySmallRandomRowsWithAndWithoutPenalties() {
         java.util.SplittableRandom r = new java.util.SplittableRandom(5);
         int rows = 64;
         for (int trial = 0; trial < 40; trial++) {
@@ -184,9 +185,15 @@ class CudaSamplingTest extends GpuTest {
                 System.arraycopy(x, 0, logits, row * n, n);
                 SamplingParams p = DeviceDrawsTest.randomParams(r, n);
                 long seed = r.nextLong();
-                int position = r.nextInt(5000);
-                draws[row] = DeviceDraw.of(p, seed, position);
-                expected[row] = new Sampler(p.withSeed(seed)).choose(x, 0, n, TokenHistory.ofPrompt(new int[position])).id();
+                TokenHistory history = TokenHistory.ofPrompt(new int[r.nextInt(5000)]);
+                DrawEdits edits = DrawEdits.NONE;
+                if (r.nextInt(3) == 0) {                            // bias and penalties from a history
+                    p = DeviceDrawsTest.withPenalties(r, p, n);
+                    history = DeviceDrawsTest.randomHistory(r, n);
+                    edits = DrawEdits.of(p, history, new int[0], n);
+                }
+                draws[row] = DeviceDraw.of(p, seed, history.length(), edits);
+                expected[row] = new Sampler(p.withSeed(seed)).choose(x, 0, n, history).id();
             }
             try (var l = upload(cuda, logits)) {
                 SampledToken[] got = cuda.draw(l, 0, rows, n, n, draws);

@@ -28,10 +28,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A whole last stage on the GPU as a worker runs it with {@code cuda-graphs=true}: decode graphs (captured in the
  * warm-up and while serving) and the device sampler (greedy with and without top log-probs, temperature draws),
- * against the same stage run eagerly with every token sampled on the host from the full logits. Five sequences on
+ * against the same stage run eagerly with every token sampled on the host from the full logits. Six sequences on
  * the tiny demo model with the bf16 cache: greedy with 5 top log-probs and plain greedy (device), greedy with a
  * penalty and seeded temperature with 2 top log-probs (host), seeded temperature with top-k, top-p and min-p (device
- * draw); a prefill, then 10 decode steps fed with the eager stage's tokens. Tokens must be equal (a draw could flip
+ * draw), seeded temperature with top-k and penalties (device draw with edits from its second token); a prefill, then 10 decode steps fed with the eager stage's tokens. Tokens must be equal (a draw could flip
  * only where graph and eager logits' f32 rounding moves a cumulative boundary across u: about 1e-7 per row); log-probs within 1e-4 x max(1, |log-prob|) (graph vs eager logits differ by f32 rounding; the
  * device sums exps in double); top lists equal, except a swap of two alternatives closer than that bound.
  */
@@ -46,7 +46,9 @@ class CudaStageTest {
             new SamplingSetup(SamplingParams.defaults().withTemperature(0.8).withSeed(5L).withTopLogprobs(2),
                     PROMPT.length, new int[0]),
             new SamplingSetup(SamplingParams.qwqRecommended().withTemperature(1.3).withMinP(0.01).withSeed(9L),
-                    PROMPT.length, new int[0])};
+                    PROMPT.length, new int[0]),
+            new SamplingSetup(SamplingParams.defaults().withTemperature(1.1).withTopK(100).withPenalties(0.2, 0.1, 1.2)
+                    .withSeed(11L), PROMPT.length, new int[0])};
 
     @Test
     void aStageWithGraphsAndTheDeviceSamplerGivesTheEagerHostSampledStagesTokens(@TempDir Path dir) {
@@ -105,7 +107,7 @@ class CudaStageTest {
         }
     }
 
-    /** A prefill of all five, then 10 decode steps fed with {@code feed}'s tokens (its own when empty). */
+    /** A prefill of all six, then 10 decode steps fed with {@code feed}'s tokens (its own when empty). */
     private static List<List<SampledResult>> run(StageExecutor s, List<List<SampledResult>> feed) {
         List<List<SampledResult>> steps = new ArrayList<>();
         for (int step = 0; step <= 10; step++) {

@@ -1,6 +1,7 @@
 package dev.shardline.worker.cuda;
 
 import dev.shardline.model.forward.DeviceDraw;
+import dev.shardline.model.sampling.DrawEdits;
 import dev.shardline.model.sampling.SampledToken;
 import dev.shardline.model.sampling.Sampler;
 import dev.shardline.model.sampling.SamplingParams;
@@ -9,6 +10,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -34,6 +36,26 @@ class DeviceDrawsTest {
         return p;
     }
 
+    static SamplingParams withPenalties(SplittableRandom r, SamplingParams p, int n) {
+        double rep = r.nextInt(3) == 0 ? 1.0 : 0.5 + r.nextDouble() * 1.5;
+        p = p.withPenalties(r.nextDouble() * 2 - 0.5, r.nextDouble() * 2 - 0.5, rep);
+        if (r.nextBoolean()) {
+            java.util.Map<Integer, Float> bias = new java.util.HashMap<>();
+            for (int i = 1 + r.nextInt(5); i > 0; i--) bias.put(r.nextInt(n + 10), (float) (r.nextGaussian() * 5));
+            p = p.withLogitBias(bias);
+        }
+        return p;
+    }
+
+    /** A prompt and generated tokens among the first ids (so penalties hit candidates), some beyond n. */
+    static TokenHistory randomHistory(SplittableRandom r, int n) {
+        int[] prompt = new int[1 + r.nextInt(40)];
+        for (int i = 0; i < prompt.length; i++) prompt[i] = r.nextInt(Math.min(n + 10, 100));
+        TokenHistory h = TokenHistory.ofPrompt(prompt);
+        for (int i = r.nextInt(60); i > 0; i--) h.addGenerated(r.nextInt(Math.min(n + 10, 100)));
+        return h;
+    }
+
     static float[] randomRow(SplittableRandom r, int n) {
         double sigma = new double[] {0.3, 1, 3, 8}[r.nextInt(4)];
         float[] x = new float[n];
@@ -53,9 +75,16 @@ class DeviceDrawsTest {
             float[] x = randomRow(r, n);
             SamplingParams p = randomParams(r, n);
             long seed = r.nextLong();
-            int position = r.nextInt(3000);
-            SampledToken want = new Sampler(p.withSeed(seed)).choose(x, 0, n, TokenHistory.ofPrompt(new int[position]));
-            DeviceDraw d = DeviceDraw.of(p, seed, position);
+            TokenHistory history = TokenHistory.ofPrompt(new int[r.nextInt(3000)]);
+            DrawEdits edits = DrawEdits.NONE;
+            if (r.nextInt(3) == 0) {                                // bias and penalties, from a history
+                p = withPenalties(r, p, n);
+                history = randomHistory(r, n);
+                edits = DrawEdits.of(p, history, new int[0], n);
+            }
+            int position = history.length();
+            SampledToken want = new Sampler(p.withSeed(seed)).choose(x, 0, n, history);
+            DeviceDraw d = DeviceDraw.of(p, seed, position, edits);
             DeviceDraws.check(new DeviceDraw[] {d}, 1, n, CudaKernels.MAX_DEVICE_TOP_K);
             SampledToken got = DeviceDraws.decode(DrawKernelSimulation.run(x, 0, 1, n, n, new DeviceDraw[] {d}), 0);
             String what = "row " + i + " (" + n + " tokens, " + p + ", seed " + seed + ", position " + position + ")";
@@ -63,7 +92,7 @@ class DeviceDrawsTest {
             assertEquals(want.id(), got.id(), what);
             assertEquals(want.logprob(), got.logprob(), 1e-5, what);
             if (want.id() != argmax(x)) sampled++;
-            DeviceDraw next = DeviceDraw.of(p, seed, position + 1);
+            DeviceDraw next = DeviceDraw.of(p, seed, position + 1, edits);
             int nextId = DeviceDraws.decode(DrawKernelSimulation.run(x, 0, 1, n, n, new DeviceDraw[] {next}), 0).id();
             if (nextId != want.id()) otherPosition++;
         }
@@ -125,18 +154,37 @@ class DeviceDrawsTest {
     @Test
     void theUploadsColumnsAreAlignedAndDisjoint() {
         for (int rows : new int[] {1, 2, 3, 7, 64}) {
-            DeviceDraws.Layout at = DeviceDraws.Layout.of(rows);
-            assertEquals(0, at.invTemperature());
-            assertEquals(4L * rows, at.topK());
-            assertTrue(at.topP() >= 8L * rows && at.topP() % 8 == 0, "rows " + rows);
-            assertEquals(at.topP() + 8L * rows, at.minP());
-            assertEquals(at.minP() + 8L * rows, at.u());
-            assertEquals(at.u() + 8L * rows, at.bytes());
+            for (int edits : new int[] {0, 1, 5}) {
+                DeviceDraws.Layout at = DeviceDraws.Layout.of(rows, edits);
+                String what = rows + " rows, " + edits + " edits";
+                assertEquals(0, at.invTemperature());
+                assertEquals(4L * rows, at.topK());
+                assertTrue(at.topP() >= 8L * rows && at.topP() % 8 == 0, what);
+                assertEquals(at.topP() + 8L * rows, at.minP());
+                assertEquals(at.minP() + 8L * rows, at.u());
+                assertEquals(at.u() + 8L * rows, at.penalty());
+                assertEquals(at.penalty() + 12L * rows, at.editStart());
+                assertEquals(at.editStart() + 4L * (rows + 1), at.editId());
+                assertEquals(at.editId() + 4L * edits, at.editKind());
+                assertEquals(at.editKind() + 4L * edits, at.editBias());
+                assertEquals(at.editBias() + 4L * edits, at.editCount());
+                assertEquals(at.editCount() + 4L * edits, at.bytes(), what);
+            }
         }
-        DeviceDraw d = new DeviceDraw(2f, 40, 0.9, 0.05, 0.5);
-        DeviceDraws.Columns c = DeviceDraws.Columns.of(new DeviceDraw[] {d, d}, 2);
-        assertEquals(40, c.topK()[1]);
-        assertEquals(0.05, c.minP()[0]);
+        DrawEdits e = new DrawEdits(1.5f, 0.25f, 0.5f, new int[] {3, 9}, new int[] {DrawEdits.BIAS, DrawEdits.OUTPUT},
+                new float[] {2f, 0f}, new int[] {0, 4});
+        DeviceDraw plain = new DeviceDraw(2f, 40, 0.9, 0.05, 0.5);
+        DeviceDraw edited = new DeviceDraw(1f, -1, 1, 0, 0.25, e);
+        DeviceDraws.Columns c = DeviceDraws.Columns.of(new DeviceDraw[] {plain, edited, plain}, 3);
+        assertEquals(40, c.topK()[0]);
+        assertEquals(0.05, c.minP()[2]);
+        assertEquals(2, c.edits());
+        assertArrayEquals(new int[] {0, 0, 2, 2}, c.editStart(), "row 1 holds both edits");
+        assertArrayEquals(new int[] {3, 9}, c.editId());
+        assertArrayEquals(new int[] {0, 4}, c.editCount());
+        assertEquals(1.5f, c.penalty()[3]);
+        assertEquals(0.5f, c.penalty()[5]);
+        assertEquals(1f, c.penalty()[0], "no penalty: repetition 1");
     }
 
     @Test
@@ -147,6 +195,8 @@ class DeviceDrawsTest {
         assertRefused("u 1.0 outside [0, 1)", new DeviceDraw(1f, 5, 1, 0, 1.0));
         assertRefused("min_p 1.5 outside [0, 1]", new DeviceDraw(1f, 5, 1, 1.5, 0.5));
         assertRefused("invTemperature Infinity", new DeviceDraw(Float.POSITIVE_INFINITY, 5, 1, 0, 0.5));
+        assertRefused("edited token 5000 outside [0, 5000)", new DeviceDraw(1f, 5, 1, 0, 0.5,
+                new DrawEdits(1f, 0f, 0f, new int[] {5000}, new int[] {DrawEdits.BIAS}, new float[] {1f}, new int[1])));
         assertThrows(IllegalArgumentException.class, () -> DeviceDraw.of(SamplingParams.greedy(), 1, 0));
     }
 

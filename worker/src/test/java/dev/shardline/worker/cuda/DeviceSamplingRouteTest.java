@@ -44,11 +44,18 @@ class DeviceSamplingRouteTest {
     }
 
     @Test
+    void biasAndPenaltiesWithATemperatureAreDrawnOnTheDevice() {
+        assertEquals(Where.DEVICE_SAMPLE, route(PLAIN.withPenalties(0.5, 0.2, 1.1)).where());
+        assertEquals(Where.DEVICE_SAMPLE, route(SamplingParams.qwqRecommended().withLogitBias(Map.of(7, -100f))).where());
+        assertEquals(Where.HOST, route(PLAIN.withPenalties(0.5, 0, 1).withTopP(0.9)).where(), "top_p without top_k");
+    }
+
+    @Test
     void whatTheDeviceDoesNotImplementGoesToTheHostNamingIt() {
         assertHost("top_p without top_k", PLAIN.withTopP(0.9).withMinP(0.05));
         assertHost("repetition_penalty", SamplingParams.greedy().withPenalties(0, 0, 1.1));
-        assertHost("frequency/presence penalty", PLAIN.withPenalties(0.5, 0, 1));
-        assertHost("frequency/presence penalty", PLAIN.withPenalties(0, 0.2, 1));
+        assertHost("frequency/presence penalty", SamplingParams.greedy().withPenalties(0.5, 0, 1));
+        assertHost("frequency/presence penalty", SamplingParams.greedy().withPenalties(0, 0.2, 1));
         assertHost("top_logprobs with sampling", PLAIN.withTopLogprobs(5));
         assertHost("top_k 1025 > 1024", PLAIN.withTopK(1025));
         assertHost("top_p without top_k", PLAIN.withTopP(0.9));

@@ -8,8 +8,9 @@ import java.util.Comparator;
 import java.util.stream.IntStream;
 
 /**
- * What {@code sample_kernel} (sampling.cu) writes, computed on the CPU in the kernel's order: the header of
- * {@link ArgmaxTopSimulation} (argmax, flags, max, log-sum), then the draw on {@link DrawWeights} with 1024
+ * What {@code sample_kernel} (sampling.cu) writes, computed on the CPU in the kernel's order: the row's bias and
+ * penalties applied to a copy ({@code DrawEdits}), the header of {@link ArgmaxTopSimulation} (raw max and log-sum;
+ * flags of the edited row plus a raw NaN), then the draw over the edited row on {@link DrawWeights} with 1024
  * "threads": top-k candidates sorted by the kernel's order key, one per thread, an exclusive Hillis-Steele scan for
  * top-p and another after min-p; without top-k, contiguous per-thread chunks, a scan of their sums and the chunk
  * holding the target scanned again; ZERO_AT_K when the k-th candidate is a zero. Tests feed it to
@@ -27,17 +28,23 @@ public final class DrawKernelSimulation {
         int[] out = new int[rows * DeviceDraws.ROW_INTS];
         for (int r = 0; r < rows; r++) {
             int o = (firstRow + r) * stride;
-            float[] x = Arrays.copyOfRange(logits, o, o + n);
-            int[] header = ArgmaxTopSimulation.run(x, 1, n, n, 1);
+            DeviceDraw d = draws[r];
+            float[] raw = Arrays.copyOfRange(logits, o, o + n);
+            float[] x = raw.clone();
+            d.edits().apply(x, 0);                                    // bias and penalties, in a copy
+            int[] header = ArgmaxTopSimulation.run(raw, 1, n, n, 1);  // raw max and log-sum: the log-prob's
+            int[] edited = ArgmaxTopSimulation.run(x, 1, n, n, 1);    // the draw's max and argmax
             int at = r * DeviceDraws.ROW_INTS;
             System.arraycopy(header, 0, out, at, DeviceDraws.ROW_INTS);
-            float max = Float.intBitsToFloat(header[2]);
-            if (!Float.isFinite(max)) continue;                       // the argmax, as the host
-            DeviceDraw d = draws[r];
-            int id = d.topK() > 0 && d.topK() < n ? topK(x, n, max, d) : dense(x, n, max, d);
+            out[at + 1] = (header[1] & DeviceTopLogprobs.NAN) | edited[1];
+            float max = Float.intBitsToFloat(edited[2]);
+            int id = edited[0];                                       // a non-finite max: the argmax, as the host
+            if (Float.isFinite(max)) {
+                id = d.topK() > 0 && d.topK() < n ? topK(x, n, max, d) : dense(x, n, max, d);
+                if (d.topK() > 0 && d.topK() < n && kth(x, n, d.topK()) == 0f) out[at + 1] |= DeviceDraws.ZERO_AT_K;
+            }
             out[at] = id;
-            out[at + 3] = Float.floatToRawIntBits(x[id]);
-            if (d.topK() > 0 && d.topK() < n && kth(x, n, d.topK()) == 0f) out[at + 1] |= DeviceDraws.ZERO_AT_K;
+            out[at + 3] = Float.floatToRawIntBits(raw[id]);
         }
         return out;
     }

@@ -313,7 +313,8 @@ class DeviceSamplingStageTest {
 
     /**
      * Greedy, QwQ's settings (top-k 40, top-p 0.95) and temperature with min-p (device draws, the second without
-     * top-k), then a penalty and top-p without top-k (host), all seeded.
+     * top-k), temperature with a presence penalty and a bias (drawn on the device from its second token, once its
+     * history is built), and top-p without top-k (host), all seeded.
      */
     static final SamplingSetup[] DRAW_SETUPS = {
             new SamplingSetup(SamplingParams.greedy(), PROMPT.length, new int[0]),
@@ -321,8 +322,8 @@ class DeviceSamplingStageTest {
                     new int[0]),
             new SamplingSetup(SamplingParams.defaults().withTemperature(1.2).withMinP(0.02).withSeed(4L),
                     PROMPT.length, new int[0]),
-            new SamplingSetup(SamplingParams.defaults().withTemperature(0.9).withPenalties(0.3, 0, 1).withSeed(6L),
-                    PROMPT.length, new int[0]),
+            new SamplingSetup(SamplingParams.defaults().withTemperature(0.9).withPenalties(0.3, 0.2, 1.3)
+                    .withLogitBias(java.util.Map.of(17, 2f, 40, -1f)).withSeed(6L), PROMPT.length, new int[0]),
             new SamplingSetup(SamplingParams.defaults().withTopP(0.8).withSeed(7L), PROMPT.length, new int[0])};
 
     @Test
@@ -339,7 +340,7 @@ class DeviceSamplingStageTest {
         List<List<SampledResult>> mixed = run(s, host, DRAW_SETUPS);
 
         assertEquals(5, device.greedyRows, "the greedy sequence every step");
-        assertEquals(5 * 2, device.drawnRows, "the two drawn sequences every step, in the same steps");
+        assertEquals(5 * 2 + 4, device.drawnRows, "two drawn sequences every step, the penalized one after its first");
         java.util.Set<Integer> distinct = new java.util.HashSet<>();
         for (int step = 0; step < host.size(); step++) {
             for (int q = 0; q < DRAW_SETUPS.length; q++) {
@@ -352,6 +353,7 @@ class DeviceSamplingStageTest {
             }
             distinct.add(mixed.get(step).get(1).tokenId());
             distinct.add(mixed.get(step).get(2).tokenId());
+            distinct.add(mixed.get(step).get(3).tokenId());
         }
         assertTrue(distinct.size() > 2, "the drawn sequences sample: " + distinct);
     }
@@ -363,7 +365,7 @@ class DeviceSamplingStageTest {
         List<List<SampledResult>> broken = run(stage(new DrawStandIn(kernels, true), kernels), host, DRAW_SETUPS);
         int differ = 0;
         for (int step = 0; step < host.size(); step++) {
-            for (int q = 1; q <= 2; q++) {
+            for (int q = 1; q <= 3; q++) {
                 if (host.get(step).get(q).tokenId() != broken.get(step).get(q).tokenId()) differ++;
             }
         }
