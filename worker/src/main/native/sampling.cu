@@ -416,8 +416,8 @@ sample_kernel(const float* __restrict__ logits, int stride, int n, const float* 
     const float max = s.max;
     const int top = s.top;
 
-    if (isfinite(max)) {
-        const float inv_t = inv_temperature[r];
+    const float inv_t = inv_temperature[r];
+    if (isfinite(max) && inv_t > 0.f) {                 // inv_t 0: greedy, the edited row's argmax
         const int k = top_k[r];
         const double min_w = __dmul_rn(min_p[r], 0x1p42);
         long long total;
@@ -462,7 +462,7 @@ sample_kernel(const float* __restrict__ logits, int stride, int n, const float* 
     }
     __syncthreads();
     if (tid == 0) {
-        const int id = s.chosen >= 0 ? s.chosen : top;    // non-finite max: the argmax, as the host
+        const int id = s.chosen >= 0 ? s.chosen : top;    // greedy or a non-finite max: the argmax, as the host
         unsigned long long bits = (unsigned long long) __double_as_longlong(log_sum);
         o[0] = id;
         o[1] = flags;

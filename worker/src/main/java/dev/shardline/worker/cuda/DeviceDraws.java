@@ -96,8 +96,9 @@ public final class DeviceDraws {
         for (int r = 0; r < rows; r++) {
             DeviceDraw d = draws[r];
             String row = "draw row " + r + ": ";
-            if (!(d.invTemperature() > 0 && Float.isFinite(d.invTemperature()))) {
-                throw new IllegalArgumentException(row + "invTemperature " + d.invTemperature() + " is not a positive number");
+            if (!(d.invTemperature() >= 0 && Float.isFinite(d.invTemperature()))) {
+                throw new IllegalArgumentException(row + "invTemperature " + d.invTemperature()
+                        + " is neither 0 (greedy) nor a positive number");
             }
             boolean kOn = d.topK() > 0 && d.topK() < n;
             if (kOn && d.topK() > maxTopK) {
@@ -106,7 +107,7 @@ public final class DeviceDraws {
             if (!(d.topP() > 0 && d.topP() <= 1)) {
                 throw new IllegalArgumentException(row + "top_p " + d.topP() + " outside (0, 1]");
             }
-            if (!kOn && d.topP() < 1) {
+            if (!kOn && d.topP() < 1 && d.invTemperature() > 0) {
                 throw new IllegalArgumentException(row + "top_p " + d.topP() + " without top_k needs host sampling");
             }
             if (!(d.minP() >= 0 && d.minP() <= 1)) {

@@ -13,8 +13,9 @@ import java.util.Map;
  * {@code SeededDraw.uniform(seed, position)}, with the sampled token's log-prob, after a logit bias and
  * repetition, frequency and presence penalties ({@code DrawEdits}, applied on the device; the stage sends such a
  * sequence once its history is built, i.e. from its second token). Everything else the host applies and the device
- * does not (a bias or penalty with greedy, top log-probs with a sampled token, top-p without top-k, top-k above the
- * device's limit) sends the sequence to the host sampler, with the reason.
+ * does not (top log-probs with a sampled token or with a bias or penalty, top-p without top-k, top-k above the
+ * device's limit) sends the sequence to the host sampler, with the reason. Greedy with a bias or penalty is
+ * {@link Where#DEVICE_SAMPLE} too: the draw kernel returns the argmax of the edited logits.
  *
  * @param where  the sampler that serves the sequence
  * @param reason why the host (null on the device)
@@ -42,7 +43,9 @@ public record DeviceSamplingRoute(Where where, String reason) {
     public static DeviceSamplingRoute of(SamplingParams p, int vocabLimit) {
         String edits = edits(p, vocabLimit);
         if (p.isGreedy()) {
-            if (edits != null) return host(edits);
+            if (edits != null) {          // the draw kernel's greedy mode: the argmax of the edited logits
+                return p.topLogprobs() > 0 ? host("top_logprobs with " + edits) : SAMPLE;
+            }
             return p.topLogprobs() <= CudaKernels.MAX_DEVICE_TOP_LOGPROBS ? ARGMAX
                     : host("top_logprobs " + p.topLogprobs() + " > " + CudaKernels.MAX_DEVICE_TOP_LOGPROBS);
         }

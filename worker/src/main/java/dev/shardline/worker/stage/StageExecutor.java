@@ -130,7 +130,8 @@ public final class StageExecutor {
     /**
      * The entries whose token the device picks: on the last stage with a device sampler, those asking for logits
      * whose parameters route to the device ({@link DeviceSamplingRoute}): greedy (with top log-probs only when the
-     * sampler reports that many), or a temperature draw when the sampler {@link DeviceSampler#draws} and the
+     * sampler reports that many), or a draw (temperature, or greedy with a bias or penalty: the argmax of the edited
+     * logits) when the sampler {@link DeviceSampler#draws} and the
      * sequence's seed is known (its sampler's, or the setup's), keyed at the position after the entry, with its
      * bias and penalties as {@link DrawEdits} of the history after the entry (so a sequence with any is drawn on
      * the device from its second token, once its history is built); and whose
@@ -161,7 +162,8 @@ public final class StageExecutor {
                 DrawEdits edits = !DrawEdits.anyFor(p, vocabLimit) ? DrawEdits.NONE
                         : known == null ? null : known.editsAfter(e.tokens(), vocabLimit);
                 if (seed != null && edits != null) {
-                    device[i] = true;
+                    device[i] = true;                 // greedy with nothing left to edit: the device argmax
+                    if (p.isGreedy() && edits.isEmpty()) continue;
                     draws[i] = DeviceDraw.of(p, seed, (long) e.firstPosition() + e.tokens().length, edits);
                 }
             }

@@ -189,8 +189,10 @@ class CudaSamplingTest extends GpuTest {
                 DrawEdits edits = DrawEdits.NONE;
                 if (r.nextInt(3) == 0) {                            // bias and penalties from a history
                     p = DeviceDrawsTest.withPenalties(r, p, n);
+                    if (r.nextInt(4) == 0) p = p.withTemperature(0);    // greedy: the edited argmax
                     history = DeviceDrawsTest.randomHistory(r, n);
                     edits = DrawEdits.of(p, history, new int[0], n);
+                    if (p.isGreedy() && edits.isEmpty()) p = p.withTemperature(1);
                 }
                 draws[row] = DeviceDraw.of(p, seed, history.length(), edits);
                 expected[row] = new Sampler(p.withSeed(seed)).choose(x, 0, n, history).id();

@@ -79,8 +79,10 @@ class DeviceDrawsTest {
             DrawEdits edits = DrawEdits.NONE;
             if (r.nextInt(3) == 0) {                                // bias and penalties, from a history
                 p = withPenalties(r, p, n);
+                if (r.nextInt(4) == 0) p = p.withTemperature(0);    // greedy: the edited argmax
                 history = randomHistory(r, n);
                 edits = DrawEdits.of(p, history, new int[0], n);
+                if (p.isGreedy() && edits.isEmpty()) p = p.withTemperature(1);
             }
             int position = history.length();
             SampledToken want = new Sampler(p.withSeed(seed)).choose(x, 0, n, history);

@@ -48,18 +48,22 @@ class DeviceSamplingRouteTest {
         assertEquals(Where.DEVICE_SAMPLE, route(PLAIN.withPenalties(0.5, 0.2, 1.1)).where());
         assertEquals(Where.DEVICE_SAMPLE, route(SamplingParams.qwqRecommended().withLogitBias(Map.of(7, -100f))).where());
         assertEquals(Where.HOST, route(PLAIN.withPenalties(0.5, 0, 1).withTopP(0.9)).where(), "top_p without top_k");
+        assertEquals(Where.DEVICE_SAMPLE, route(SamplingParams.greedy().withPenalties(0, 0, 1.1)).where(),
+                "greedy with a penalty: the draw kernel's argmax of the edited logits");
     }
 
     @Test
     void whatTheDeviceDoesNotImplementGoesToTheHostNamingIt() {
         assertHost("top_p without top_k", PLAIN.withTopP(0.9).withMinP(0.05));
-        assertHost("repetition_penalty", SamplingParams.greedy().withPenalties(0, 0, 1.1));
-        assertHost("frequency/presence penalty", SamplingParams.greedy().withPenalties(0.5, 0, 1));
-        assertHost("frequency/presence penalty", SamplingParams.greedy().withPenalties(0, 0.2, 1));
+        assertHost("top_logprobs with repetition_penalty", SamplingParams.greedy().withPenalties(0, 0, 1.1)
+                .withTopLogprobs(1));
+        assertHost("top_logprobs with frequency/presence penalty", SamplingParams.greedy().withPenalties(0.5, 0, 1)
+                .withTopLogprobs(3));
         assertHost("top_logprobs with sampling", PLAIN.withTopLogprobs(5));
         assertHost("top_k 1025 > 1024", PLAIN.withTopK(1025));
         assertHost("top_p without top_k", PLAIN.withTopP(0.9));
-        assertHost("logit_bias", SamplingParams.greedy().withLogitBias(Map.of(7, -100f)));
+        assertHost("top_logprobs with logit_bias", SamplingParams.greedy().withLogitBias(Map.of(7, -100f))
+                .withTopLogprobs(2));
     }
 
     @Test
@@ -67,8 +71,8 @@ class DeviceSamplingRouteTest {
         // ids at or beyond the sampled vocabulary are ignored by the host sampler; a zero bias changes nothing
         assertEquals(Where.DEVICE_ARGMAX, DeviceSamplingRoute.of(SamplingParams.greedy()
                 .withLogitBias(Map.of(VOCAB + 3, 5f, 11, 0f)), VOCAB).where());
-        assertEquals(Where.HOST, DeviceSamplingRoute.of(SamplingParams.greedy()
-                .withLogitBias(Map.of(1000, 5f)), 2000).where());
+        assertEquals(Where.DEVICE_SAMPLE, DeviceSamplingRoute.of(SamplingParams.greedy()
+                .withLogitBias(Map.of(1000, 5f)), 2000).where(), "a bias that counts: the edited argmax");
         assertEquals(Where.DEVICE_ARGMAX, DeviceSamplingRoute.of(SamplingParams.greedy()
                 .withLogitBias(Map.of(1000, 5f)), 1000).where());
     }

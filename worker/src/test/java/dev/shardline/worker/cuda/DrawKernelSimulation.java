@@ -39,7 +39,7 @@ public final class DrawKernelSimulation {
             out[at + 1] = (header[1] & DeviceTopLogprobs.NAN) | edited[1];
             float max = Float.intBitsToFloat(edited[2]);
             int id = edited[0];                                       // a non-finite max: the argmax, as the host
-            if (Float.isFinite(max)) {
+            if (Float.isFinite(max) && d.invTemperature() > 0) {     // 1/T 0: greedy
                 id = d.topK() > 0 && d.topK() < n ? topK(x, n, max, d) : dense(x, n, max, d);
                 if (d.topK() > 0 && d.topK() < n && kth(x, n, d.topK()) == 0f) out[at + 1] |= DeviceDraws.ZERO_AT_K;
             }

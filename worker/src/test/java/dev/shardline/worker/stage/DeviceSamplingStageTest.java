@@ -83,7 +83,7 @@ class DeviceSamplingStageTest {
 
     static StageExecutor stage(DeviceSampler sampler, ReferenceKernels kernels) {
         return new StageExecutor(new Qwen2Forward(weights, kernels),
-                KvCache.onHeap(StageExecutorTest.CONFIG, LayerRange.whole(3), 16, 4), VOCAB_LIMIT, sampler);
+                KvCache.onHeap(StageExecutorTest.CONFIG, LayerRange.whole(3), 24, 4), VOCAB_LIMIT, sampler);
     }
 
     /** Four sequences: greedy (device), greedy with a penalty, seeded temperature, greedy with a forced token. */
@@ -314,7 +314,8 @@ class DeviceSamplingStageTest {
     /**
      * Greedy, QwQ's settings (top-k 40, top-p 0.95) and temperature with min-p (device draws, the second without
      * top-k), temperature with a presence penalty and a bias (drawn on the device from its second token, once its
-     * history is built), and top-p without top-k (host), all seeded.
+     * history is built), top-p without top-k (host), and greedy with a penalty and a bias (the draw kernel's argmax of
+     * the edited logits, from its second token), all seeded.
      */
     static final SamplingSetup[] DRAW_SETUPS = {
             new SamplingSetup(SamplingParams.greedy(), PROMPT.length, new int[0]),
@@ -324,7 +325,9 @@ class DeviceSamplingStageTest {
                     PROMPT.length, new int[0]),
             new SamplingSetup(SamplingParams.defaults().withTemperature(0.9).withPenalties(0.3, 0.2, 1.3)
                     .withLogitBias(java.util.Map.of(17, 2f, 40, -1f)).withSeed(6L), PROMPT.length, new int[0]),
-            new SamplingSetup(SamplingParams.defaults().withTopP(0.8).withSeed(7L), PROMPT.length, new int[0])};
+            new SamplingSetup(SamplingParams.defaults().withTopP(0.8).withSeed(7L), PROMPT.length, new int[0]),
+            new SamplingSetup(SamplingParams.greedy().withPenalties(0, 0, 1.3).withLogitBias(java.util.Map.of(3, 1.5f))
+                    .withSeed(8L), PROMPT.length, new int[0])};
 
     @Test
     void drawnSequencesComeFromTheDeviceInTheSameStepWithTheHostSamplersTokens() {
@@ -336,11 +339,11 @@ class DeviceSamplingStageTest {
         for (int q = 0; q < DRAW_SETUPS.length; q++) {
             first.add(new StageEntry(q, PROMPT, 0, new int[] {3 * q}, true, DRAW_SETUPS[q], 0));
         }
-        assertArrayEquals(new boolean[] {true, true, true, false, false}, s.greedyOnDevice(first).sequences());
+        assertArrayEquals(new boolean[] {true, true, true, false, false, false}, s.greedyOnDevice(first).sequences());
         List<List<SampledResult>> mixed = run(s, host, DRAW_SETUPS);
 
         assertEquals(5, device.greedyRows, "the greedy sequence every step");
-        assertEquals(5 * 2 + 4, device.drawnRows, "two drawn sequences every step, the penalized one after its first");
+        assertEquals(5 * 2 + 4 + 4, device.drawnRows, "two drawn sequences every step, the edited ones after their first");
         java.util.Set<Integer> distinct = new java.util.HashSet<>();
         for (int step = 0; step < host.size(); step++) {
             for (int q = 0; q < DRAW_SETUPS.length; q++) {
