@@ -3,9 +3,10 @@ package dev.shardline.model.forward;
 /**
  * Which sequences of a step the last stage's device picks the token of, over the first {@code vocabLimit} logits:
  * sequence i (batch order) when {@code sequences[i]}; greedily with {@code topLogprobs[i]} alternatives (0 when the
- * array is shorter), or, where {@code draws[i]} is not null, by a temperature draw with the host Sampler's rule
- * ({@link DeviceSampler#draw}). Their logits never leave the device, unless the device declines a row (see
- * {@link DeviceSampler#argmaxTop} and {@link DeviceSampler#draw}); the others' do.
+ * array is shorter), or, where {@code draws[i]} is not null, by {@link DeviceSampler#draw} with the host Sampler's
+ * rule (a temperature draw, or greedy after a logit bias and penalties). Their logits never leave the device,
+ * unless the device declines a row (see {@link DeviceSampler#argmaxTop} and {@link DeviceSampler#draw}); the
+ * others' do.
  */
 public record GreedyOnDevice(DeviceSampler sampler, boolean[] sequences, int vocabLimit, int[] topLogprobs,
                              DeviceDraw[] draws) {

@@ -57,7 +57,9 @@ public record DrawEdits(float repetition, float frequency, float presence, int[]
         boolean out = p.frequencyPenalty() != 0 || p.presencePenalty() != 0;
         TreeMap<Integer, int[]> edits = new TreeMap<>();            // id -> {kind, bias bits, count}
         for (Map.Entry<Integer, Float> e : p.logitBias().entrySet()) {
-            if (e.getKey() < vocabSize) edits.put(e.getKey(), new int[] {BIAS, Float.floatToRawIntBits(e.getValue()), 0});
+            if (e.getKey() < vocabSize) {
+                edits.put(e.getKey(), new int[] {BIAS, Float.floatToRawIntBits(e.getValue()), 0});
+            }
         }
         if (rep || out) {
             IntCounts prompt = history.promptIds();

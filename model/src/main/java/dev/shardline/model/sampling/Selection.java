@@ -86,8 +86,8 @@ final class Selection {
     static int nucleusDraw(float[] x, int n, float max, float invT, double topP, double minP, double u,
                            long[] wAll, long[] keys, long[] mass) {
         if (n > MAX_NUCLEUS_VOCAB) {
-            throw new IllegalArgumentException("vocabSize " + n + ": top_p without top_k samples vocabularies of at most "
-                    + MAX_NUCLEUS_VOCAB + " tokens");
+            throw new IllegalArgumentException("vocabSize " + n
+                    + ": top_p without top_k samples vocabularies of at most " + MAX_NUCLEUS_VOCAB + " tokens");
         }
         Arrays.fill(mass, 0, 2 * BUCKETS, 0L);
         long total = 0;

@@ -6,8 +6,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The whole-vocabulary loops of the log-probabilities (max, sum of exponentials), on the Vector API: a
- * 152064-entry exp pass drops from about a millisecond to tens of microseconds. Sums are accumulated per block in float lanes and
- * then in double, so a vocabulary-sized sum keeps about 1e-7 relative accuracy.
+ * 152064-entry exp pass drops from about a millisecond to tens of microseconds. Sums are accumulated per block in
+ * float lanes and then in double, so a vocabulary-sized sum keeps about 1e-7 relative accuracy.
  */
 final class VectorMath {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;

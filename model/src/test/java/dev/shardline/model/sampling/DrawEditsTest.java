@@ -42,7 +42,9 @@ class DrawEditsTest {
         for (int i = 0; i < 3000; i++) {
             int n = 5 + r.nextInt(200);
             float[] x = new float[n];
-            for (int j = 0; j < n; j++) x[j] = r.nextInt(20) == 0 ? (r.nextBoolean() ? 0f : -0f) : (float) (r.nextGaussian() * 4);
+            for (int j = 0; j < n; j++) {
+                x[j] = r.nextInt(20) == 0 ? (r.nextBoolean() ? 0f : -0f) : (float) (r.nextGaussian() * 4);
+            }
             SamplingParams p = randomPenalties(r, SamplingParams.defaults(), n);
             TokenHistory h = randomHistory(r, n);
             int[] more = new int[r.nextInt(3)];

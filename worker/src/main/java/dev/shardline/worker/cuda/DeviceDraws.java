@@ -102,7 +102,8 @@ public final class DeviceDraws {
             }
             boolean kOn = d.topK() > 0 && d.topK() < n;
             if (kOn && d.topK() > maxTopK) {
-                throw new IllegalArgumentException(row + "top_k " + d.topK() + " > " + maxTopK + " needs host sampling");
+                throw new IllegalArgumentException(row + "top_k " + d.topK() + " > " + maxTopK
+                        + " needs host sampling");
             }
             if (!(d.topP() > 0 && d.topP() <= 1)) {
                 throw new IllegalArgumentException(row + "top_p " + d.topP() + " outside (0, 1]");
