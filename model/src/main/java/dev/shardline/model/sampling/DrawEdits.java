@@ -2,7 +2,6 @@ package dev.shardline.model.sampling;
 
 import java.util.Arrays;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * A sequence's logit bias and penalties for one draw as per-token edits, so that a device can apply exactly what
@@ -52,50 +51,57 @@ public record DrawEdits(float repetition, float frequency, float presence, int[]
      * followed by the generated tokens {@code more} (the history at the draw, without copying it).
      */
     public static DrawEdits of(SamplingParams p, TokenHistory history, int[] more, int vocabSize) {
-        float r = (float) p.repetitionPenalty();
         boolean rep = p.repetitionPenalty() != 1.0;
         boolean out = p.frequencyPenalty() != 0 || p.presencePenalty() != 0;
-        TreeMap<Integer, int[]> edits = new TreeMap<>();            // id -> {kind, bias bits, count}
+        int[] biased = new int[p.logitBias().size()];               // ascending (the map is sorted by id)
+        float[] biases = new float[biased.length];
+        int nb = 0;
         for (Map.Entry<Integer, Float> e : p.logitBias().entrySet()) {
             if (e.getKey() < vocabSize) {
-                edits.put(e.getKey(), new int[] {BIAS, Float.floatToRawIntBits(e.getValue()), 0});
+                biased[nb] = e.getKey();
+                biases[nb++] = e.getValue();
             }
+        }
+        IntCounts prompt = history.promptIds();
+        IntCounts output = history.outputIds();
+        IntCounts extra = new IntCounts();
+        for (int id : more) extra.increment(id);
+        int[] all = new int[nb + (rep ? prompt.size() : 0) + (rep || out ? output.size() + extra.size() : 0)];
+        int m = 0;
+        for (int i = 0; i < nb; i++) all[m++] = biased[i];
+        if (rep) {
+            for (int i = 0; i < prompt.size(); i++) if (prompt.key(i) < vocabSize) all[m++] = prompt.key(i);
         }
         if (rep || out) {
-            IntCounts prompt = history.promptIds();
-            IntCounts output = history.outputIds();
-            Map<Integer, Integer> generated = new TreeMap<>();
-            for (int i = 0; i < output.size(); i++) generated.put(output.key(i), output.count(output.key(i)));
-            for (int id : more) generated.merge(id, 1, Integer::sum);
-            if (rep) {
-                for (int i = 0; i < prompt.size(); i++) {
-                    if (prompt.key(i) < vocabSize) slot(edits, prompt.key(i))[0] |= REPETITION;
-                }
-            }
-            for (Map.Entry<Integer, Integer> g : generated.entrySet()) {
-                if (g.getKey() >= vocabSize) continue;
-                int[] e = slot(edits, g.getKey());
-                if (rep) e[0] |= REPETITION;
-                if (out) {
-                    e[0] |= OUTPUT;
-                    e[2] = g.getValue();
-                }
-            }
+            for (int i = 0; i < output.size(); i++) if (output.key(i) < vocabSize) all[m++] = output.key(i);
+            for (int i = 0; i < extra.size(); i++) if (extra.key(i) < vocabSize) all[m++] = extra.key(i);
         }
-        int n = edits.size();
-        int[] ids = new int[n];
+        Arrays.sort(all, 0, m);
+        int n = 0;
+        for (int i = 0; i < m; i++) {
+            if (n == 0 || all[i] != all[n - 1]) all[n++] = all[i];
+        }
+        if (n == 0) return NONE;
+        int[] ids = Arrays.copyOf(all, n);
         int[] kinds = new int[n];
         float[] bias = new float[n];
         int[] counts = new int[n];
-        int j = 0;
-        for (Map.Entry<Integer, int[]> e : edits.entrySet()) {
-            ids[j] = e.getKey();
-            kinds[j] = e.getValue()[0];
-            bias[j] = Float.intBitsToFloat(e.getValue()[1]);
-            counts[j++] = e.getValue()[2];
+        for (int j = 0; j < n; j++) {
+            int id = ids[j];
+            int at = Arrays.binarySearch(biased, 0, nb, id);
+            if (at >= 0) {
+                kinds[j] |= BIAS;
+                bias[j] = biases[at];
+            }
+            int generated = output.count(id) + extra.count(id);
+            if (rep && (generated > 0 || prompt.contains(id))) kinds[j] |= REPETITION;
+            if (out && generated > 0) {
+                kinds[j] |= OUTPUT;
+                counts[j] = generated;
+            }
         }
-        return n == 0 ? NONE : new DrawEdits(r, (float) p.frequencyPenalty(), (float) p.presencePenalty(), ids, kinds,
-                bias, counts);
+        return new DrawEdits((float) p.repetitionPenalty(), (float) p.frequencyPenalty(), (float) p.presencePenalty(),
+                ids, kinds, bias, counts);
     }
 
     /** The edited value of logit {@code v} by edit j (the arithmetic a device repeats). */
@@ -124,7 +130,4 @@ public record DrawEdits(float repetition, float frequency, float presence, int[]
                 + Arrays.toString(counts) + "]";
     }
 
-    private static int[] slot(TreeMap<Integer, int[]> edits, int id) {
-        return edits.computeIfAbsent(id, k -> new int[3]);
-    }
 }
