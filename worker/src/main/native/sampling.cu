@@ -359,12 +359,14 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) argmax_top_kernel(const float*
 static const int SL_DRAW_INTS = 6;
 
 __global__ void __launch_bounds__(SAMPLE_THREADS)
-sample_kernel(const float* __restrict__ logits, int stride, int n, const float* __restrict__ inv_temperature,
+sample_kernel(const float* logits, int stride, int n, const float* __restrict__ inv_temperature,
               const int* __restrict__ top_k, const double* __restrict__ top_p, const double* __restrict__ min_p,
               const double* __restrict__ u, const float* __restrict__ penalty, const int* __restrict__ edit_start,
               const int* __restrict__ edit_id, const int* __restrict__ edit_kind,
-              const float* __restrict__ edit_bias, const int* __restrict__ edit_count, float* __restrict__ scratch,
+              const float* __restrict__ edit_bias, const int* __restrict__ edit_count, float* scratch,
               int* __restrict__ out) {
+    // logits and scratch without __restrict__: x below points to either, and the edited row is written here, so
+    // its loads must not take the read-only (non-coherent) path
     __shared__ SampleShared s;
     __shared__ int flags;
     const int r = blockIdx.x;
