@@ -11,8 +11,8 @@ import java.util.Map;
  * on the host's exact integer weights ({@link CudaKernels#draw}): top-k in 1..{@link CudaKernels#MAX_DEVICE_TOP_K}
  * with top-p over what it kept, or top-k off with top-p 1, either with min-p, drawing at the host's
  * {@code SeededDraw.uniform(seed, position)}, with the sampled token's log-prob, after a logit bias and
- * repetition, frequency and presence penalties ({@code DrawEdits}, applied on the device; the stage sends such a
- * sequence once its history is built, i.e. from its second token). Everything else the host applies and the device
+ * repetition, frequency and presence penalties ({@code DrawEdits} of the sequence's history, applied on the
+ * device). Everything else the host applies and the device
  * does not (top log-probs with a sampled token or with a bias or penalty, top-p without top-k, top-k above the
  * device's limit) sends the sequence to the host sampler, with the reason. Greedy with a bias or penalty is
  * {@link Where#DEVICE_SAMPLE} too: the draw kernel returns the argmax of the edited logits.

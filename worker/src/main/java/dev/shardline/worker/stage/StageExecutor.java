@@ -117,6 +117,7 @@ public final class StageExecutor {
         DeviceTokens chosen = result.deviceTokens();
         for (int j = 0; j < chosen.size(); j++) {
             StageEntry e = entries.get(chosen.sequences()[j]);
+            sampling.get(e.sequenceId()).chosenElsewhere();  // the history starts at the first token, wherever chosen
             byEntry[chosen.sequences()[j]] = new SampledResult(e.sequenceId(), chosen.ids()[j], chosen.logprobs()[j],
                     chosen.top().get(j));
         }
@@ -133,8 +134,8 @@ public final class StageExecutor {
      * sampler reports that many), or a draw (temperature, or greedy with a bias or penalty: the argmax of the edited
      * logits) when the sampler {@link DeviceSampler#draws} and the
      * sequence's seed is known (its sampler's, or the setup's), keyed at the position after the entry, with its
-     * bias and penalties as {@link DrawEdits} of the history after the entry (so a sequence with any is drawn on
-     * the device from its second token, once its history is built); and whose
+     * bias and penalties as {@link DrawEdits} of the history the sample will see (built ahead from the held tokens
+     * before a sequence's first sample); and whose
      * sequence has no forced token left (a forced token is scored on the host). Reads the sampling state without
      * changing it.
      */
@@ -160,7 +161,10 @@ public final class StageExecutor {
             } else if (where == DeviceSamplingRoute.Where.DEVICE_SAMPLE && deviceSampler.draws()) {
                 Long seed = known != null ? Long.valueOf(known.seed()) : p.seed();
                 DrawEdits edits = !DrawEdits.anyFor(p, vocabLimit) ? DrawEdits.NONE
-                        : known == null ? null : known.editsAfter(e.tokens(), vocabLimit);
+                        : known != null ? known.editsAfter(e.tokens(), vocabLimit)
+                        : e.sampling() != null ? SequenceSampling.editsOfFirst(e.sequenceId(), e.sampling(), e.tokens(),
+                                e.generatedCount(), vocabLimit)
+                        : null;
                 if (seed != null && edits != null) {
                     device[i] = true;                 // greedy with nothing left to edit: the device argmax
                     if (p.isGreedy() && edits.isEmpty()) continue;

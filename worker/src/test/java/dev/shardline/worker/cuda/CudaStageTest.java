@@ -30,9 +30,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * warm-up and while serving) and the device sampler (greedy with and without top log-probs, temperature draws),
  * against the same stage run eagerly with every token sampled on the host from the full logits. Six sequences on
  * the tiny demo model with the bf16 cache: greedy with 5 top log-probs and plain greedy (device argmax), greedy with
- * a penalty (the draw kernel's edited argmax from its second token), seeded temperature with 2 top log-probs (host),
- * seeded temperature with top-k, top-p and min-p (device draw), seeded temperature with top-k and penalties (device
- * draw with edits from its second token); a prefill, then 10 decode steps fed with the eager stage's tokens. Tokens must be equal (a draw could flip
+ * a penalty (the draw kernel's edited argmax), seeded temperature with 2 top log-probs (host), seeded temperature
+ * with top-k, top-p and min-p (device draw), seeded temperature with top-k and penalties (device draw with edits);
+ * a prefill, then 10 decode steps fed with the eager stage's tokens. Tokens must be equal (a draw could flip
  * only where graph and eager logits' f32 rounding moves a cumulative boundary across u: about 1e-7 per row); log-probs within 1e-4 x max(1, |log-prob|) (graph vs eager logits differ by f32 rounding; the
  * device sums exps in double); top lists equal, except a swap of two alternatives closer than that bound.
  */

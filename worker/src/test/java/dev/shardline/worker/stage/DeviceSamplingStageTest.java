@@ -313,9 +313,9 @@ class DeviceSamplingStageTest {
 
     /**
      * Greedy, QwQ's settings (top-k 40, top-p 0.95) and temperature with min-p (device draws, the second without
-     * top-k), temperature with a presence penalty and a bias (drawn on the device from its second token, once its
-     * history is built), top-p without top-k (host), and greedy with a penalty and a bias (the draw kernel's argmax of
-     * the edited logits, from its second token), all seeded.
+     * top-k), temperature with penalties and a bias (drawn on the device after the edits of the history the sample
+     * sees, also at the prefill), top-p without top-k (host), and greedy with a penalty and a bias (the draw kernel's
+     * argmax of the edited logits), all seeded.
      */
     static final SamplingSetup[] DRAW_SETUPS = {
             new SamplingSetup(SamplingParams.greedy(), PROMPT.length, new int[0]),
@@ -339,11 +339,11 @@ class DeviceSamplingStageTest {
         for (int q = 0; q < DRAW_SETUPS.length; q++) {
             first.add(new StageEntry(q, PROMPT, 0, new int[] {3 * q}, true, DRAW_SETUPS[q], 0));
         }
-        assertArrayEquals(new boolean[] {true, true, true, false, false, false}, s.greedyOnDevice(first).sequences());
+        assertArrayEquals(new boolean[] {true, true, true, true, false, true}, s.greedyOnDevice(first).sequences());
         List<List<SampledResult>> mixed = run(s, host, DRAW_SETUPS);
 
         assertEquals(5, device.greedyRows, "the greedy sequence every step");
-        assertEquals(5 * 2 + 4 + 4, device.drawnRows, "two drawn sequences every step, the edited ones after their first");
+        assertEquals(5 * 4, device.drawnRows, "four drawn sequences every step (two with bias and penalties)");
         java.util.Set<Integer> distinct = new java.util.HashSet<>();
         for (int step = 0; step < host.size(); step++) {
             for (int q = 0; q < DRAW_SETUPS.length; q++) {
@@ -373,5 +373,41 @@ class DeviceSamplingStageTest {
             }
         }
         assertTrue(differ > 0, "the comparison separates the right draw from a wrong one");
+    }
+
+    /**
+     * A recomputed sequence (2 of its 7 tokens generated before, prompt length not given) prefilled in two chunks,
+     * with penalties and a bias: its first token too is drawn on the device, from the edits of the history the
+     * sample will build, and equals the host stage's, as do the decode steps after it.
+     */
+    @Test
+    void aChunkedRecomputedPrefillWithPenaltiesIsDrawnFromTheHistoryItWillHave() {
+        SamplingSetup setup = new SamplingSetup(SamplingParams.defaults().withTemperature(1.3).withTopK(80)
+                .withPenalties(0.4, 0.3, 1.5).withLogitBias(java.util.Map.of(PROMPT[5], 3f)).withSeed(12L), 0,
+                new int[0]);
+        ReferenceKernels kernels = new ReferenceKernels();
+        DrawStandIn device = new DrawStandIn(kernels, false);
+        List<Integer> host = chunked(stage(null, new ReferenceKernels()), setup, new ArrayList<>());
+        List<Integer> drawn = chunked(stage(device, kernels), setup, host);
+        assertEquals(host, drawn);
+        assertEquals(4, device.drawnRows, "the first token and three decode steps");
+    }
+
+    /** Tokens of a two-chunk prefill and three decode steps fed with {@code feed} (its own when empty). */
+    private static List<Integer> chunked(StageExecutor s, SamplingSetup setup, List<Integer> feed) {
+        int[] table = {0, 1, 2};
+        int[] first = java.util.Arrays.copyOfRange(PROMPT, 0, 4);
+        int[] second = java.util.Arrays.copyOfRange(PROMPT, 4, PROMPT.length);
+        assertEquals(0, s.execute(List.of(new StageEntry(0, first, 0, table, false, setup, 2)), null, List.of())
+                .sampled().size());
+        List<Integer> out = new ArrayList<>();
+        out.add(s.execute(List.of(new StageEntry(0, second, 4, table, true, null, 2)), null, List.of())
+                .sampled().get(0).tokenId());
+        for (int step = 0; step < 3; step++) {
+            int token = (feed.isEmpty() ? out : feed).get(step);
+            out.add(s.execute(List.of(new StageEntry(0, new int[] {token}, PROMPT.length + step, table, true, null,
+                    3 + step)), null, List.of()).sampled().get(0).tokenId());
+        }
+        return out;
     }
 }
