@@ -159,7 +159,8 @@ public final class StageExecutor {
                 device[i] = p.topLogprobs() <= deviceSampler.maxTopLogprobs();
                 top[i] = device[i] ? p.topLogprobs() : 0;
             } else if (where == DeviceSamplingRoute.Where.DEVICE_SAMPLE && deviceSampler.draws()) {
-                Long seed = known != null ? Long.valueOf(known.seed()) : p.seed();
+                // the seed keys the draw's u (a greedy draw uses none)
+                Long seed = known != null ? Long.valueOf(known.seed()) : p.isGreedy() ? Long.valueOf(0) : p.seed();
                 DrawEdits edits = !DrawEdits.anyFor(p, vocabLimit) ? DrawEdits.NONE
                         : known != null ? known.editsAfter(e.tokens(), vocabLimit)
                         : e.sampling() != null ? SequenceSampling.editsOfFirst(e.sequenceId(), e.sampling(), e.tokens(),
