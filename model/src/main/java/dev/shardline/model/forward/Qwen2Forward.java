@@ -147,17 +147,7 @@ public final class Qwen2Forward {
         DeviceTokens chosen = DeviceTokens.NONE;
         int vocab = config.vocabSize();
         if (d > 0) {                                                                     // rows [0, d): ids only
-            SampledToken[] t = new SampledToken[d];
-            int g = greedy.length;
-            if (g > 0) {
-                greedyTokens(device, s, greedy, t);                                      // rows [0, g)
-            }
-            if (drawn.length > 0) {                                                      // rows [g, d)
-                DeviceDraw[] draws = new DeviceDraw[drawn.length];
-                for (int j = 0; j < drawn.length; j++) draws[j] = device.draw(drawn[j]);
-                SampledToken[] dt = device.sampler().draw(s.logits, g, drawn.length, vocab, device.vocabLimit(), draws);
-                System.arraycopy(dt, 0, t, g, drawn.length);
-            }
+            SampledToken[] t = deviceTokens(device, s, greedy, drawn);
             int[] declined = IntStream.range(0, d).filter(j -> t[j] == null).toArray();
             if (declined.length > 0) {                           // read those rows too: sampled on the host
                 return withDeclined(steps, s, onDevice, onHost, t, declined);
@@ -169,24 +159,46 @@ public final class Qwen2Forward {
         return new ForwardResult(null, logits, onHost, vocab, chosen);
     }
 
-    /** The greedy device rows [0, g) (sequences {@code greedy}): their tokens into t[0..g) (null where declined). */
-    private void greedyTokens(GreedyOnDevice device, Scratch s, int[] greedy, SampledToken[] t) {
+    /**
+     * The tokens of the device rows: greedy rows [0, g) (sequences {@code greedy}), then drawn rows [g, d)
+     * (sequences {@code drawn}); null where the device declines. With top log-probs asked by any row, one
+     * {@code argmaxTop} over all d rows gives the greedy rows' tokens and every row's alternatives (from the raw
+     * logits, as {@code Sampler.score} reports them beside a drawn token too); otherwise {@code argmaxLogprob} over
+     * the greedy rows. The drawn rows' ids and log-probs come from one {@code draw}.
+     */
+    private SampledToken[] deviceTokens(GreedyOnDevice device, Scratch s, int[] greedy, int[] drawn) {
         int g = greedy.length;
+        int d = g + drawn.length;
         int vocab = config.vocabSize();
-        int[] top = new int[g];
+        SampledToken[] t = new SampledToken[d];
+        int[] top = new int[d];
         boolean anyTop = false;
-        for (int j = 0; j < g; j++) {
-            top[j] = device.top(greedy[j]);
+        for (int j = 0; j < d; j++) {
+            top[j] = device.top(j < g ? greedy[j] : drawn[j - g]);
             anyTop |= top[j] > 0;
         }
+        SampledToken[] listed = null;
         if (anyTop) {
-            System.arraycopy(device.sampler().argmaxTop(s.logits, g, vocab, device.vocabLimit(), top), 0, t, 0, g);
-            return;
+            listed = device.sampler().argmaxTop(s.logits, d, vocab, device.vocabLimit(), top);
+            System.arraycopy(listed, 0, t, 0, g);
+        } else if (g > 0) {
+            int[] ids = new int[g];
+            float[] logprobs = new float[g];
+            device.sampler().argmaxLogprob(s.logits, g, vocab, device.vocabLimit(), ids, logprobs);
+            for (int j = 0; j < g; j++) t[j] = new SampledToken(ids[j], logprobs[j]);
         }
-        int[] ids = new int[g];
-        float[] logprobs = new float[g];
-        device.sampler().argmaxLogprob(s.logits, g, vocab, device.vocabLimit(), ids, logprobs);
-        for (int j = 0; j < g; j++) t[j] = new SampledToken(ids[j], logprobs[j]);
+        if (drawn.length > 0) {
+            DeviceDraw[] draws = new DeviceDraw[drawn.length];
+            for (int j = 0; j < drawn.length; j++) draws[j] = device.draw(drawn[j]);
+            SampledToken[] dt = device.sampler().draw(s.logits, g, drawn.length, vocab, device.vocabLimit(), draws);
+            for (int j = 0; j < drawn.length; j++) {
+                SampledToken alternatives = top[g + j] > 0 ? listed[g + j] : null;
+                t[g + j] = dt[j] == null || top[g + j] == 0 ? dt[j]
+                        : alternatives == null ? null
+                        : new SampledToken(dt[j].id(), dt[j].logprob(), alternatives.topLogprobs());
+            }
+        }
+        return t;
     }
 
     /** The device's tokens for device rows {@code rows} (indices into {@code onDevice} and {@code t}). */

@@ -12,10 +12,10 @@ import java.util.Map;
  * with top-p over what it kept, or top-k off with top-p 1, either with min-p, drawing at the host's
  * {@code SeededDraw.uniform(seed, position)}, with the sampled token's log-prob, after a logit bias and
  * repetition, frequency and presence penalties ({@code DrawEdits} of the sequence's history, applied on the
- * device). Everything else the host applies and the device
- * does not (top log-probs with a sampled token or with a bias or penalty, top-p without top-k, top-k above the
- * device's limit) sends the sequence to the host sampler, with the reason. Greedy with a bias or penalty is
- * {@link Where#DEVICE_SAMPLE} too: the draw kernel returns the argmax of the edited logits.
+ * device), and with up to {@link CudaKernels#MAX_DEVICE_TOP_LOGPROBS} top log-probs (from
+ * {@link CudaKernels#argmaxTop} beside the draw). Greedy with a bias or penalty is {@link Where#DEVICE_SAMPLE} too:
+ * the draw kernel returns the argmax of the edited logits. Everything else (top-p without top-k, top-k above the
+ * device's limit, more top log-probs) sends the sequence to the host sampler, with the reason.
  *
  * @param where  the sampler that serves the sequence
  * @param reason why the host (null on the device)
@@ -41,15 +41,12 @@ public record DeviceSamplingRoute(Where where, String reason) {
      * sampled vocabulary).
      */
     public static DeviceSamplingRoute of(SamplingParams p, int vocabLimit) {
-        String edits = edits(p, vocabLimit);
-        if (p.isGreedy()) {
-            if (edits != null) {          // the draw kernel's greedy mode: the argmax of the edited logits
-                return p.topLogprobs() > 0 ? host("top_logprobs with " + edits) : SAMPLE;
-            }
-            return p.topLogprobs() <= CudaKernels.MAX_DEVICE_TOP_LOGPROBS ? ARGMAX
-                    : host("top_logprobs " + p.topLogprobs() + " > " + CudaKernels.MAX_DEVICE_TOP_LOGPROBS);
+        if (p.topLogprobs() > CudaKernels.MAX_DEVICE_TOP_LOGPROBS) {
+            return host("top_logprobs " + p.topLogprobs() + " > " + CudaKernels.MAX_DEVICE_TOP_LOGPROBS);
         }
-        if (p.topLogprobs() > 0) return host("top_logprobs with sampling");
+        if (p.isGreedy()) {               // with a bias or penalty: the draw kernel's argmax of the edited logits
+            return edits(p, vocabLimit) ? SAMPLE : ARGMAX;
+        }
         boolean kOn = p.topKEnabled() && p.topK() < vocabLimit;
         if (kOn && p.topK() > CudaKernels.MAX_DEVICE_TOP_K) {
             return host("top_k " + p.topK() + " > " + CudaKernels.MAX_DEVICE_TOP_K);
@@ -58,15 +55,11 @@ public record DeviceSamplingRoute(Where where, String reason) {
         return SAMPLE;
     }
 
-    /** Whether the Sampler changes logits before choosing (a bias on a sampled id, a penalty): what, or null. */
-    static String edits(SamplingParams p, int vocabLimit) {
+    /** Whether the Sampler changes logits before choosing: a nonzero bias on a sampled id, or a penalty. */
+    static boolean edits(SamplingParams p, int vocabLimit) {
         for (Map.Entry<Integer, Float> bias : p.logitBias().entrySet()) {
-            if (bias.getKey() < vocabLimit && bias.getValue() != 0f) {   // ids beyond the limit are ignored
-                return "logit_bias";
-            }
+            if (bias.getKey() < vocabLimit && bias.getValue() != 0f) return true;   // ids beyond are ignored
         }
-        if (p.repetitionPenalty() != 1.0) return "repetition_penalty";
-        if (p.frequencyPenalty() != 0 || p.presencePenalty() != 0) return "frequency/presence penalty";
-        return null;
+        return p.repetitionPenalty() != 1.0 || p.frequencyPenalty() != 0 || p.presencePenalty() != 0;
     }
 }

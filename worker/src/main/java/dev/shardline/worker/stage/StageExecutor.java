@@ -130,8 +130,8 @@ public final class StageExecutor {
 
     /**
      * The entries whose token the device picks: on the last stage with a device sampler, those asking for logits
-     * whose parameters route to the device ({@link DeviceSamplingRoute}): greedy (with top log-probs only when the
-     * sampler reports that many), or a draw (temperature, or greedy with a bias or penalty: the argmax of the edited
+     * whose parameters route to the device ({@link DeviceSamplingRoute}), with top log-probs only when the sampler
+     * reports that many: greedy, or a draw (temperature, or greedy with a bias or penalty: the argmax of the edited
      * logits) when the sampler {@link DeviceSampler#draws} and the
      * sequence's seed is known (its sampler's, or the setup's), keyed at the position after the entry, with its
      * bias and penalties as {@link DrawEdits} of the history the sample will see (built ahead from the held tokens
@@ -158,7 +158,8 @@ public final class StageExecutor {
             if (where == DeviceSamplingRoute.Where.DEVICE_ARGMAX) {
                 device[i] = p.topLogprobs() <= deviceSampler.maxTopLogprobs();
                 top[i] = device[i] ? p.topLogprobs() : 0;
-            } else if (where == DeviceSamplingRoute.Where.DEVICE_SAMPLE && deviceSampler.draws()) {
+            } else if (where == DeviceSamplingRoute.Where.DEVICE_SAMPLE && deviceSampler.draws()
+                    && p.topLogprobs() <= deviceSampler.maxTopLogprobs()) {
                 // the seed keys the draw's u (a greedy draw uses none)
                 Long seed = known != null ? Long.valueOf(known.seed()) : p.isGreedy() ? Long.valueOf(0) : p.seed();
                 DrawEdits edits = !DrawEdits.anyFor(p, vocabLimit) ? DrawEdits.NONE
@@ -167,8 +168,9 @@ public final class StageExecutor {
                                 e.generatedCount(), vocabLimit)
                         : null;
                 if (seed != null && edits != null) {
-                    device[i] = true;                 // greedy with nothing left to edit: the device argmax
-                    if (p.isGreedy() && edits.isEmpty()) continue;
+                    device[i] = true;
+                    top[i] = p.topLogprobs();
+                    if (p.isGreedy() && edits.isEmpty()) continue;   // nothing left to edit: the device argmax
                     draws[i] = DeviceDraw.of(p, seed, (long) e.firstPosition() + e.tokens().length, edits);
                 }
             }

@@ -41,6 +41,9 @@ class DeviceSamplingRouteTest {
         assertEquals(Where.DEVICE_SAMPLE, route(PLAIN.withTopK(50).withMinP(1.0).withSeed(3L)).where());
         assertEquals(Where.DEVICE_SAMPLE, route(PLAIN.withTopLogprobs(0)).where(),
                 "logprobs without top_logprobs: the sampled token's log-prob comes from the device");
+        assertEquals(Where.DEVICE_SAMPLE, route(PLAIN.withTopLogprobs(20)).where(), "top log-probs beside a draw");
+        assertEquals(Where.DEVICE_SAMPLE, route(SamplingParams.greedy().withPenalties(0, 0, 1.1).withTopLogprobs(3))
+                .where(), "the edited argmax with top log-probs");
     }
 
     @Test
@@ -55,15 +58,10 @@ class DeviceSamplingRouteTest {
     @Test
     void whatTheDeviceDoesNotImplementGoesToTheHostNamingIt() {
         assertHost("top_p without top_k", PLAIN.withTopP(0.9).withMinP(0.05));
-        assertHost("top_logprobs with repetition_penalty", SamplingParams.greedy().withPenalties(0, 0, 1.1)
-                .withTopLogprobs(1));
-        assertHost("top_logprobs with frequency/presence penalty", SamplingParams.greedy().withPenalties(0.5, 0, 1)
-                .withTopLogprobs(3));
-        assertHost("top_logprobs with sampling", PLAIN.withTopLogprobs(5));
+        assertHost("top_logprobs 21 > 20", PLAIN.withTopLogprobs(21));
+        assertHost("top_logprobs 21 > 20", SamplingParams.greedy().withPenalties(0, 0, 1.1).withTopLogprobs(21));
         assertHost("top_k 1025 > 1024", PLAIN.withTopK(1025));
         assertHost("top_p without top_k", PLAIN.withTopP(0.9));
-        assertHost("top_logprobs with logit_bias", SamplingParams.greedy().withLogitBias(Map.of(7, -100f))
-                .withTopLogprobs(2));
     }
 
     @Test

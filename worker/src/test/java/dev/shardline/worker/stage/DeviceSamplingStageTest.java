@@ -274,6 +274,7 @@ class DeviceSamplingStageTest {
         final boolean broken;
         int greedyRows;
         int drawnRows;
+        int topRows;
 
         DrawStandIn(ReferenceKernels kernels, boolean broken) {
             this.kernels = kernels;
@@ -284,6 +285,19 @@ class DeviceSamplingStageTest {
         public void argmaxLogprob(Activations logits, int rows, int stride, int n, int[] ids, float[] logprobs) {
             new HostStandIn(kernels, false).argmaxLogprob(logits, rows, stride, n, ids, logprobs);
             greedyRows += rows;
+        }
+
+        @Override
+        public int maxTopLogprobs() {
+            return 20;
+        }
+
+        @Override
+        public SampledToken[] argmaxTop(Activations logits, int rows, int stride, int n, int[] top) {
+            TopStandIn tops = new TopStandIn(kernels, false);
+            SampledToken[] out = tops.argmaxTop(logits, rows, stride, n, top);
+            topRows += rows;
+            return out;
         }
 
         @Override
@@ -315,7 +329,8 @@ class DeviceSamplingStageTest {
      * Greedy, QwQ's settings (top-k 40, top-p 0.95) and temperature with min-p (device draws, the second without
      * top-k), temperature with penalties and a bias (drawn on the device after the edits of the history the sample
      * sees, also at the prefill), top-p without top-k (host), and greedy with a penalty and a bias (the draw kernel's
-     * argmax of the edited logits), all seeded.
+     * argmax of the edited logits), and temperature with 4 top log-probs (the draw, and the alternatives from
+     * argmaxTop over the device rows in the same step), all seeded.
      */
     static final SamplingSetup[] DRAW_SETUPS = {
             new SamplingSetup(SamplingParams.greedy(), PROMPT.length, new int[0]),
@@ -327,7 +342,9 @@ class DeviceSamplingStageTest {
                     .withLogitBias(java.util.Map.of(17, 2f, 40, -1f)).withSeed(6L), PROMPT.length, new int[0]),
             new SamplingSetup(SamplingParams.defaults().withTopP(0.8).withSeed(7L), PROMPT.length, new int[0]),
             new SamplingSetup(SamplingParams.greedy().withPenalties(0, 0, 1.3).withLogitBias(java.util.Map.of(3, 1.5f))
-                    .withSeed(8L), PROMPT.length, new int[0])};
+                    .withSeed(8L), PROMPT.length, new int[0]),
+            new SamplingSetup(SamplingParams.defaults().withTemperature(0.7).withTopK(30).withTopLogprobs(4)
+                    .withSeed(13L), PROMPT.length, new int[0])};
 
     @Test
     void drawnSequencesComeFromTheDeviceInTheSameStepWithTheHostSamplersTokens() {
@@ -339,11 +356,12 @@ class DeviceSamplingStageTest {
         for (int q = 0; q < DRAW_SETUPS.length; q++) {
             first.add(new StageEntry(q, PROMPT, 0, new int[] {3 * q}, true, DRAW_SETUPS[q], 0));
         }
-        assertArrayEquals(new boolean[] {true, true, true, true, false, true}, s.greedyOnDevice(first).sequences());
+        assertArrayEquals(new boolean[] {true, true, true, true, false, true, true}, s.greedyOnDevice(first).sequences());
         List<List<SampledResult>> mixed = run(s, host, DRAW_SETUPS);
 
-        assertEquals(5, device.greedyRows, "the greedy sequence every step");
-        assertEquals(5 * 4, device.drawnRows, "four drawn sequences every step (two with bias and penalties)");
+        assertEquals(0, device.greedyRows, "with top log-probs asked, argmaxTop serves the greedy rows");
+        assertEquals(5 * 6, device.topRows, "every device row, for the alternatives of the drawn one");
+        assertEquals(5 * 5, device.drawnRows, "five drawn sequences every step (two with bias and penalties)");
         java.util.Set<Integer> distinct = new java.util.HashSet<>();
         for (int step = 0; step < host.size(); step++) {
             for (int q = 0; q < DRAW_SETUPS.length; q++) {
@@ -353,7 +371,14 @@ class DeviceSamplingStageTest {
                 assertEquals(h.sequenceId(), m.sequenceId(), what);
                 assertEquals(h.tokenId(), m.tokenId(), what);
                 assertEquals(h.logprob(), m.logprob(), 1e-5, what);
+                assertEquals(h.topLogprobs().size(), m.topLogprobs().size(), what);
+                for (int j = 0; j < h.topLogprobs().size(); j++) {
+                    assertEquals(h.topLogprobs().get(j).id(), m.topLogprobs().get(j).id(), what + " top " + j);
+                    assertEquals(h.topLogprobs().get(j).logprob(), m.topLogprobs().get(j).logprob(), 1e-5,
+                            what + " top " + j);
+                }
             }
+            assertEquals(4, mixed.get(step).get(6).topLogprobs().size());
             distinct.add(mixed.get(step).get(1).tokenId());
             distinct.add(mixed.get(step).get(2).tokenId());
             distinct.add(mixed.get(step).get(3).tokenId());
