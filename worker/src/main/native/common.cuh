@@ -128,8 +128,12 @@ cudaError_t sl_argmax_logprob(const float* logits, int rows, int stride, int n, 
 // with the raw material of the host's log-probs: out [rows, SL_TOP_HEADER + 2 x top] ints (layout in sampling.cu).
 static const int SAMPLE_MAX_TOP_LOGPROBS = 20;
 cudaError_t sl_argmax_top(const float* logits, int rows, int stride, int n, int top, int* out);
-// temperature < 1e-5: argmax. Otherwise logits / T, top-k (1..SAMPLE_MAX_TOP_K, or <= 0 / >= vocab: all tokens),
-// top-p over what top-k kept (only with top-k in 1..SAMPLE_MAX_TOP_K; with all tokens top_p must be 1), then
-// the inverse CDF at u[r] in [0, 1). Everything device arrays of [rows].
-cudaError_t sl_sample(const float* logits, int rows, int vocab, const float* temperature, const int* top_k,
-                      const float* top_p, const double* u, int* ids);
+// A temperature draw per row (rows of stride floats, over the first n) with the host Sampler's exact rule: 1/T in
+// inv_temperature, top-k (1..SAMPLE_MAX_TOP_K; <= 0 or >= n: every token, top_p must then be 1), top-p over the
+// top-k, min-p, the draw at u in [0, 1); all device arrays [rows]. out [rows, 6] ints: id, flags, max, the id's
+// value, log-sum (layout in sampling.cu), for the host's log-prob and its checks.
+// Bias and penalties first (DrawEdits, rows with edits copied to scratch [rows, n]; layout in sampling.cu).
+cudaError_t sl_sample(const float* logits, int rows, int stride, int n, const float* inv_temperature,
+                      const int* top_k, const double* top_p, const double* min_p, const double* u,
+                      const float* penalty, const int* edit_start, const int* edit_id, const int* edit_kind,
+                      const float* edit_bias, const int* edit_count, float* scratch, int* out);

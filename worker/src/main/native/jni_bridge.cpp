@@ -289,11 +289,17 @@ JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_argmaxTop(
 }
 
 JNIEXPORT jint JNICALL Java_dev_shardline_worker_cuda_CudaNative_sample(
-        JNIEnv*, jclass, jlong logits, jint rows, jint vocab, jlong temperature, jlong top_k, jlong top_p, jlong u,
-        jlong ids) {
+        JNIEnv*, jclass, jlong logits, jint rows, jint stride, jint n, jlong inv_temperature, jlong top_k,
+        jlong top_p, jlong min_p, jlong u, jlong penalty, jlong edit_start, jlong edit_id, jlong edit_kind,
+        jlong edit_bias, jlong edit_count, jlong scratch, jlong out) {
     BIND();
-    return (jint) sl_after_launch(sl_sample(PTR(const float, logits), rows, vocab, PTR(const float, temperature),
-                            PTR(const int, top_k), PTR(const float, top_p), PTR(const double, u), PTR(int, ids)));
+    return (jint) sl_after_launch(sl_sample(PTR(const float, logits), rows, stride, n,
+                                            PTR(const float, inv_temperature), PTR(const int, top_k),
+                                            PTR(const double, top_p), PTR(const double, min_p), PTR(const double, u),
+                                            PTR(const float, penalty), PTR(const int, edit_start),
+                                            PTR(const int, edit_id), PTR(const int, edit_kind),
+                                            PTR(const float, edit_bias), PTR(const int, edit_count),
+                                            PTR(float, scratch), PTR(int, out)));
 }
 
 // --- pinned staging buffers (handle = SlStaging*) ---

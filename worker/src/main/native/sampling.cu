@@ -1,14 +1,18 @@
-// Token choice on the last stage, one block of 1024 threads per logits row [vocab], with the semantics of
-// model/.../sampling/Sampler.java (no penalties, no min-p: the caller applies those on the host):
-//   temperature < 1e-5 or a non-finite max: argmax, lowest id on ties (NaN never wins; all NaN: 0);
-//   otherwise w = exp((x - max) / T) (the float difference times the float 1/T, exp in double, rounded to float),
-//   top-k (1..SAMPLE_MAX_TOP_K, exactly k tokens, ties to the lower id, best first), top-p over what top-k kept
-//   (keep while the mass before a token is below top_p x the kept mass), and one inverse-CDF draw with the
-//   host's u in [0, 1): the first token where u x total - cumulative weight goes below 0.
-//   Top-k off (<= 0 or >= vocab): the draw runs over all tokens (top-p must then be 1; checked by the caller).
+// Token choice on the last stage, one block of 1024 threads per logits row, with the semantics of
+// model/.../sampling/Sampler.java:
+//   greedy rows: argmax, lowest id on ties (NaN never wins; all NaN: 0), with the log-prob or top log-probs;
+//   temperature rows (sample_kernel): bias and penalties as the host's DrawEdits, then the host's DrawWeights, bit for bit: z = (x - max) * invT in float (never
+//   fused), t = z * LOG2E in double, weight 0 below t = -42, k = floor(t), f = t - k, p = Horner's degree-12
+//   polynomial of 2^f in fma, w = (long long) (p * 2^(42 + k)); the top token weighs exactly 2^42. Weights are
+//   64-bit integers, so their sums do not depend on the order in which threads add them. Candidates: top-k
+//   (1..SAMPLE_MAX_TOP_K, exactly k tokens, value descending, ties to the lower id) then top-p over them (the
+//   prefix while (double) cumBefore < top_p x (double) total, at least 1), or with top-k off every token in id
+//   order (top-p must then be 1); min-p keeps (double) w >= min_p x 2^42; the token is the first candidate whose
+//   inclusive cumulative weight exceeds (long long) (u x (double) total), clamped to total - 1.
 // Top-k finds the k-th largest value by a 4-pass radix select over order-preserving 32-bit keys, gathers the
 // tokens above it plus the lowest-id ties, and sorts those <= 1024 candidates with a bitonic sort in shared memory.
-// The sequential sums (norm, top-p, draw) run on one thread in double, in the host's order.
+// Without top-k each thread sums one contiguous chunk of the row; a block scan of the chunk sums finds the chunk
+// that holds the target, which its thread scans again.
 #include "common.cuh"
 #include <math_constants.h>
 #include <climits>
@@ -33,15 +37,35 @@ __device__ __forceinline__ int cand_id(unsigned long long c) {
     return (int) (0xffffffffu - (uint32_t) (c & 0xffffffffull));
 }
 
-// w = exp((x - max) * invT) as the host computes it: float subtract and multiply, exp in double, to float.
-__device__ __forceinline__ float weight_of(float x, float max, float inv_t) {
-    return (float) exp((double) __fmul_rn(__fsub_rn(x, max), inv_t));
+// DrawWeights.weightOf(z) with z = (x - max) * invT: every operation rounded to nearest, none contracted.
+static __constant__ double DRAW_POLY[13] = {
+    0x1.0000000000000p+0, 0x1.62e42fefa39efp-1, 0x1.ebfbdff82c58fp-3, 0x1.c6b08d704a0c0p-5,
+    0x1.3b2ab6fba4e77p-7, 0x1.5d87fe78a6731p-10, 0x1.430912f86c787p-13, 0x1.ffcbfc588b0c7p-17,
+    0x1.62c0223a5c824p-20, 0x1.b5253d395e7c4p-24, 0x1.e4cf5158b8ecap-28, 0x1.e8cac7351bb25p-32,
+    0x1.c3bd650fc2986p-36};
+static const double DRAW_LOG2E = 0x1.71547652b82fep0;
+static const int DRAW_SCALE_BITS = 42;
+
+__device__ __forceinline__ long long draw_weight(float x, float max, float inv_t) {
+    const float z = __fmul_rn(__fsub_rn(x, max), inv_t);
+    if (!(z >= -29.1122f)) return 0;                        // NaN, -inf and the far tail (never changes a weight)
+    const double t = __dmul_rn((double) z, DRAW_LOG2E);
+    if (!(t >= (double) -DRAW_SCALE_BITS)) return 0;
+    const double k = floor(t);
+    const double f = __dsub_rn(t, k);
+    double p = DRAW_POLY[12];
+#pragma unroll
+    for (int i = 11; i >= 0; i--) p = __fma_rn(p, f, DRAW_POLY[i]);
+    const double scale = __longlong_as_double((long long) (1023 + DRAW_SCALE_BITS + (int) k) << 52);   // exact
+    return (long long) __dmul_rn(p, scale);                 // truncation: floor of a positive value
 }
 
 struct SampleShared {
     unsigned long long cand[SAMPLE_THREADS];   // top-k candidates, then sorted
-    float w[SAMPLE_THREADS];                   // their weights
-    double chunk_sum[SAMPLE_THREADS];          // dense draw: weight mass of each thread's chunk
+    double chunk_sum[SAMPLE_THREADS];          // block_sum's tree
+    long long scan_warp[32];                   // block_scan: warp totals
+    long long scan_total;
+    int chosen;
     unsigned int hist[256];
     float red_v[32];
     int red_i[32];
@@ -110,6 +134,35 @@ __device__ void block_sum(double v, SampleShared& s) {
         if (tid < half) s.chunk_sum[tid] += s.chunk_sum[tid + half];
         __syncthreads();
     }
+}
+
+// Exclusive prefix sum of each thread's v over the block (thread order), and the block's total; ends with a barrier.
+// Integer sums: any order of addition gives the same values.
+__device__ long long block_scan(long long v, long long* total, SampleShared& s) {
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    long long incl = v;
+    for (int offset = 1; offset < 32; offset <<= 1) {
+        long long o = __shfl_up_sync(0xffffffffu, incl, offset);
+        if (lane >= offset) incl += o;
+    }
+    if (lane == 31) s.scan_warp[warp] = incl;
+    __syncthreads();
+    if (warp == 0) {
+        const int warps = blockDim.x >> 5;
+        long long w = lane < warps ? s.scan_warp[lane] : 0;
+        long long wi = w;
+        for (int offset = 1; offset < 32; offset <<= 1) {
+            long long o = __shfl_up_sync(0xffffffffu, wi, offset);
+            if (lane >= offset) wi += o;
+        }
+        if (lane < warps) s.scan_warp[lane] = wi - w;       // exclusive warp offsets
+        if (lane == 31) s.scan_total = wi;
+    }
+    __syncthreads();
+    const long long excl = s.scan_warp[warp] + incl - v;
+    *total = s.scan_total;
+    __syncthreads();                                         // scan_warp and scan_total may be rewritten next
+    return excl;
 }
 
 __global__ void __launch_bounds__(SAMPLE_THREADS) argmax_kernel(const float* __restrict__ logits, int vocab,
@@ -293,78 +346,132 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) argmax_top_kernel(const float*
     }
 }
 
+// A temperature draw per row r (raw = logits + r * stride, over the first n values) with the host Sampler's rule
+// (top of this file) at u[r], after the row's bias and penalties: edits edit_start[r] .. edit_start[r + 1) (token
+// edit_id, kind bits 1 bias += edit_bias, 2 repetition penalty[3r], 4 -= penalty[3r + 1] x edit_count then
+// -= penalty[3r + 2]) applied to a copy of the row in scratch + r * n. Plus what the host needs for the token's
+// log-prob from the raw logits: row r writes
+// SL_DRAW_INTS ints at out + r * SL_DRAW_INTS, laid out as argmax_top_kernel's header: the drawn id, flags (bit 0: a
+// NaN in the row, 1: a +0, 2: a -0 in the edited row, 3: the top-k path's k-th candidate is a zero), the raw row's
+// non-NaN max and the drawn token's raw value (float bits), log(sum exp(x - max)) in double (two ints, low first; 0 when the max is not
+// finite). A non-finite max draws the argmax, as the host does. The host declines a row with a NaN (its top-k heap
+// and argmax treat NaN apart) or both zeros and a zero k-th candidate (its heap compares floats, -0 == +0).
+static const int SL_DRAW_INTS = 6;
+
 __global__ void __launch_bounds__(SAMPLE_THREADS)
-sample_kernel(const float* __restrict__ logits, int vocab, const float* __restrict__ temperature,
-              const int* __restrict__ top_k, const float* __restrict__ top_p, const double* __restrict__ u,
-              int* __restrict__ ids) {
+sample_kernel(const float* logits, int stride, int n, const float* __restrict__ inv_temperature,
+              const int* __restrict__ top_k, const double* __restrict__ top_p, const double* __restrict__ min_p,
+              const double* __restrict__ u, const float* __restrict__ penalty, const int* __restrict__ edit_start,
+              const int* __restrict__ edit_id, const int* __restrict__ edit_kind,
+              const float* __restrict__ edit_bias, const int* __restrict__ edit_count, float* scratch,
+              int* __restrict__ out) {
+    // logits and scratch without __restrict__: x below points to either, and the edited row is written here, so
+    // its loads must not take the read-only (non-coherent) path
     __shared__ SampleShared s;
+    __shared__ int flags;
     const int r = blockIdx.x;
     const int tid = threadIdx.x;
-    const float* x = logits + (size_t) r * vocab;
-    block_argmax(x, vocab, s);
-    const float t = temperature[r];
-    const float max = s.max;
-    if (!(t >= 1e-5f) || !isfinite(max)) {          // greedy (NaN temperature too), or no distribution
-        if (tid == 0) ids[r] = s.top;
-        return;
+    const float* raw = logits + (size_t) r * stride;
+    int* o = out + (size_t) r * SL_DRAW_INTS;
+    if (tid == 0) {
+        flags = 0;
+        s.chosen = -1;
     }
-    const float inv_t = (float) (1.0 / (double) t);
-    const int k = top_k[r];
-
-    if (k > 0 && k < vocab && k <= SAMPLE_THREADS) {
-        top_k_sorted(x, vocab, k, s);
-        if (tid < k) s.w[tid] = weight_of(x[cand_id(s.cand[tid])], max, inv_t);
+    // bias and penalties (DrawEdits): the row copied to scratch, each edited token by one thread, the host's
+    // float operations in its order; the draw reads the edited row, the log-prob the raw one
+    const int e0 = edit_start[r], e1 = edit_start[r + 1];
+    const float* x = raw;
+    if (e1 > e0) {
+        float* w = scratch + (size_t) r * n;
+        for (int i = tid; i < n; i += blockDim.x) w[i] = raw[i];
         __syncthreads();
-        if (tid == 0) {
-            double norm = 0;
-            for (int j = 0; j < k; j++) norm += s.w[j];
-            int n = k;
-            float p = top_p[r];
-            if (p < 1.f) {                               // keep while the mass before is below top_p
-                double limit = (double) p * norm;
-                double before = 0;
-                int keep = 0;
-                while (keep < n && before < limit) before += s.w[keep++];
-                n = keep > 1 ? keep : 1;
+        const float rep = penalty[3 * r], freq = penalty[3 * r + 1], pres = penalty[3 * r + 2];
+        for (int j = e0 + tid; j < e1; j += blockDim.x) {
+            const int id = edit_id[j], kind = edit_kind[j];
+            float v = w[id];
+            if (kind & 1) v = __fadd_rn(v, edit_bias[j]);
+            if (kind & 2) v = v > 0.f ? __fdiv_rn(v, rep) : __fmul_rn(v, rep);
+            if (kind & 4) {
+                v = __fsub_rn(v, __fmul_rn(freq, __int2float_rn(edit_count[j])));
+                v = __fsub_rn(v, pres);
             }
-            double total = 0;
-            for (int j = 0; j < n; j++) total += s.w[j];
-            double left = u[r] * total;
-            int last = 0, chosen = -1;
-            for (int j = 0; j < n; j++) {
-                if (s.w[j] > 0) last = j;
-                left -= s.w[j];
-                if (left < 0) {
-                    chosen = j;
-                    break;
+            w[id] = v;
+        }
+        __syncthreads();                              // the block's global writes are visible to it after this
+        x = w;
+    }
+    block_argmax(raw, n, s);                          // its barriers publish flags and chosen
+    const float raw_max = s.max;
+    double sum = 0;
+    int mine = 0;
+    for (int i = tid; i < n; i += blockDim.x) {
+        float v = raw[i];
+        float e = x[i];
+        if (isnan(v) || isnan(e)) mine |= 1;
+        else if (e == 0.f) mine |= signbit(e) ? 4 : 2;
+        if (!isnan(v) && isfinite(raw_max)) sum += exp((double) __fsub_rn(v, raw_max));
+    }
+    if (mine) atomicOr(&flags, mine);
+    block_sum(sum, s);
+    const double log_sum = isfinite(raw_max) ? log(s.chunk_sum[0]) : 0.0;
+    if (x != raw) block_argmax(x, n, s);              // the draw's max and argmax: of the edited row
+    const float max = s.max;
+    const int top = s.top;
+
+    const float inv_t = inv_temperature[r];
+    if (isfinite(max) && inv_t > 0.f) {                 // inv_t 0: greedy, the edited row's argmax
+        const int k = top_k[r];
+        const double min_w = __dmul_rn(min_p[r], 0x1p42);
+        long long total;
+        if (k > 0 && k < n) {                         // k <= SAMPLE_THREADS, checked by the launcher's caller
+            top_k_sorted(x, n, k, s);
+            const int id = tid < k ? cand_id(s.cand[tid]) : 0;
+            const long long w = tid < k ? draw_weight(x[id], max, inv_t) : 0;
+            const long long before = block_scan(w, &total, s);
+            int keep = k;
+            if (top_p[r] < 1.0) {
+                const double limit = __dmul_rn(top_p[r], (double) total);
+                keep = __syncthreads_count(tid < k && (double) before < limit);
+                keep = keep > 1 ? keep : 1;
+            }
+            const long long w2 = tid < keep && (double) w >= min_w ? w : 0;
+            const long long before2 = block_scan(w2, &total, s);
+            const long long target = min((long long) __dmul_rn(u[r], (double) total), total - 1);
+            if (w2 > 0 && before2 <= target && target < before2 + w2) s.chosen = id;
+            if (tid == k - 1 && x[id] == 0.f) atomicOr(&flags, 8);
+        } else {                                      // every token in id order; top-p is 1
+            const int chunk = (n + blockDim.x - 1) / blockDim.x;
+            const int c0 = min(n, tid * chunk), c1 = min(n, c0 + chunk);
+            long long mass = 0;
+            for (int i = c0; i < c1; i++) {
+                long long w = draw_weight(x[i], max, inv_t);
+                if ((double) w >= min_w) mass += w;
+            }
+            const long long before = block_scan(mass, &total, s);
+            const long long target = min((long long) __dmul_rn(u[r], (double) total), total - 1);
+            if (mass > 0 && before <= target && target < before + mass) {
+                long long cum = before;
+                for (int i = c0; i < c1; i++) {
+                    long long w = draw_weight(x[i], max, inv_t);
+                    if ((double) w >= min_w) cum += w;
+                    if (cum > target) {
+                        s.chosen = i;
+                        break;
+                    }
                 }
             }
-            ids[r] = cand_id(s.cand[chosen >= 0 ? chosen : last]);
         }
-        return;
     }
-
-    // all tokens: each thread sums the weights of one contiguous chunk, thread 0 finds the chunk and scans it
-    const int chunk = (vocab + blockDim.x - 1) / blockDim.x;
-    const int c0 = min(vocab, tid * chunk), c1 = min(vocab, c0 + chunk);
-    double sum = 0;
-    for (int i = c0; i < c1; i++) sum += weight_of(x[i], max, inv_t);
-    s.chunk_sum[tid] = sum;
     __syncthreads();
     if (tid == 0) {
-        double total = 0;
-        for (int c = 0; c < (int) blockDim.x; c++) total += s.chunk_sum[c];
-        double left = u[r] * total;
-        int c = 0;
-        while (c < (int) blockDim.x - 1 && left - s.chunk_sum[c] >= 0) left -= s.chunk_sum[c++];
-        int last = s.top, chosen = -1;
-        for (int i = c * chunk; i < vocab && chosen < 0; i++) {   // rounding may carry past the chunk's end
-            float wi = weight_of(x[i], max, inv_t);
-            if (wi > 0) last = i;
-            left -= wi;
-            if (left < 0) chosen = i;
-        }
-        ids[r] = chosen >= 0 ? chosen : last;
+        const int id = s.chosen >= 0 ? s.chosen : top;    // greedy or a non-finite max: the argmax, as the host
+        unsigned long long bits = (unsigned long long) __double_as_longlong(log_sum);
+        o[0] = id;
+        o[1] = flags;
+        o[2] = __float_as_int(raw_max);
+        o[3] = __float_as_int(raw[id]);
+        o[4] = (int) (unsigned int) (bits & 0xffffffffull);
+        o[5] = (int) (unsigned int) (bits >> 32);
     }
 }
 
@@ -392,10 +499,14 @@ cudaError_t sl_argmax_top(const float* logits, int rows, int stride, int n, int 
     return cudaGetLastError();
 }
 
-cudaError_t sl_sample(const float* logits, int rows, int vocab, const float* temperature, const int* top_k,
-                      const float* top_p, const double* u, int* ids) {
+cudaError_t sl_sample(const float* logits, int rows, int stride, int n, const float* inv_temperature,
+                      const int* top_k, const double* top_p, const double* min_p, const double* u,
+                      const float* penalty, const int* edit_start, const int* edit_id, const int* edit_kind,
+                      const float* edit_bias, const int* edit_count, float* scratch, int* out) {
     if (rows <= 0) return cudaSuccess;
-    if (vocab <= 0) return cudaErrorInvalidValue;
-    sample_kernel<<<rows, SAMPLE_THREADS, 0, sl_stream()>>>(logits, vocab, temperature, top_k, top_p, u, ids);
+    if (n <= 0 || n > stride) return cudaErrorInvalidValue;
+    sample_kernel<<<rows, SAMPLE_THREADS, 0, sl_stream()>>>(logits, stride, n, inv_temperature, top_k, top_p, min_p,
+                                                            u, penalty, edit_start, edit_id, edit_kind, edit_bias,
+                                                            edit_count, scratch, out);
     return cudaGetLastError();
 }

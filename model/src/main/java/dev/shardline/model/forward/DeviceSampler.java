@@ -4,9 +4,10 @@ import dev.shardline.model.kernels.Activations;
 import dev.shardline.model.sampling.SampledToken;
 
 /**
- * Chooses greedy tokens where the logits were computed (a GPU backend), so a step reads back each such row's token
- * id and log-probability (and, when asked, its top alternatives) instead of the whole row. Backends without one
- * (the CPU backends) read the logits.
+ * Chooses tokens where the logits were computed (a GPU backend), so a step reads back each such row's token id and
+ * log-probability (and, when asked, its top alternatives) instead of the whole row: greedy tokens, and (when
+ * {@link #draws}) temperature draws with the host {@code Sampler}'s exact rule. Backends without one (the CPU
+ * backends) read the logits.
  */
 public interface DeviceSampler {
 
@@ -30,5 +31,21 @@ public interface DeviceSampler {
      */
     default SampledToken[] argmaxTop(Activations logits, int rows, int stride, int n, int[] top) {
         throw new UnsupportedOperationException("this device sampler reports no top log-probs");
+    }
+
+    /** Whether {@link #draw} is implemented. */
+    default boolean draws() {
+        return false;
+    }
+
+    /**
+     * For each row r in [0, rows) of {@code logits} starting at row {@code firstRow} (rows of {@code stride}, over
+     * the first {@code n} values): the token the host {@code Sampler} draws with {@code draws[r]} (its params, seed
+     * and position, {@link DeviceDraw#of}) and its log-probability from the raw logits. A row the device cannot
+     * draw with the host's exact semantics (a NaN in it, a signed-zero tie at the top-k boundary) is declined: null,
+     * and the caller reads its logits and samples it on the host.
+     */
+    default SampledToken[] draw(Activations logits, int firstRow, int rows, int stride, int n, DeviceDraw[] draws) {
+        throw new UnsupportedOperationException("this device sampler draws no tokens");
     }
 }

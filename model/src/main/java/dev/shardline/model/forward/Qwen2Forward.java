@@ -66,7 +66,8 @@ public final class Qwen2Forward {
 
     /**
      * As {@link #forward(List, float[], KvCache)}; on the last stage, the sequences {@code device} names get their
-     * greedy token and its log-probability from its device sampler, and only the other rows' logits are read back.
+     * token (greedy, or drawn with the host Sampler's rule) and its log-probability from its device sampler, and
+     * only the other rows' logits are read back (with any row the device declines).
      */
     public ForwardResult forward(List<SequenceStep> steps, float[] hiddenIn, KvCache cache, GreedyOnDevice device) {
         int rows = countRows(steps);
@@ -131,7 +132,9 @@ public final class Qwen2Forward {
             kernels.read(x, 0, out, 0, rows * hidden);
             return new ForwardResult(out, null, new int[0], config.vocabSize());
         }
-        int[] onDevice = sequencesWantingLogits(steps, i -> device.has(i));
+        int[] greedy = sequencesWantingLogits(steps, i -> device.has(i) && device.draw(i) == null);
+        int[] drawn = sequencesWantingLogits(steps, i -> device.has(i) && device.draw(i) != null);
+        int[] onDevice = concat(greedy, drawn);                                          // lm_head rows [0, d)
         int[] onHost = sequencesWantingLogits(steps, i -> !device.has(i));
         int d = onDevice.length;
         int k = d + onHost.length;
@@ -144,29 +147,58 @@ public final class Qwen2Forward {
         DeviceTokens chosen = DeviceTokens.NONE;
         int vocab = config.vocabSize();
         if (d > 0) {                                                                     // rows [0, d): ids only
-            int[] top = new int[d];
-            boolean anyTop = false;
-            for (int j = 0; j < d; j++) {
-                top[j] = device.top(onDevice[j]);
-                anyTop |= top[j] > 0;
+            SampledToken[] t = deviceTokens(device, s, greedy, drawn);
+            int[] declined = IntStream.range(0, d).filter(j -> t[j] == null).toArray();
+            if (declined.length > 0) {                           // read those rows too: sampled on the host
+                return withDeclined(steps, s, onDevice, onHost, t, declined);
             }
-            if (!anyTop) {
-                int[] ids = new int[d];
-                float[] logprobs = new float[d];
-                device.sampler().argmaxLogprob(s.logits, d, vocab, device.vocabLimit(), ids, logprobs);
-                chosen = new DeviceTokens(onDevice, ids, logprobs);
-            } else {
-                SampledToken[] t = device.sampler().argmaxTop(s.logits, d, vocab, device.vocabLimit(), top);
-                int[] declined = IntStream.range(0, d).filter(j -> t[j] == null).toArray();
-                if (declined.length > 0) {                       // read those rows too: sampled on the host
-                    return withDeclined(steps, s, onDevice, onHost, t, declined);
-                }
-                chosen = tokens(onDevice, t, IntStream.range(0, d).toArray());
-            }
+            chosen = tokens(onDevice, t, IntStream.range(0, d).toArray());
         }
         float[] logits = new float[(k - d) * vocab];                                     // rows [d, k)
         if (logits.length > 0) kernels.read(s.logits, (long) d * vocab, logits, 0, logits.length);
         return new ForwardResult(null, logits, onHost, vocab, chosen);
+    }
+
+    /**
+     * The tokens of the device rows: greedy rows [0, g) (sequences {@code greedy}), then drawn rows [g, d)
+     * (sequences {@code drawn}); null where the device declines. With top log-probs asked by any row, one
+     * {@code argmaxTop} over all d rows gives the greedy rows' tokens and every row's alternatives (from the raw
+     * logits, as {@code Sampler.score} reports them beside a drawn token too); otherwise {@code argmaxLogprob} over
+     * the greedy rows. The drawn rows' ids and log-probs come from one {@code draw}.
+     */
+    private SampledToken[] deviceTokens(GreedyOnDevice device, Scratch s, int[] greedy, int[] drawn) {
+        int g = greedy.length;
+        int d = g + drawn.length;
+        int vocab = config.vocabSize();
+        SampledToken[] t = new SampledToken[d];
+        int[] top = new int[d];
+        boolean anyTop = false;
+        for (int j = 0; j < d; j++) {
+            top[j] = device.top(j < g ? greedy[j] : drawn[j - g]);
+            anyTop |= top[j] > 0;
+        }
+        SampledToken[] listed = null;
+        if (anyTop) {
+            listed = device.sampler().argmaxTop(s.logits, d, vocab, device.vocabLimit(), top);
+            System.arraycopy(listed, 0, t, 0, g);
+        } else if (g > 0) {
+            int[] ids = new int[g];
+            float[] logprobs = new float[g];
+            device.sampler().argmaxLogprob(s.logits, g, vocab, device.vocabLimit(), ids, logprobs);
+            for (int j = 0; j < g; j++) t[j] = new SampledToken(ids[j], logprobs[j]);
+        }
+        if (drawn.length > 0) {
+            DeviceDraw[] draws = new DeviceDraw[drawn.length];
+            for (int j = 0; j < drawn.length; j++) draws[j] = device.draw(drawn[j]);
+            SampledToken[] dt = device.sampler().draw(s.logits, g, drawn.length, vocab, device.vocabLimit(), draws);
+            for (int j = 0; j < drawn.length; j++) {
+                SampledToken alternatives = top[g + j] > 0 ? listed[g + j] : null;
+                t[g + j] = dt[j] == null || top[g + j] == 0 ? dt[j]
+                        : alternatives == null ? null
+                        : new SampledToken(dt[j].id(), dt[j].logprob(), alternatives.topLogprobs());
+            }
+        }
+        return t;
     }
 
     /** The device's tokens for device rows {@code rows} (indices into {@code onDevice} and {@code t}). */

@@ -13,11 +13,18 @@ import java.util.SplittableRandom;
  *   <li>repetition penalty on tokens of prompt and output ({@code logit > 0 ? logit / r : logit * r}),</li>
  *   <li>frequency penalty ({@code - f * count}) and presence penalty ({@code - p}) on generated tokens only,</li>
  *   <li>temperature below 1e-5: greedy argmax (lowest id on ties), done;</li>
- *   <li>otherwise logits / temperature, then top-k, then top-p over the softmax of what top-k kept (the smallest
- *       most-likely set whose mass reaches top_p; the token that crosses it is kept), then min-p (drop tokens whose
- *       probability is below min_p x the top probability; since the top token always survives top-k/top-p this
- *       test does not depend on the order), then one draw from the renormalized rest.</li>
+ *   <li>otherwise a temperature draw on integer weights ({@link DrawWeights}: {@code w ~ 2^42 exp((x - max) / T)},
+ *       exactly 2^42 for the top token, computed with an arithmetic a GPU reproduces bit for bit), in this order:
+ *       top-k (the k best, value descending, lower id first on ties); top-p over what top-k kept (the shortest
+ *       prefix while {@code (double) cumBefore < top_p x (double) total}, at least one token; without top-k the same
+ *       rule over all tokens sorted by weight descending, lower id first); min-p (keep a candidate iff
+ *       {@code (double) w >= min_p x 2^42}, which never drops the top token, so the order of the filters does not
+ *       matter); then the draw: {@code target = (long) (u x (double) total)} (at most total - 1) and the token is the
+ *       first remaining candidate, in candidate order (top-k/top-p order, or id order when neither is on), whose
+ *       inclusive cumulative weight exceeds target.</li>
  * </ol>
+ * Sums of weights are longs, so they do not depend on the order of summation: a device that adds them in any order
+ * (the CUDA sampler adds per-thread chunks and scans) picks exactly the host's token from the same logits and u.
  * Ties are broken by the lower token id everywhere (top-k keeps exactly k tokens, where vLLM keeps all tokens tied
  * with the k-th). The draw for the token at position p (the history's length: prompt + tokens generated before it)
  * is {@link SeededDraw#uniform SeededDraw.uniform(seed, p)}, a function of the seed and the position alone: a
@@ -29,13 +36,13 @@ import java.util.SplittableRandom;
  * tokens, all from the log-softmax of the RAW logits (the model's distribution, before bias, penalties and
  * temperature), as vLLM and OpenAI report them.
  *
- * <p>Cost per call for a 152064-token vocabulary (well under a millisecond): one copy of the logits,
- * O(biased + distinct history tokens) for bias and penalties, a vectorized max and exp pass ({@link VectorMath}),
- * top-k through a k-sized heap, top-p without top-k through a histogram that sorts only one bucket
- * ({@link Selection#nucleus}), and for the log-probs one more max and exp pass over the raw logits plus, with top
- * log-probs, one pass through a heap of at most 20. The caller's array is never modified: the work happens in
- * per-thread scratch arrays. A Sampler is not thread-safe (one per sequence), but many samplers may run on
- * different threads.
+ * <p>Cost per call for a 152064-token vocabulary: one copy of the logits, O(biased + distinct history tokens)
+ * for bias and penalties, a vectorized max, top-k through a k-sized heap and k weights; without top-k a weight per
+ * token (the far tail, below 2^-42 of the top, costs one comparison), and for top-p a histogram of the weights that
+ * sorts only two buckets ({@link Selection#nucleusDraw}); for the log-probs one more max and exp pass over the raw
+ * logits ({@link VectorMath}) plus, with top log-probs, one pass through a heap of at most 20. The caller's array
+ * is never modified: the work happens in per-thread scratch arrays. A Sampler is not thread-safe (one per
+ * sequence), but many samplers may run on different threads.
  */
 public final class Sampler {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -144,7 +151,7 @@ public final class Sampler {
     }
 
     /** Step 1: logit bias, in place on x[0..vocabSize); ids beyond the vocabulary are ignored. */
-    private void applyBias(float[] x, int vocabSize) {
+    void applyBias(float[] x, int vocabSize) {
         for (int i = 0; i < biasIds.length && biasIds[i] < vocabSize; i++) {
             x[biasIds[i]] += biasValues[i];
         }
@@ -197,7 +204,11 @@ public final class Sampler {
         return best;
     }
 
-    /** Steps 4 and 5: temperature, top-k, top-p, min-p, then the inverse CDF at u in [0, 1). */
+    /**
+     * Steps 4 and 5 on {@link DrawWeights}: candidates (top-k best first, then the top-p prefix; without top-k the
+     * nucleus in weight order; with neither every token in id order), min-p, then the first candidate whose
+     * inclusive cumulative weight exceeds {@code (long) (u * total)}.
+     */
     private int draw(float[] x, int vocabSize, Scratch s, double uniform) {
         int top = argmax(x, vocabSize);
         float max = x[top];
@@ -205,80 +216,98 @@ public final class Sampler {
             return top; // +inf dominates; all -inf/NaN has no distribution: fall back to argmax
         }
         float invT = (float) (1.0 / params.temperature());
+        if (!(params.topKEnabled() && params.topK() < vocabSize) && params.topP() < 1.0) {
+            return Selection.nucleusDraw(x, vocabSize, max, invT, params.topP(), params.minP(), uniform,
+                    s.wAll, s.keys, s.mass);
+        }
         int[] ids = s.ids;
-        float[] w = s.w; // w[j] = exp((x - max) / T) of candidate ids[j]; 1 for the top token
+        long[] w = s.w;
         int n;
-        boolean dense = false; // true: the candidates are all tokens, weights in s.wAll
         if (params.topKEnabled() && params.topK() < vocabSize) {
             n = Selection.selectTopK(x, vocabSize, params.topK(), s.keys);
-            double norm = 0;
+            long total = 0;
             for (int j = 0; j < n; j++) {
                 ids[j] = (int) s.keys[j];
-                w[j] = (float) Math.exp((x[ids[j]] - max) * invT);
-                norm += w[j];
+                w[j] = DrawWeights.weight(x[ids[j]], max, invT);
+                total += w[j];
             }
-            if (params.topP() < 1.0) { // sorted best first: keep while the mass before is below top_p
-                double limit = params.topP() * norm;
-                double cumBefore = 0;
-                int keep = 0;
-                while (keep < n && cumBefore < limit) {
-                    cumBefore += w[keep++];
-                }
-                n = Math.max(keep, 1);
+            if (params.topP() < 1.0) {
+                n = topPPrefix(w, n, params.topP(), total);
             }
         } else {
-            double norm = VectorMath.expInto(x, vocabSize, max, invT, s.wAll);
-            if (params.topP() < 1.0) {
-                n = Selection.nucleus(x, s.wAll, vocabSize, max, invT, norm, params.topP(), ids, w, s.keys, s.mass);
-            } else {
-                n = vocabSize;
-                dense = true;
+            n = vocabSize;
+            for (int i = 0; i < n; i++) {
+                ids[i] = i;
+                w[i] = DrawWeights.weight(x[i], max, invT);
             }
         }
-        if (params.minP() > 0) { // p_i / p_max == w_i; the top token (w == 1) always stays
-            float minW = (float) params.minP();
-            float[] from = dense ? s.wAll : w;
-            int kept = 0;
-            for (int j = 0; j < n; j++) {
-                if (from[j] >= minW) {
-                    ids[kept] = dense ? j : ids[j];
-                    w[kept++] = from[j];
-                }
-            }
-            n = kept;
-            dense = false;
+        if (params.minP() > 0) {
+            n = minP(ids, w, n, params.minP());
         }
-        float[] weights = dense ? s.wAll : w;
-        double total = 0;
+        return ids[pick(w, n, uniform)];
+    }
+
+    /** Top-p over candidates in order: the shortest prefix while (double) cumBefore < topP x total, at least 1. */
+    static int topPPrefix(long[] w, int n, double topP, long total) {
+        double limit = topP * (double) total;
+        long cumBefore = 0;
+        int keep = 0;
+        while (keep < n && (double) cumBefore < limit) {
+            cumBefore += w[keep++];
+        }
+        return Math.max(keep, 1);
+    }
+
+    /** Min-p, in place and in order: keeps candidates with (double) w >= minP x 2^42; returns how many. */
+    static int minP(int[] ids, long[] w, int n, double minP) {
+        double minW = minP * DrawWeights.TOP;
+        int kept = 0;
         for (int j = 0; j < n; j++) {
-            total += weights[j];
-        }
-        double u = uniform * total;
-        int last = 0;
-        for (int j = 0; j < n; j++) {
-            if (weights[j] > 0) last = j;
-            u -= weights[j];
-            if (u < 0) {
-                return dense ? j : ids[j];
+            if ((double) w[j] >= minW) {
+                ids[kept] = ids[j];
+                w[kept++] = w[j];
             }
         }
-        return dense ? last : ids[last]; // rounding left u >= 0: the last token with weight
+        return kept;
+    }
+
+    /**
+     * The draw over weights w[0..n) (total > 0): target = (long) (u x total), at most total - 1; the index of the
+     * first candidate whose inclusive cumulative weight exceeds it.
+     */
+    static int pick(long[] w, int n, double uniform) {
+        long total = 0;
+        for (int j = 0; j < n; j++) {
+            total += w[j];
+        }
+        long target = drawTarget(uniform, total);
+        long cum = 0;
+        for (int j = 0; j < n; j++) {
+            cum += w[j];
+            if (cum > target) return j;
+        }
+        throw new IllegalStateException("no candidate weight: total " + total);
+    }
+
+    /** (long) (u x (double) total), clamped to total - 1. */
+    static long drawTarget(double uniform, long total) {
+        return Math.min((long) (uniform * (double) total), total - 1);
     }
 
     /** Per-thread work arrays, grown to the largest vocabulary seen. */
     private static final class Scratch {
         float[] x = new float[0];    // penalized logits
-        float[] wAll = new float[0]; // exp weights of every token
-        float[] w = new float[0];    // exp weights of the candidates
+        long[] wAll = new long[0];   // draw weights of every token (top-p without top-k)
+        long[] w = new long[0];      // draw weights of the candidates
         int[] ids = new int[0];      // candidate ids
         long[] keys = new long[0];   // sort keys
-        double[] mass = new double[Selection.BUCKETS]; // top-p histogram
+        long[] mass = new long[2 * Selection.BUCKETS]; // top-p histogram: weight mass, then the final mass
 
         void ensure(int n) {
             if (x.length < n) {
                 x = new float[n];
-                wAll = new float[n];
-                w = new float[n];
+                wAll = new long[n];
+                w = new long[n];
                 ids = new int[n];
                 keys = new long[n];
             }

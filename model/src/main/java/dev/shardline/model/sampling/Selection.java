@@ -3,14 +3,12 @@ package dev.shardline.model.sampling;
 import java.util.Arrays;
 
 /**
- * Candidate selection for the {@link Sampler} without sorting the vocabulary: top-k through a k-sized heap, and
- * top-p through a histogram of probability mass over exponent buckets, sorting only the one bucket where the
- * cumulative mass crosses top_p. Order everywhere: value descending, then id ascending.
+ * Candidate selection for the {@link Sampler} without sorting the vocabulary: top-k through a k-sized heap (order:
+ * value descending, then id ascending), and top-p without top-k through a histogram of {@link DrawWeights} over
+ * buckets of the weights' leading bits, sorting only the buckets where the cumulative weight crosses top_p and the
+ * draw's target (order: weight descending, then id ascending).
  */
 final class Selection {
-    /** Buckets of the exponent (max - x) / T between 0 and the cut-off exponent. */
-    static final int BUCKETS = 2048;
-
     private Selection() {
     }
 
@@ -73,63 +71,126 @@ final class Selection {
     }
 
     /**
-     * Top-p over the whole vocabulary. x: logits [n]; wAll: exp((x - max) * invT) [n], summing to norm.
-     * Writes the nucleus (the tokens whose more-likely mass is below topP * norm) to ids/w and returns its size.
-     * Tokens with weight below (1 - topP) / 2n * norm have more than topP of the mass above them and are skipped;
-     * the rest are bucketed by exponent, whole buckets above the crossing are taken as they are (in id order),
-     * and only the crossing bucket is sorted.
+     * Top-p without top-k, min-p and the draw, on {@link DrawWeights} over x[0..n) (row max {@code max}, finite):
+     * the candidates are all tokens sorted by weight descending, lower id first on ties; top-p keeps the shortest
+     * prefix while (double) cumBefore < topP x (double) total (at least 1; a zero weight is never kept), min-p keeps
+     * those with (double) w >= minP x 2^42 (a prefix again), and the token is the first whose inclusive cumulative
+     * weight exceeds (long) (u x final total), clamped to total - 1. Returns its id.
+     *
+     * <p>Without sorting the vocabulary: weights are bucketed by their leading bits ({@link #bucket}, monotone in
+     * the weight), whole buckets above the top-p crossing are kept as they are, and only two buckets are sorted:
+     * the one where the cumulative weight crosses top-p and the one where it crosses the draw's target.
+     *
+     * @param wAll scratch [n] for the weights, keys scratch [n], mass scratch [2 x BUCKETS]
      */
-    static int nucleus(float[] x, float[] wAll, int n, float max, float invT, double norm, double topP,
-                       int[] ids, float[] w, long[] keys, double[] mass) {
-        double floor = (1.0 - topP) / (2.0 * n) * norm;
-        float dMax = (float) -Math.log(floor); // exponent of the floor weight; > 0 since floor < 1
-        float perBucket = BUCKETS / dMax;
-        Arrays.fill(mass, 0, BUCKETS, 0.0);
-        int candidates = 0; // ids[0..candidates): tokens above the floor, in id order
+    static int nucleusDraw(float[] x, int n, float max, float invT, double topP, double minP, double u,
+                           long[] wAll, long[] keys, long[] mass) {
+        if (n > MAX_NUCLEUS_VOCAB) {
+            throw new IllegalArgumentException("vocabSize " + n
+                    + ": top_p without top_k samples vocabularies of at most " + MAX_NUCLEUS_VOCAB + " tokens");
+        }
+        Arrays.fill(mass, 0, 2 * BUCKETS, 0L);
+        long total = 0;
         for (int i = 0; i < n; i++) {
-            int b = bucket(x[i], max, invT, dMax, perBucket);
-            if (b >= 0) {
-                mass[b] += wAll[i];
-                ids[candidates++] = i;
+            long w = DrawWeights.weight(x[i], max, invT);
+            wAll[i] = w;
+            if (w > 0) {
+                mass[bucket(w)] += w;
+                total += w;
             }
         }
-        double limit = topP * norm;
-        double above = 0;
+        double limit = topP * (double) total;
+        long above = 0;          // mass of the buckets before the crossing one: all kept
         int crossing = BUCKETS - 1;
         for (int b = 0; b < BUCKETS; b++) {
-            if (above + mass[b] >= limit) {
+            if ((double) (above + mass[b]) >= limit) {
                 crossing = b;
                 break;
             }
             above += mass[b];
         }
-        int count = 0; // compacts ids in place: count <= j
-        int inCrossing = 0;
-        for (int j = 0; j < candidates; j++) {
-            int i = ids[j];
-            int b = bucket(x[i], max, invT, dMax, perBucket);
-            if (b < crossing) {
-                ids[count] = i;
-                w[count++] = wAll[i];
-            } else if (b == crossing) {
-                keys[inCrossing++] = key(x[i], i);
+        int inCrossing = gather(wAll, n, crossing, Double.NEGATIVE_INFINITY, keys);
+        long cum = above;
+        int keep = 0;            // the crossing bucket's kept prefix, keys[0..keep)
+        while (keep < inCrossing && ((double) cum < limit || (above == 0 && keep == 0))) {
+            cum += weightOfKey(keys[keep++]);
+        }
+        double minW = minP * DrawWeights.TOP;
+        int fin = BUCKETS;       // mass[fin + b]: the kept mass of bucket b after min-p (b < crossing)
+        if (minP > 0) {
+            for (int i = 0; i < n; i++) {
+                long w = wAll[i];
+                if (w > 0 && (double) w >= minW) {
+                    int b = bucket(w);
+                    if (b < crossing) mass[fin + b] += w;
+                }
             }
+        } else {
+            System.arraycopy(mass, 0, mass, fin, crossing);
         }
-        Arrays.sort(keys, 0, inCrossing);
-        double cumBefore = above;
-        for (int j = 0; j < inCrossing && (cumBefore < limit || count == 0); j++) {
-            int id = (int) keys[j];
-            ids[count] = id;
-            w[count++] = wAll[id];
-            cumBefore += wAll[id];
+        long finalTotal = 0;
+        for (int b = 0; b < crossing; b++) {
+            finalTotal += mass[fin + b];
         }
+        for (int j = 0; j < keep; j++) {
+            long w = weightOfKey(keys[j]);
+            if ((double) w >= minW) finalTotal += w;
+        }
+        long target = Math.min((long) (u * (double) finalTotal), finalTotal - 1);
+        long before = 0;
+        for (int b = 0; b < crossing; b++) {
+            if (before + mass[fin + b] > target) {
+                int members = gather(wAll, n, b, minW, keys);
+                return firstAbove(keys, members, before, target, minW);
+            }
+            before += mass[fin + b];
+        }
+        return firstAbove(keys, keep, before, target, minW);
+    }
+
+    /** Largest vocabulary {@link #nucleusDraw} sorts: ids take the low 20 bits of its keys. */
+    static final int MAX_NUCLEUS_VOCAB = 1 << 20;
+    /** Weight bits below the leading one that split a power-of-two range of weights into buckets. */
+    private static final int MANTISSA_BITS = 6;
+    /** Buckets of weights in [1, 2^43), heaviest first. */
+    static final int BUCKETS = (DrawWeights.SCALE_BITS + 1) << MANTISSA_BITS;
+
+    /** Bucket of a positive weight: 0 holds the heaviest; a larger weight never has a larger bucket. */
+    static int bucket(long w) {
+        int e = 63 - Long.numberOfLeadingZeros(w);
+        long m = e >= MANTISSA_BITS ? w >>> (e - MANTISSA_BITS) : w << (MANTISSA_BITS - e);
+        return BUCKETS - 1 - ((e << MANTISSA_BITS) | (int) (m & ((1 << MANTISSA_BITS) - 1)));
+    }
+
+    /** A long that sorts ascending by (weight descending, id ascending); ids below 2^20. */
+    static long weightKey(long w, int id) {
+        return ((2 * DrawWeights.TOP - 1 - w) << 20) | id;
+    }
+
+    static long weightOfKey(long key) {
+        return 2 * DrawWeights.TOP - 1 - (key >>> 20);
+    }
+
+    /** The tokens of bucket b with (double) w >= minW, as sorted keys in keys[0..count); returns count. */
+    private static int gather(long[] wAll, int n, int b, double minW, long[] keys) {
+        int count = 0;
+        for (int i = 0; i < n; i++) {
+            long w = wAll[i];
+            if (w > 0 && bucket(w) == b && (double) w >= minW) keys[count++] = weightKey(w, i);
+        }
+        Arrays.sort(keys, 0, count);
         return count;
     }
 
-    /** Bucket of a logit, or -1 when its weight is below the floor. */
-    private static int bucket(float x, float max, float invT, float dMax, float perBucket) {
-        float d = (max - x) * invT;
-        if (!(d <= dMax)) return -1;
-        return Math.min(BUCKETS - 1, (int) (d * perBucket));
+    /** The id of the first of keys[0..count) with (double) w >= minW where before + its cumulative weight > target. */
+    private static int firstAbove(long[] keys, int count, long before, long target, double minW) {
+        long cum = before;
+        for (int j = 0; j < count; j++) {
+            long w = weightOfKey(keys[j]);
+            if ((double) w < minW) continue;
+            cum += w;
+            if (cum > target) return (int) (keys[j] & ((1 << 20) - 1));
+        }
+        throw new IllegalStateException("the draw's target " + target + " is beyond the kept weight " + cum);
     }
 }

@@ -5,9 +5,9 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The few whole-vocabulary loops of sampling (max, sum of exponentials), on the Vector API: a 152064-entry exp
- * pass drops from about a millisecond to tens of microseconds. Sums are accumulated per block in float lanes and
- * then in double, so a vocabulary-sized sum keeps about 1e-7 relative accuracy.
+ * The whole-vocabulary loops of the log-probabilities (max, sum of exponentials), on the Vector API: a
+ * 152064-entry exp pass drops from about a millisecond to tens of microseconds. Sums are accumulated per block in
+ * float lanes and then in double, so a vocabulary-sized sum keeps about 1e-7 relative accuracy.
  */
 final class VectorMath {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -35,15 +35,6 @@ final class VectorMath {
 
     /** Sum of exp((a[off + i] - shift) * scale) over i < n. */
     static double sumExp(float[] a, int off, int n, float shift, float scale) {
-        return exp(a, off, n, shift, scale, null);
-    }
-
-    /** out[i] = exp((a[i] - shift) * scale) for i < n; returns their sum. */
-    static double expInto(float[] a, int n, float shift, float scale, float[] out) {
-        return exp(a, 0, n, shift, scale, out);
-    }
-
-    private static double exp(float[] a, int off, int n, float shift, float scale, float[] out) {
         double total = 0;
         int i = 0;
         int vectorEnd = n - n % S.length();
@@ -51,16 +42,12 @@ final class VectorMath {
             int blockEnd = Math.min(vectorEnd, i + BLOCK);
             FloatVector acc = FloatVector.zero(S);
             for (; i < blockEnd; i += S.length()) {
-                FloatVector e = FloatVector.fromArray(S, a, off + i).sub(shift).mul(scale).lanewise(VectorOperators.EXP);
-                if (out != null) e.intoArray(out, i);
-                acc = acc.add(e);
+                acc = acc.add(FloatVector.fromArray(S, a, off + i).sub(shift).mul(scale).lanewise(VectorOperators.EXP));
             }
             total += acc.reduceLanes(VectorOperators.ADD);
         }
         for (; i < n; i++) {
-            float e = (float) Math.exp((a[off + i] - shift) * scale);
-            if (out != null) out[i] = e;
-            total += e;
+            total += (float) Math.exp((a[off + i] - shift) * scale);
         }
         return total;
     }

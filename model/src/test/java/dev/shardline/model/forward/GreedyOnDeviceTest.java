@@ -151,4 +151,66 @@ class GreedyOnDeviceTest {
         assertEquals(3, r.deviceTokens().top().get(0).size());
         assertEquals(0, r.deviceTokens().top().get(1).size());
     }
+
+    /** Greedy rows through argmaxLogprob, drawn rows through draw (after them); declines the draw with topK 7. */
+    static final class Drawing implements DeviceSampler {
+        final Recording greedy;
+        final List<float[]> drawnRows = new ArrayList<>();
+        final List<DeviceDraw> draws = new ArrayList<>();
+        int firstRow = -1;
+
+        Drawing(ReferenceKernels kernels) {
+            greedy = new Recording(kernels);
+        }
+
+        @Override
+        public void argmaxLogprob(Activations logits, int rows, int stride, int n, int[] ids, float[] logprobs) {
+            greedy.argmaxLogprob(logits, rows, stride, n, ids, logprobs);
+        }
+
+        @Override
+        public boolean draws() {
+            return true;
+        }
+
+        @Override
+        public dev.shardline.model.sampling.SampledToken[] draw(Activations logits, int firstRow, int rows,
+                                                                int stride, int n, DeviceDraw[] draws) {
+            this.firstRow = firstRow;
+            var out = new dev.shardline.model.sampling.SampledToken[rows];
+            for (int r = 0; r < rows; r++) {
+                float[] row = new float[stride];
+                greedy.kernels.read(logits, (long) (firstRow + r) * stride, row, 0, stride);
+                drawnRows.add(row);
+                this.draws.add(draws[r]);
+                if (draws[r].topK() != 7) out[r] = new dev.shardline.model.sampling.SampledToken(100 + r, -0.5f);
+            }
+            return out;
+        }
+    }
+
+    @Test
+    void drawnRowsFollowTheGreedyOnesAndADeclinedDrawComesBackAsLogits() {
+        ReferenceKernels kernels = new ReferenceKernels();
+        ForwardResult all = new Qwen2Forward(whole, kernels).forward(steps(), null,
+                KvCache.onHeap(CONFIG, whole.range(), 8, 4));
+        Drawing device = new Drawing(kernels);
+        boolean[] which = {true, true, true, true, true};
+        DeviceDraw a = new DeviceDraw(2f, 40, 0.9, 0, 0.25);
+        DeviceDraw declined = new DeviceDraw(1f, 7, 1, 0, 0.5);
+        DeviceDraw[] draws = {a, null, null, declined, null};        // sequence 1 asks for no logits
+        ForwardResult r = new Qwen2Forward(whole, kernels).forward(steps(), null,
+                KvCache.onHeap(CONFIG, whole.range(), 8, 4), new GreedyOnDevice(device, which, 300, new int[0], draws));
+        assertEquals(2, device.greedy.rows.size(), "greedy: sequences 2 and 4");
+        assertArrayEquals(all.logitsRow(1), device.greedy.rows.get(0));
+        assertArrayEquals(all.logitsRow(3), device.greedy.rows.get(1));
+        assertEquals(2, device.firstRow, "the drawn rows follow the greedy ones");
+        assertEquals(List.of(a, declined), device.draws);
+        assertArrayEquals(all.logitsRow(0), device.drawnRows.get(0), "sequence 0's row");
+        assertArrayEquals(all.logitsRow(2), device.drawnRows.get(1), "sequence 3's row");
+        assertArrayEquals(new int[] {3}, r.logitSequences(), "the declined draw is read back");
+        assertArrayEquals(all.logitsRow(2), r.logitsRow(0), "bit for bit");
+        assertArrayEquals(new int[] {2, 4, 0}, r.deviceTokens().sequences());
+        assertArrayEquals(new int[] {0, 1, 100}, r.deviceTokens().ids());
+    }
 }

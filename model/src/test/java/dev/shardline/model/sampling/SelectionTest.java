@@ -11,39 +11,39 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class SelectionTest {
     @Test
-    void nucleusEqualsSortingTheWholeVocabulary() {
+    void nucleusDrawEqualsSortingTheWholeVocabulary() {
         SplittableRandom r = new SplittableRandom(17);
-        int n = 20_000;
+        int n = 152_064;
         float[] x = new float[n];
-        float[] wAll = new float[n];
-        int[] ids = new int[n];
-        float[] w = new float[n];
-        long[] keys = new long[n];
-        double[] mass = new double[Selection.BUCKETS];
         for (int round = 0; round < 12; round++) {
             double sigma = new double[] {0.3, 1, 3, 8}[round % 4];
             for (int i = 0; i < n; i++) x[i] = (float) (r.nextGaussian() * sigma);
             x[r.nextInt(n)] = x[r.nextInt(n)]; // a tie
             double topP = new double[] {0.5, 0.9, 0.95, 0.999}[round / 3 % 4];
-            float invT = (float) (1 / (0.3 + round * 0.1));
-            float max = VectorMath.max(x, 0, n);
-            double norm = VectorMath.expInto(x, n, max, invT, wAll);
-            int count = Selection.nucleus(x, wAll, n, max, invT, norm, topP, ids, w, keys, mass);
-
-            long[] all = new long[n];
-            for (int i = 0; i < n; i++) all[i] = Selection.key(x[i], i);
-            Arrays.sort(all);
-            double cumBefore = 0;
-            int expected = 0;
-            while (expected < n && cumBefore < topP * norm) cumBefore += wAll[(int) all[expected++]];
-            int[] want = new int[expected];
-            for (int j = 0; j < expected; j++) want[j] = (int) all[j];
-            int[] got = Arrays.copyOf(ids, count);
-            Arrays.sort(want);
-            Arrays.sort(got);
-            assertArrayEquals(want, got, "round " + round);
-            for (int j = 0; j < count; j++) assertEquals(wAll[ids[j]], w[j]);
+            SamplingParams p = SamplingParams.defaults().withTemperature(0.3 + round * 0.1).withTopP(topP)
+                    .withMinP(round % 2 == 0 ? 0 : 0.001);
+            double u = r.nextDouble();
+            int got = new Sampler(p, (seed, position) -> u).choose(x, 0, n, TokenHistory.ofPrompt(new int[0])).id();
+            assertEquals(DrawSimulation.reference(x, n, p, u), got, "round " + round);
         }
+    }
+
+    @Test
+    void bucketsAndWeightKeysFollowTheWeights() {
+        SplittableRandom r = new SplittableRandom(5);
+        long[] w = new long[100_000];
+        for (int i = 0; i < w.length; i++) w[i] = 1 + (r.nextLong() >>> (21 + r.nextInt(42)));
+        w[0] = DrawWeights.TOP;
+        w[1] = 1;
+        Arrays.sort(w);
+        for (int i = 1; i < w.length; i++) {
+            assertTrue(Selection.bucket(w[i]) <= Selection.bucket(w[i - 1]), "bucket of " + w[i]);
+            assertTrue(Selection.weightKey(w[i], 4) <= Selection.weightKey(w[i - 1], 4), "key of " + w[i]);
+            assertEquals(w[i], Selection.weightOfKey(Selection.weightKey(w[i], 1 << 19)));
+        }
+        assertEquals(0, Selection.bucket(DrawWeights.TOP * 2 - 1), "the heaviest bucket");
+        assertTrue(Selection.bucket(1) < Selection.BUCKETS);
+        assertTrue(Selection.weightKey(7, 3) < Selection.weightKey(7, 4), "lower id first on ties");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.shardline.worker.cuda;
 
+import dev.shardline.model.forward.DeviceDraw;
 import dev.shardline.model.forward.DeviceSampler;
 import dev.shardline.model.kernels.Activations;
 import dev.shardline.model.kernels.AttentionBatch;
@@ -28,8 +29,9 @@ import java.util.function.LongConsumer;
  * in {@link GemmMode#PRECISE} (default) or {@link GemmMode#FAST}. Attention: prefill chunks of at least
  * {@link PrefillTiling#MIN_ROWS} rows run on the flash prefill kernel (K/V streamed once per tile of query rows),
  * every other row on the split-K kernel. A KV cache from {@link #allocateKv} holds {@link #kvDtype()} elements (bf16
- * by default); caches from {@link #allocate} hold f32. The last stage samples on the device with {@link #argmax}
- * and {@link #sample}. Not thread-safe: one compute thread per instance.
+ * by default); caches from {@link #allocate} hold f32. The last stage picks tokens on the device: greedy
+ * ({@link #argmaxLogprob}, {@link #argmaxTop}) and temperature draws with the host Sampler's exact rule
+ * ({@link #draw}). Not thread-safe: one compute thread per instance.
  */
 public final class CudaKernels implements Kernels, DeviceSampler {
 
@@ -64,6 +66,7 @@ public final class CudaKernels implements Kernels, DeviceSampler {
     private DeviceBuffer ints;        // token ids and sampled ids
     private DeviceBuffer workspace;   // attention split partials
     private DeviceBuffer params;      // sampling parameters
+    private DeviceBuffer drawScratch; // rows edited by bias and penalties before a draw
     private DeviceBuffer graphWorkspace;   // attention split partials of padded (graph) steps
     private int padRows;              // > 0: the layer ops of a decode step padded to this bucket
     private int padLength;            // that step's attention launch length (fixes its split count)
@@ -545,48 +548,67 @@ public final class CudaKernels implements Kernels, DeviceSampler {
         return out;
     }
 
+    @Override
+    public boolean draws() {
+        return true;
+    }
+
     /**
-     * One token per logits row with {@code Sampler}'s semantics (temperature, top-k, top-p, inverse CDF at
-     * {@code u[r]} in [0, 1), which the host draws as the Sampler does: {@code SeededDraw.uniform(seed, position)} of
-     * the row's sequence and the token's position). Temperature below 1e-5 is greedy. Supported
-     * on the device: top-k in 1..{@link #MAX_DEVICE_TOP_K}, or top-k off (<= 0 or >= vocab) with top-p 1; other
-     * rows, and any penalty or min-p, must be sampled on the host (IllegalArgumentException here).
+     * A temperature draw per row {@code firstRow + r} of {@code logits [*, stride]}, over its first {@code n}
+     * values, with the host {@code Sampler}'s exact rule ({@code DrawWeights}; top-k in 1..{@link #MAX_DEVICE_TOP_K}
+     * with top-p over it, or top-k off with top-p 1; min-p; the draw at {@code draws[r].u()}), and the token's
+     * log-prob from the raw logits ({@link DeviceDraws}); null for a row the device declines (a NaN, a signed-zero
+     * tie at the top-k boundary), which the caller samples on the host. One upload of the parameters, one kernel,
+     * {@code rows x 6} ints back.
+     *
+     * @throws IllegalArgumentException for a draw the device cannot make (naming the row and setting)
      */
-    public int[] sample(Activations logits, int rows, int vocab, float[] temperature, int[] topK, float[] topP,
-                        double[] u) {
-        String op = "sample " + rows + " x " + vocab;
-        long lp = dev(logits).at(0, (long) rows * vocab, op);
-        if (temperature.length < rows || topK.length < rows || topP.length < rows || u.length < rows) {
-            throw new IllegalArgumentException(op + ": parameter arrays shorter than " + rows + " rows");
+    @Override
+    public SampledToken[] draw(Activations logits, int firstRow, int rows, int stride, int n, DeviceDraw[] draws) {
+        String op = "draw " + rows + " x " + n;
+        if (n <= 0 || n > stride || firstRow < 0) {
+            throw new IllegalArgumentException(op + ": need 0 < n <= stride " + stride + " and firstRow >= 0");
         }
-        for (int r = 0; r < rows; r++) {
-            if (temperature[r] < 1e-5f) continue;
-            boolean kOff = topK[r] <= 0 || topK[r] >= vocab;
-            if ((kOff && topP[r] < 1f) || (!kOff && topK[r] > MAX_DEVICE_TOP_K)) {
-                throw new IllegalArgumentException(op + ": row " + r + " (top_k " + topK[r] + ", top_p " + topP[r]
-                        + ") needs host sampling: the device does top_k <= " + MAX_DEVICE_TOP_K
-                        + ", or top_p = 1 without top_k");
-            }
-            if (!(u[r] >= 0 && u[r] < 1)) {
-                throw new IllegalArgumentException(op + ": row " + r + ": u " + u[r] + " outside [0, 1)");
-            }
+        DeviceDraws.check(draws, rows, n, MAX_DEVICE_TOP_K);
+        SampledToken[] out = new SampledToken[rows];
+        if (rows == 0) return out;
+        long lp = dev(logits).at((long) firstRow * stride, (long) rows * stride, op);
+        DeviceDraws.Columns c = DeviceDraws.Columns.of(draws, rows);
+        DeviceDraws.Layout at = DeviceDraws.Layout.of(rows, c.edits());
+        if (params == null || params.ptr() == 0 || params.bytes() < at.bytes()) {
+            params = replace(params, Math.max(at.bytes(), 4096));
         }
-        int[] ids = new int[rows];
-        if (rows == 0) return ids;
-        long uOffset = (12L * rows + 7) & ~7L;       // f32 temperature | i32 topK | f32 topP | f64 u
-        long bytes = uOffset + 8L * rows;
-        if (params == null || params.ptr() == 0 || params.bytes() < bytes) params = replace(params, Math.max(bytes, 4096));
         long p = params.ptr();
-        paramsUp.begin(bytes);
-        paramsUp.putFloats(0, temperature, 0, rows);
-        paramsUp.putInts(4L * rows, topK, 0, rows);
-        paramsUp.putFloats(8L * rows, topP, 0, rows);
-        paramsUp.putDoubles(uOffset, u, 0, rows);
-        paramsUp.upload(p, bytes);
-        long idsP = ints(rows);
-        launch(op, CudaNative.sample(lp, rows, vocab, p, p + 4L * rows, p + 8L * rows, p + uOffset, idsP));
-        idsDown.downloadInts(idsP, ids, rows);
-        return ids;
+        paramsUp.begin(at.bytes());
+        paramsUp.putFloats(at.invTemperature(), c.invTemperature(), 0, rows);
+        paramsUp.putInts(at.topK(), c.topK(), 0, rows);
+        paramsUp.putDoubles(at.topP(), c.topP(), 0, rows);
+        paramsUp.putDoubles(at.minP(), c.minP(), 0, rows);
+        paramsUp.putDoubles(at.u(), c.u(), 0, rows);
+        paramsUp.putFloats(at.penalty(), c.penalty(), 0, 3 * rows);
+        paramsUp.putInts(at.editStart(), c.editStart(), 0, rows + 1);
+        paramsUp.putInts(at.editId(), c.editId(), 0, c.edits());
+        paramsUp.putInts(at.editKind(), c.editKind(), 0, c.edits());
+        paramsUp.putFloats(at.editBias(), c.editBias(), 0, c.edits());
+        paramsUp.putInts(at.editCount(), c.editCount(), 0, c.edits());
+        paramsUp.upload(p, at.bytes());
+        long scratch = 0;
+        if (c.edits() > 0) {                          // rows with bias or penalties are edited in a copy
+            long need = 4L * rows * n;
+            if (drawScratch == null || drawScratch.ptr() == 0 || drawScratch.bytes() < need) {
+                drawScratch = replace(drawScratch, need);
+            }
+            scratch = drawScratch.ptr();
+        }
+        int count = rows * DeviceDraws.ROW_INTS;
+        long dst = ints(count);
+        launch(op, CudaNative.sample(lp, rows, stride, n, p + at.invTemperature(), p + at.topK(), p + at.topP(),
+                p + at.minP(), p + at.u(), p + at.penalty(), p + at.editStart(), p + at.editId(), p + at.editKind(),
+                p + at.editBias(), p + at.editCount(), scratch, dst));
+        int[] raw = new int[count];
+        idsDown.downloadInts(dst, raw, count);
+        for (int r = 0; r < rows; r++) out[r] = DeviceDraws.decode(raw, r);
+        return out;
     }
 
     /** Waits for the queued kernels; surfaces asynchronous errors. */
@@ -608,10 +630,10 @@ public final class CudaKernels implements Kernels, DeviceSampler {
         first = attempt(weights::close, first);
         first = attempt(batch::close, first);
         for (PinnedStaging s : List.of(idsUp, idsDown, paramsUp)) first = attempt(s::close, first);
-        for (DeviceBuffer b : Arrays.asList(ints, workspace, params, graphWorkspace)) {
+        for (DeviceBuffer b : Arrays.asList(ints, workspace, params, graphWorkspace, drawScratch)) {
             if (b != null) first = attempt(b::close, first);
         }
-        ints = workspace = params = graphWorkspace = null;
+        ints = workspace = params = graphWorkspace = drawScratch = null;
         frees.incrementAndGet();
         if (first != null) throw first;
     }

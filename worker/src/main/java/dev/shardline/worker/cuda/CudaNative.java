@@ -239,7 +239,14 @@ final class CudaNative {
      */
     static native int argmaxTop(long logits, int rows, int stride, int n, int top, long out);
 
-    /** ids (device int [rows]) drawn per row; temperature, topP f32, topK int, u f64: device arrays [rows]. */
-    static native int sample(long logits, int rows, int vocab, long temperature, long topK, long topP, long u,
-                             long ids);
+    /**
+     * A temperature draw per row over its first n values (rows stride floats apart) with the host Sampler's rule:
+     * invTemperature f32, topK int, topP, minP and u f64, penalty f32 [rows, 3] (repetition, frequency, presence),
+     * editStart int [rows + 1], then per edit editId, editKind, editCount int and editBias f32 ({@code DrawEdits});
+     * scratch (f32 [rows, n], may be 0 without edits) holds the edited rows; out (device int [rows, 6]): id, flags,
+     * max, the id's value, log-sum ({@link DeviceDraws}).
+     */
+    static native int sample(long logits, int rows, int stride, int n, long invTemperature, long topK, long topP,
+                             long minP, long u, long penalty, long editStart, long editId, long editKind,
+                             long editBias, long editCount, long scratch, long out);
 }

@@ -6,15 +6,16 @@ import java.util.Map;
 
 /**
  * Whether one sequence's next token can be chosen on the device with exactly the host {@code Sampler}'s semantics
- * (pure: no device). The device implements greedy argmax ({@link CudaKernels#argmax}), with up to
- * {@link CudaKernels#MAX_DEVICE_TOP_LOGPROBS} top log-probs ({@link CudaKernels#argmaxTop}), and temperature with
- * top-k in
- * 1..{@link CudaKernels#MAX_DEVICE_TOP_K} (top-p over what it kept), or with top-k off and top-p 1
- * ({@link CudaKernels#sample}), drawing at the host's {@code SeededDraw.uniform(seed, position)}. Everything the
- * host applies before or after those steps and the device does not — a logit bias on a sampled id, repetition,
- * frequency or presence penalties, min-p, top log-probs with a sampled token, top-p without top-k, top-k above the
- * device's limit —
- * sends the sequence to the host sampler, with the reason.
+ * (pure: no device). The device implements greedy argmax ({@link CudaKernels#argmaxLogprob}), with up to
+ * {@link CudaKernels#MAX_DEVICE_TOP_LOGPROBS} top log-probs ({@link CudaKernels#argmaxTop}), and temperature draws
+ * on the host's exact integer weights ({@link CudaKernels#draw}): top-k in 1..{@link CudaKernels#MAX_DEVICE_TOP_K}
+ * with top-p over what it kept, or top-k off with top-p 1, either with min-p, drawing at the host's
+ * {@code SeededDraw.uniform(seed, position)}, with the sampled token's log-prob, after a logit bias and
+ * repetition, frequency and presence penalties ({@code DrawEdits} of the sequence's history, applied on the
+ * device), and with up to {@link CudaKernels#MAX_DEVICE_TOP_LOGPROBS} top log-probs (from
+ * {@link CudaKernels#argmaxTop} beside the draw). Greedy with a bias or penalty is {@link Where#DEVICE_SAMPLE} too:
+ * the draw kernel returns the argmax of the edited logits. Everything else (top-p without top-k, top-k above the
+ * device's limit, more top log-probs) sends the sequence to the host sampler, with the reason.
  *
  * @param where  the sampler that serves the sequence
  * @param reason why the host (null on the device)
@@ -40,24 +41,25 @@ public record DeviceSamplingRoute(Where where, String reason) {
      * sampled vocabulary).
      */
     public static DeviceSamplingRoute of(SamplingParams p, int vocabLimit) {
-        for (Map.Entry<Integer, Float> bias : p.logitBias().entrySet()) {
-            if (bias.getKey() < vocabLimit && bias.getValue() != 0f) {   // ids beyond the limit are ignored
-                return host("logit_bias");
-            }
+        if (p.topLogprobs() > CudaKernels.MAX_DEVICE_TOP_LOGPROBS) {
+            return host("top_logprobs " + p.topLogprobs() + " > " + CudaKernels.MAX_DEVICE_TOP_LOGPROBS);
         }
-        if (p.repetitionPenalty() != 1.0) return host("repetition_penalty");
-        if (p.frequencyPenalty() != 0 || p.presencePenalty() != 0) return host("frequency/presence penalty");
-        if (p.isGreedy()) {
-            return p.topLogprobs() <= CudaKernels.MAX_DEVICE_TOP_LOGPROBS ? ARGMAX
-                    : host("top_logprobs " + p.topLogprobs() + " > " + CudaKernels.MAX_DEVICE_TOP_LOGPROBS);
+        if (p.isGreedy()) {               // with a bias or penalty: the draw kernel's argmax of the edited logits
+            return edits(p, vocabLimit) ? SAMPLE : ARGMAX;
         }
-        if (p.topLogprobs() > 0) return host("top_logprobs with sampling");
-        if (p.minP() > 0) return host("min_p");
         boolean kOn = p.topKEnabled() && p.topK() < vocabLimit;
         if (kOn && p.topK() > CudaKernels.MAX_DEVICE_TOP_K) {
             return host("top_k " + p.topK() + " > " + CudaKernels.MAX_DEVICE_TOP_K);
         }
         if (!kOn && p.topP() < 1.0) return host("top_p without top_k");
         return SAMPLE;
+    }
+
+    /** Whether the Sampler changes logits before choosing: a nonzero bias on a sampled id, or a penalty. */
+    static boolean edits(SamplingParams p, int vocabLimit) {
+        for (Map.Entry<Integer, Float> bias : p.logitBias().entrySet()) {
+            if (bias.getKey() < vocabLimit && bias.getValue() != 0f) return true;   // ids beyond are ignored
+        }
+        return p.repetitionPenalty() != 1.0 || p.frequencyPenalty() != 0 || p.presencePenalty() != 0;
     }
 }

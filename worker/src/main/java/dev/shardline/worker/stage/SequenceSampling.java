@@ -1,5 +1,6 @@
 package dev.shardline.worker.stage;
 
+import dev.shardline.model.sampling.DrawEdits;
 import dev.shardline.model.sampling.SampledToken;
 import dev.shardline.model.sampling.Sampler;
 import dev.shardline.model.sampling.SamplingParams;
@@ -37,6 +38,11 @@ final class SequenceSampling {
         return sampler.params();
     }
 
+    /** The seed of the sequence's draws (its params', or the one its sampler picked). */
+    long seed() {
+        return sampler.seed();
+    }
+
     /**
      * Whether the token after an entry of {@code entryTokens} tokens may be forced: the setup forces that generated
      * token's number (true whenever it forces any before the first sample, which builds the history).
@@ -44,6 +50,36 @@ final class SequenceSampling {
     boolean mayForceAfter(int entryTokens) {
         if (forced.length == 0) return false;
         return history == null || history.generatedCount() + entryTokens < forced.length;
+    }
+
+    /**
+     * The bias and penalties of the draw after an entry of {@code entryTokens}, over the first {@code vocab} logits:
+     * of the history the sample will see (built now from the held tokens when it is not built yet, without keeping
+     * it); null when that history is invalid (the sample itself then reports it).
+     */
+    DrawEdits editsAfter(int[] entryTokens, int vocab) {
+        if (history != null) return DrawEdits.of(sampler.params(), history, entryTokens, vocab);
+        int[] all = Arrays.copyOf(pending, pendingCount + entryTokens.length);
+        System.arraycopy(entryTokens, 0, all, pendingCount, entryTokens.length);
+        return editsOf(sampler.params(), sequenceId, all, promptTokens, generatedBefore, vocab);
+    }
+
+    /**
+     * As {@link #editsAfter} for a sequence whose entry carries its setup (its sampling state starts afresh with the
+     * entry's tokens).
+     */
+    static DrawEdits editsOfFirst(long sequenceId, SamplingSetup setup, int[] tokens, int generatedCount, int vocab) {
+        return editsOf(setup.params(), sequenceId, tokens, setup.promptTokens(), generatedCount, vocab);
+    }
+
+    private static DrawEdits editsOf(SamplingParams p, long sequenceId, int[] tokens, int promptTokens,
+                                     int generatedBefore, int vocab) {
+        try {
+            return DrawEdits.of(p, historyOf(sequenceId, tokens, tokens.length, promptTokens, generatedBefore),
+                    new int[0], vocab);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     /** Tokens the sequence holds here: the position of the next token. */
@@ -95,17 +131,35 @@ final class SequenceSampling {
         return sampler.choose(logits, offset, vocab, history);
     }
 
+    /**
+     * The token at {@link #length()} was chosen on the device: as at a host sample, the history is built here at the
+     * sequence's first token (the prompt is what it holds then, less the tokens generated before), so the penalties
+     * of later draws, on either side, see the same prompt.
+     */
+    void chosenElsewhere() {
+        if (history == null) {
+            history = buildHistory();
+        }
+    }
+
     private TokenHistory buildHistory() {
-        int promptLength = promptTokens > 0 ? promptTokens : pendingCount - generatedBefore;
-        if (promptLength < 0 || promptLength > pendingCount) {
-            throw new IllegalArgumentException("sequence " + sequenceId + ": a prompt of " + promptLength
-                    + " tokens, but the last stage holds " + pendingCount + " of its tokens");
-        }
-        TokenHistory h = TokenHistory.ofPrompt(Arrays.copyOf(pending, promptLength));
-        for (int i = promptLength; i < pendingCount; i++) {
-            h.addGenerated(pending[i]);
-        }
+        TokenHistory h = historyOf(sequenceId, pending, pendingCount, promptTokens, generatedBefore);
         pending = null;
+        return h;
+    }
+
+    /** The history of the first {@code count} held tokens: the prompt, then the generated ones. */
+    private static TokenHistory historyOf(long sequenceId, int[] tokens, int count, int promptTokens,
+                                          int generatedBefore) {
+        int promptLength = promptTokens > 0 ? promptTokens : count - generatedBefore;
+        if (promptLength < 0 || promptLength > count) {
+            throw new IllegalArgumentException("sequence " + sequenceId + ": a prompt of " + promptLength
+                    + " tokens, but the last stage holds " + count + " of its tokens");
+        }
+        TokenHistory h = TokenHistory.ofPrompt(Arrays.copyOf(tokens, promptLength));
+        for (int i = promptLength; i < count; i++) {
+            h.addGenerated(tokens[i]);
+        }
         return h;
     }
 }

@@ -1,5 +1,6 @@
 package dev.shardline.worker.stage;
 
+import dev.shardline.model.forward.DeviceDraw;
 import dev.shardline.model.forward.DeviceSampler;
 import dev.shardline.model.forward.DeviceTokens;
 import dev.shardline.model.forward.ForwardResult;
@@ -7,6 +8,7 @@ import dev.shardline.model.forward.GreedyOnDevice;
 import dev.shardline.model.forward.Qwen2Forward;
 import dev.shardline.model.forward.SequenceStep;
 import dev.shardline.model.kvcache.KvCache;
+import dev.shardline.model.sampling.DrawEdits;
 import dev.shardline.model.sampling.SampledToken;
 import dev.shardline.model.sampling.Sampler;
 import dev.shardline.model.sampling.SamplingParams;
@@ -23,9 +25,9 @@ import java.util.Map;
  * Runs micro-batches through this stage's layers: the pure core of a worker, with no networking. The first stage
  * embeds token ids, the others take the previous stage's hidden states; the last samples each sequence that asked
  * for logits, so only token ids leave it. One thread drives it (micro-batches run in arrival order). With a
- * {@link DeviceSampler} (backend cuda), the sequences {@link DeviceSamplingRoute} sends to the device argmax get
- * their greedy token, its log-probability and any top log-probs asked for from the device, and only the other rows'
- * logits come back.
+ * {@link DeviceSampler} (backend cuda), the sequences {@link DeviceSamplingRoute} sends to the device get their token
+ * from it in the same step (greedy with its log-probability and any top log-probs asked for, or a temperature draw
+ * with the host Sampler's exact rule and the token's log-probability), and only the other rows' logits come back.
  *
  * <p>An executor holds one assignment's sequence state (the last stage's samplers); the forward pass and the KV
  * cache belong to the caller, who may hand them to the next executor of the same layers (a worker re-assigned the
@@ -43,7 +45,7 @@ public final class StageExecutor {
         this(forward, cache, vocabLimit, null);
     }
 
-    /** @param deviceSampler picks greedy tokens where the logits are (null: all sampling on the host) */
+    /** @param deviceSampler picks tokens where the logits are (null: all sampling on the host) */
     public StageExecutor(Qwen2Forward forward, KvCache cache, int vocabLimit, DeviceSampler deviceSampler) {
         this.forward = forward;
         this.cache = cache;
@@ -115,6 +117,7 @@ public final class StageExecutor {
         DeviceTokens chosen = result.deviceTokens();
         for (int j = 0; j < chosen.size(); j++) {
             StageEntry e = entries.get(chosen.sequences()[j]);
+            sampling.get(e.sequenceId()).chosenElsewhere();  // the history starts at the first token, wherever chosen
             byEntry[chosen.sequences()[j]] = new SampledResult(e.sequenceId(), chosen.ids()[j], chosen.logprobs()[j],
                     chosen.top().get(j));
         }
@@ -127,9 +130,14 @@ public final class StageExecutor {
 
     /**
      * The entries whose token the device picks: on the last stage with a device sampler, those asking for logits
-     * whose parameters route to the device argmax ({@link DeviceSamplingRoute}; with top log-probs only when the
-     * sampler reports that many) and whose sequence has no forced token left (a forced token is scored on the host).
-     * Reads the sampling state without changing it.
+     * whose parameters route to the device ({@link DeviceSamplingRoute}), with top log-probs only when the sampler
+     * reports that many: greedy, or a draw (temperature, or greedy with a bias or penalty: the argmax of the edited
+     * logits) when the sampler {@link DeviceSampler#draws} and the
+     * sequence's seed is known (its sampler's, or the setup's), keyed at the position after the entry, with its
+     * bias and penalties as {@link DrawEdits} of the history the sample will see (built ahead from the held tokens
+     * before a sequence's first sample); and whose
+     * sequence has no forced token left (a forced token is scored on the host). Reads the sampling state without
+     * changing it.
      */
     GreedyOnDevice greedyOnDevice(List<StageEntry> entries) {
         if (deviceSampler == null || !isLast()) {
@@ -137,6 +145,7 @@ public final class StageExecutor {
         }
         boolean[] device = new boolean[entries.size()];
         int[] top = new int[entries.size()];
+        DeviceDraw[] draws = new DeviceDraw[entries.size()];
         for (int i = 0; i < entries.size(); i++) {
             StageEntry e = entries.get(i);
             if (!e.wantLogits()) continue;
@@ -144,12 +153,29 @@ public final class StageExecutor {
             SamplingParams p = e.sampling() != null ? e.sampling().params() : known == null ? null : known.params();
             boolean forcing = e.sampling() != null ? e.sampling().forcedTokenIds().length > 0
                     : known == null || known.mayForceAfter(e.tokens().length);
-            device[i] = p != null && !forcing
-                    && DeviceSamplingRoute.of(p, vocabLimit).where() == DeviceSamplingRoute.Where.DEVICE_ARGMAX
-                    && p.topLogprobs() <= deviceSampler.maxTopLogprobs();
-            top[i] = device[i] ? p.topLogprobs() : 0;
+            if (p == null || forcing) continue;
+            DeviceSamplingRoute.Where where = DeviceSamplingRoute.of(p, vocabLimit).where();
+            if (where == DeviceSamplingRoute.Where.DEVICE_ARGMAX) {
+                device[i] = p.topLogprobs() <= deviceSampler.maxTopLogprobs();
+                top[i] = device[i] ? p.topLogprobs() : 0;
+            } else if (where == DeviceSamplingRoute.Where.DEVICE_SAMPLE && deviceSampler.draws()
+                    && p.topLogprobs() <= deviceSampler.maxTopLogprobs()) {
+                // the seed keys the draw's u (a greedy draw uses none)
+                Long seed = known != null ? Long.valueOf(known.seed()) : p.isGreedy() ? Long.valueOf(0) : p.seed();
+                DrawEdits edits = !DrawEdits.anyFor(p, vocabLimit) ? DrawEdits.NONE
+                        : known != null ? known.editsAfter(e.tokens(), vocabLimit)
+                        : e.sampling() != null ? SequenceSampling.editsOfFirst(e.sequenceId(), e.sampling(), e.tokens(),
+                                e.generatedCount(), vocabLimit)
+                        : null;
+                if (seed != null && edits != null) {
+                    device[i] = true;
+                    top[i] = p.topLogprobs();
+                    if (p.isGreedy() && edits.isEmpty()) continue;   // nothing left to edit: the device argmax
+                    draws[i] = DeviceDraw.of(p, seed, (long) e.firstPosition() + e.tokens().length, edits);
+                }
+            }
         }
-        return new GreedyOnDevice(deviceSampler, device, vocabLimit, top);
+        return new GreedyOnDevice(deviceSampler, device, vocabLimit, top, draws);
     }
 
     /**

@@ -1,5 +1,7 @@
 package dev.shardline.worker.cuda;
 
+import dev.shardline.model.forward.DeviceDraw;
+import dev.shardline.model.sampling.DrawEdits;
 import dev.shardline.model.sampling.SampledToken;
 import dev.shardline.model.sampling.Sampler;
 import dev.shardline.model.sampling.SamplingParams;
@@ -17,10 +19,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Device argmax and sampling give the host {@link Sampler}'s tokens: the host draws u for a row as the Sampler does,
- * {@link SeededDraw#uniform SeededDraw.uniform(seed, position)}, so every backend must pick the same token. QwQ
- * vocabulary (152064), temperatures and top-p values exact in float, top-k up to the device limit 1024, ties planted,
- * rows at different positions.
+ * Device argmax and temperature draws give the host {@link Sampler}'s tokens: the host draws u for a row as the
+ * Sampler does, {@link SeededDraw#uniform SeededDraw.uniform(seed, position)}, and both sides weigh tokens with
+ * {@code DrawWeights}' exact integer rule, so the device must pick the same token. QwQ vocabulary (152064) and
+ * random smaller ones, temperatures, top-k up to the device limit 1024, top-p, min-p, ties planted, rows at
+ * different positions.
  */
 class CudaSamplingTest extends GpuTest {
     private static final int VOCAB = 152064;
@@ -132,47 +135,99 @@ class CudaSamplingTest extends GpuTest {
     }
 
     @Test
-    void sampleDrawsTheHostSamplersTokens() {
-        float[][] settings = {     // temperature, top_k, top_p
-                {0.5f, 40, 0.875f}, {1f, 1024, 1f}, {0.75f, 1, 1f}, {1.25f, 200, 0.5f}, {1f, 0, 1f}, {0f, 0, 1f},
-                {2f, 7, 0.75f}};
+    void drawGivesTheHostSamplersTokensAndLogprobs() {
+        // temperature, top_k (0: off), top_p, min_p: top-k with and without top-p, the dense path, min-p on both
+        double[][] settings = {
+                {0.6, 40, 0.95, 0}, {1, 1024, 1, 0}, {0.75, 1, 1, 0}, {1.25, 200, 0.5, 0}, {1, 0, 1, 0},
+                {0.3, 0, 1, 0}, {2, 7, 0.75, 0}, {1, 0, 1, 0.05}, {0.7, 500, 0.9, 0.01}, {1.5, 0, 1, 0.001}};
         int rows = settings.length;
-        for (int trial = 0; trial < 20; trial++) {
-            float[] logits = randoms(random, rows * VOCAB, 4f);
-            for (int r = 0; r < rows; r++) {                             // a few strong candidates and a tie
-                for (int j = 0; j < 30; j++) logits[r * VOCAB + random.nextInt(VOCAB)] += 6f;
-                logits[r * VOCAB + 5] = logits[r * VOCAB + 6];
+        int stride = VOCAB + 64;                                    // rows wider than the sampled vocabulary
+        int n = VOCAB;
+        for (int trial = 0; trial < 30; trial++) {
+            float[] logits = randoms(random, (rows + 1) * stride, 4f);
+            for (int r = 0; r <= rows; r++) {                            // a few strong candidates and a tie
+                for (int j = 0; j < 30; j++) logits[r * stride + random.nextInt(n)] += 6f;
+                logits[r * stride + 5] = logits[r * stride + 6];
             }
-            float[] temperature = new float[rows];
-            int[] topK = new int[rows];
-            float[] topP = new float[rows];
-            double[] u = new double[rows];
-            int[] expected = new int[rows];
+            DeviceDraw[] draws = new DeviceDraw[rows];
+            SampledToken[] expected = new SampledToken[rows];
             for (int r = 0; r < rows; r++) {
-                temperature[r] = settings[r][0];
-                topK[r] = (int) settings[r][1];
-                topP[r] = settings[r][2];
+                double[] q = settings[r];
                 long seed = 1000L * trial + r;
                 int position = 37 * trial + r;                 // a prompt of that many tokens: the next draw's position
-                u[r] = SeededDraw.uniform(seed, position);
-                SamplingParams p = SamplingParams.defaults().withTemperature(temperature[r])
-                        .withTopK(topK[r] == 0 ? -1 : topK[r]).withTopP(topP[r]).withSeed(seed);
-                expected[r] = new Sampler(p).sample(logits, r * VOCAB, VOCAB, TokenHistory.ofPrompt(new int[position]))
-                        .id();
+                SamplingParams p = SamplingParams.defaults().withTemperature(q[0]).withTopK(q[1] == 0 ? -1 : (int) q[1])
+                        .withTopP(q[2]).withMinP(q[3]).withSeed(seed);
+                draws[r] = DeviceDraw.of(p, seed, position);
+                expected[r] = new Sampler(p).choose(logits, (r + 1) * stride, n, TokenHistory.ofPrompt(new int[position]));
             }
             try (var l = upload(cuda, logits)) {
-                assertArrayEquals(expected, cuda.sample(l, rows, VOCAB, temperature, topK, topP, u), "trial " + trial);
+                SampledToken[] got = cuda.draw(l, 1, rows, stride, n, draws);      // row 0 is not drawn
+                for (int r = 0; r < rows; r++) {
+                    String what = "trial " + trial + ", row " + r;
+                    assertEquals(expected[r].id(), got[r].id(), what);
+                    assertEquals(expected[r].logprob(), got[r].logprob(), 1e-5, what);
+                }
             }
         }
     }
 
     @Test
-    void settingsTheDeviceCannotSampleAreRefused() {
+    void drawEqualsTheHostOnManySmallRandomRowsWithAndWithoutPenalties() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+        int rows = 64;
+        for (int trial = 0; trial < 40; trial++) {
+            int n = 2 + r.nextInt(30_000);
+            float[] logits = new float[rows * n];
+            DeviceDraw[] draws = new DeviceDraw[rows];
+            int[] expected = new int[rows];
+            for (int row = 0; row < rows; row++) {
+                float[] x = DeviceDrawsTest.randomRow(r, n);
+                System.arraycopy(x, 0, logits, row * n, n);
+                SamplingParams p = DeviceDrawsTest.randomParams(r, n);
+                long seed = r.nextLong();
+                TokenHistory history = TokenHistory.ofPrompt(new int[r.nextInt(5000)]);
+                DrawEdits edits = DrawEdits.NONE;
+                if (r.nextInt(3) == 0) {                            // bias and penalties from a history
+                    p = DeviceDrawsTest.withPenalties(r, p, n);
+                    if (r.nextInt(4) == 0) p = p.withTemperature(0);    // greedy: the edited argmax
+                    history = DeviceDrawsTest.randomHistory(r, n);
+                    edits = DrawEdits.of(p, history, new int[0], n);
+                    if (p.isGreedy() && edits.isEmpty()) p = p.withTemperature(1);
+                }
+                draws[row] = DeviceDraw.of(p, seed, history.length(), edits);
+                expected[row] = new Sampler(p.withSeed(seed)).choose(x, 0, n, history).id();
+            }
+            try (var l = upload(cuda, logits)) {
+                SampledToken[] got = cuda.draw(l, 0, rows, n, n, draws);
+                for (int row = 0; row < rows; row++) {
+                    assertEquals(expected[row], got[row].id(), "trial " + trial + ", row " + row + ", n " + n
+                            + ", " + draws[row]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void drawOnACumulativeBoundaryTakesTheNextTokenAsTheHost() {
+        int rows = DeviceDrawsTest.BOUNDARY_DRAWS.length;
+        int n = DeviceDrawsTest.EQUAL.length;
+        float[] logits = new float[rows * n];
+        for (int r = 0; r < rows; r++) System.arraycopy(DeviceDrawsTest.EQUAL, 0, logits, r * n, n);
+        try (var l = upload(cuda, logits)) {
+            SampledToken[] got = cuda.draw(l, 0, rows, n, n, DeviceDrawsTest.BOUNDARY_DRAWS);
+            for (int r = 0; r < rows; r++) {
+                assertEquals(DeviceDrawsTest.BOUNDARY_TOKENS[r], got[r].id(), "draw " + r);
+            }
+        }
+    }
+
+    @Test
+    void drawsTheDeviceCannotMakeAreRefused() {
         try (var l = cuda.allocate(VOCAB)) {
-            assertThrows(IllegalArgumentException.class, () -> cuda.sample(l, 1, VOCAB, new float[] {1f},
-                    new int[] {2000}, new float[] {1f}, new double[] {0.5}));
-            assertThrows(IllegalArgumentException.class, () -> cuda.sample(l, 1, VOCAB, new float[] {1f},
-                    new int[] {-1}, new float[] {0.9f}, new double[] {0.5}));
+            assertThrows(IllegalArgumentException.class, () -> cuda.draw(l, 0, 1, VOCAB, VOCAB,
+                    new DeviceDraw[] {new DeviceDraw(1f, 2000, 1, 0, 0.5)}));
+            assertThrows(IllegalArgumentException.class, () -> cuda.draw(l, 0, 1, VOCAB, VOCAB,
+                    new DeviceDraw[] {new DeviceDraw(1f, -1, 0.9, 0, 0.5)}));
         }
     }
 }

@@ -27,12 +27,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A whole last stage on the GPU as a worker runs it with {@code cuda-graphs=true}: decode graphs (captured in the
- * warm-up and while serving) and the device sampler (greedy with and without top log-probs), against the same stage
- * run eagerly with every token sampled on the host from the full logits. Four sequences on the tiny demo model with
- * the bf16 cache: greedy with 5 top log-probs and plain greedy (device), greedy with a penalty and seeded
- * temperature with 2 top log-probs (host); a prefill, then 10 decode steps fed with the eager stage's tokens. Tokens
- * must be equal; log-probs within 1e-4 x max(1, |log-prob|) (graph vs eager logits differ by f32 rounding; the
- * device sums exps in double); top lists equal, except a swap of two alternatives closer than that bound.
+ * warm-up and while serving) and the device sampler (greedy with and without top log-probs, temperature draws),
+ * against the same stage run eagerly with every token sampled on the host from the full logits. Seven sequences on
+ * the tiny demo model with the bf16 cache: greedy with 5 top log-probs and plain greedy (device argmax), greedy with
+ * a penalty (the draw kernel's edited argmax), seeded temperature with 2 top log-probs (device draw, alternatives
+ * from argmaxTop), seeded temperature with top-k, top-p and min-p (device draw), seeded temperature with top-k and
+ * penalties (device draw with edits), and seeded top-p without top-k (host); a prefill, then 10 decode steps fed
+ * with the eager stage's tokens. Tokens must be equal (a draw could flip only where the graph and eager logits'
+ * f32 rounding moves a cumulative weight across the target: of the order of 1e-6 per row); log-probs within
+ * 1e-4 x max(1, |log-prob|) (graph vs eager logits differ by f32 rounding; the device sums exps in double); top
+ * lists equal, except a swap of two alternatives closer than that bound.
  */
 @Tag("gpu")
 class CudaStageTest {
@@ -43,7 +47,12 @@ class CudaStageTest {
             new SamplingSetup(SamplingParams.greedy(), PROMPT.length, new int[0]),
             new SamplingSetup(SamplingParams.greedy().withPenalties(0, 0, 1.3), PROMPT.length, new int[0]),
             new SamplingSetup(SamplingParams.defaults().withTemperature(0.8).withSeed(5L).withTopLogprobs(2),
-                    PROMPT.length, new int[0])};
+                    PROMPT.length, new int[0]),
+            new SamplingSetup(SamplingParams.qwqRecommended().withTemperature(1.3).withMinP(0.01).withSeed(9L),
+                    PROMPT.length, new int[0]),
+            new SamplingSetup(SamplingParams.defaults().withTemperature(1.1).withTopK(100).withPenalties(0.2, 0.1, 1.2)
+                    .withSeed(11L), PROMPT.length, new int[0]),
+            new SamplingSetup(SamplingParams.defaults().withTopP(0.9).withSeed(15L), PROMPT.length, new int[0])};
 
     @Test
     void aStageWithGraphsAndTheDeviceSamplerGivesTheEagerHostSampledStagesTokens(@TempDir Path dir) {
@@ -102,7 +111,7 @@ class CudaStageTest {
         }
     }
 
-    /** A prefill of all four, then 10 decode steps fed with {@code feed}'s tokens (its own when empty). */
+    /** A prefill of all seven, then 10 decode steps fed with {@code feed}'s tokens (its own when empty). */
     private static List<List<SampledResult>> run(StageExecutor s, List<List<SampledResult>> feed) {
         List<List<SampledResult>> steps = new ArrayList<>();
         for (int step = 0; step <= 10; step++) {

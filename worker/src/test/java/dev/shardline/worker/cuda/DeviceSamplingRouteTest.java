@@ -35,15 +35,33 @@ class DeviceSamplingRouteTest {
     }
 
     @Test
+    void minPAndTheSampledTokensLogprobRunOnTheDevice() {
+        assertEquals(Where.DEVICE_SAMPLE, route(PLAIN.withMinP(0.05)).where(), "min_p without top-k");
+        assertEquals(Where.DEVICE_SAMPLE, route(SamplingParams.qwqRecommended().withMinP(0.01)).where());
+        assertEquals(Where.DEVICE_SAMPLE, route(PLAIN.withTopK(50).withMinP(1.0).withSeed(3L)).where());
+        assertEquals(Where.DEVICE_SAMPLE, route(PLAIN.withTopLogprobs(0)).where(),
+                "logprobs without top_logprobs: the sampled token's log-prob comes from the device");
+        assertEquals(Where.DEVICE_SAMPLE, route(PLAIN.withTopLogprobs(20)).where(), "top log-probs beside a draw");
+        assertEquals(Where.DEVICE_SAMPLE, route(SamplingParams.greedy().withPenalties(0, 0, 1.1).withTopLogprobs(3))
+                .where(), "the edited argmax with top log-probs");
+    }
+
+    @Test
+    void biasAndPenaltiesWithATemperatureAreDrawnOnTheDevice() {
+        assertEquals(Where.DEVICE_SAMPLE, route(PLAIN.withPenalties(0.5, 0.2, 1.1)).where());
+        assertEquals(Where.DEVICE_SAMPLE, route(SamplingParams.qwqRecommended().withLogitBias(Map.of(7, -100f))).where());
+        assertEquals(Where.HOST, route(PLAIN.withPenalties(0.5, 0, 1).withTopP(0.9)).where(), "top_p without top_k");
+        assertEquals(Where.DEVICE_SAMPLE, route(SamplingParams.greedy().withPenalties(0, 0, 1.1)).where(),
+                "greedy with a penalty: the draw kernel's argmax of the edited logits");
+    }
+
+    @Test
     void whatTheDeviceDoesNotImplementGoesToTheHostNamingIt() {
-        assertHost("min_p", PLAIN.withMinP(0.05));
-        assertHost("repetition_penalty", SamplingParams.greedy().withPenalties(0, 0, 1.1));
-        assertHost("frequency/presence penalty", PLAIN.withPenalties(0.5, 0, 1));
-        assertHost("frequency/presence penalty", PLAIN.withPenalties(0, 0.2, 1));
-        assertHost("top_logprobs with sampling", PLAIN.withTopLogprobs(5));
+        assertHost("top_p without top_k", PLAIN.withTopP(0.9).withMinP(0.05));
+        assertHost("top_logprobs 21 > 20", PLAIN.withTopLogprobs(21));
+        assertHost("top_logprobs 21 > 20", SamplingParams.greedy().withPenalties(0, 0, 1.1).withTopLogprobs(21));
         assertHost("top_k 1025 > 1024", PLAIN.withTopK(1025));
         assertHost("top_p without top_k", PLAIN.withTopP(0.9));
-        assertHost("logit_bias", SamplingParams.greedy().withLogitBias(Map.of(7, -100f)));
     }
 
     @Test
@@ -51,8 +69,8 @@ class DeviceSamplingRouteTest {
         // ids at or beyond the sampled vocabulary are ignored by the host sampler; a zero bias changes nothing
         assertEquals(Where.DEVICE_ARGMAX, DeviceSamplingRoute.of(SamplingParams.greedy()
                 .withLogitBias(Map.of(VOCAB + 3, 5f, 11, 0f)), VOCAB).where());
-        assertEquals(Where.HOST, DeviceSamplingRoute.of(SamplingParams.greedy()
-                .withLogitBias(Map.of(1000, 5f)), 2000).where());
+        assertEquals(Where.DEVICE_SAMPLE, DeviceSamplingRoute.of(SamplingParams.greedy()
+                .withLogitBias(Map.of(1000, 5f)), 2000).where(), "a bias that counts: the edited argmax");
         assertEquals(Where.DEVICE_ARGMAX, DeviceSamplingRoute.of(SamplingParams.greedy()
                 .withLogitBias(Map.of(1000, 5f)), 1000).where());
     }
