@@ -4,6 +4,7 @@ import dev.shardline.model.config.ConfigKeyException;
 import dev.shardline.model.config.ConfigKeys;
 import dev.shardline.worker.cuda.CudaDeviceSelection;
 import dev.shardline.worker.cuda.DecodeGraphPlan;
+import dev.shardline.worker.cuda.DeviceSampling;
 import dev.shardline.worker.cuda.KvDtype;
 
 import java.net.InetAddress;
@@ -31,7 +32,7 @@ import java.util.TreeSet;
  * @param drainTimeoutMs   after a drain was requested (SIGTERM), how long to wait for the coordinator to finish it
  *                         before stopping anyway (default 120000)
  * @param cuda             backend cuda's options: {@code cuda-device}, {@code cuda-debug-sync}, {@code cuda-kv-dtype},
- *                         {@code cuda-graphs}, {@code cuda-graph-max-batch}
+ *                         {@code cuda-graphs}, {@code cuda-graph-max-batch}, {@code cuda-sampling}
  * @param loadNice         nice value (0..19) of the thread that reads and copies weights at load, so that a load
  *                         yields the cores to stages serving on the same host (default 10; 0 keeps the worker's own)
  */
@@ -41,7 +42,7 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
 
     public static final Set<String> KEYS = Set.of("worker-id", "coordinator", "host", "port", "model", "backend",
             "threads", "memory-budget", "weights", "drain-timeout-ms", "cuda-device", "cuda-debug-sync",
-            "cuda-kv-dtype", "cuda-graphs", "cuda-graph-max-batch", "load-nice");
+            "cuda-kv-dtype", "cuda-graphs", "cuda-graph-max-batch", "cuda-sampling", "load-nice");
 
     /** Default of load-nice. */
     public static final int DEFAULT_LOAD_NICE = 10;
@@ -60,20 +61,23 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
      *                       (default false until it has run on a GPU)
      * @param graphMaxBatch  {@code cuda-graph-max-batch}: the largest bucket, a power of two in 1..256 (default 32);
      *                       larger decode steps run eagerly
+     * @param sampling       {@code cuda-sampling}: {@code device} (default), {@code greedy} or {@code host}: which
+     *                       tokens are chosen on the device ({@link DeviceSampling})
      */
     public record Cuda(int device, boolean debugSync, String visibleDevices, KvDtype kvDtype, boolean graphs,
-                       int graphMaxBatch) {
+                       int graphMaxBatch, DeviceSampling sampling) {
         /** GPU 0, no per-launch synchronisation, every GPU visible, bf16 KV cache, no graphs. */
         public static final Cuda DEFAULT = new Cuda(0, false, null);
 
         public Cuda {
             if (kvDtype == null) kvDtype = KvDtype.BF16;
+            if (sampling == null) sampling = DeviceSampling.DEVICE;
             new DecodeGraphPlan(graphs, graphMaxBatch, debugSync);    // checks the bucket
         }
 
         /** Without decode graphs. */
         public Cuda(int device, boolean debugSync, String visibleDevices, KvDtype kvDtype) {
-            this(device, debugSync, visibleDevices, kvDtype, false, DecodeGraphPlan.DEFAULT_MAX_BATCH);
+            this(device, debugSync, visibleDevices, kvDtype, false, DecodeGraphPlan.DEFAULT_MAX_BATCH, DeviceSampling.DEVICE);
         }
 
         /** Which decode steps run as graphs. */
@@ -161,8 +165,18 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
                 ConfigKeys.intValue(v, "drain-timeout-ms", (int) DEFAULT_DRAIN_TIMEOUT_MS),
                 new Cuda(ConfigKeys.intValue(v, "cuda-device", 0), booleanValue(v, "cuda-debug-sync"),
                         env.get("CUDA_VISIBLE_DEVICES"), kvDtypeValue(v), booleanValue(v, "cuda-graphs"),
-                        graphMaxBatch(v)),
+                        graphMaxBatch(v), samplingValue(v)),
                 ConfigKeys.intValue(v, "load-nice", DEFAULT_LOAD_NICE));
+    }
+
+    /** device, greedy or host (absent: device); anything else fails naming the key. */
+    private static DeviceSampling samplingValue(Map<String, String> v) {
+        String s = v.getOrDefault("cuda-sampling", "device");
+        DeviceSampling mode = DeviceSampling.parse(s);
+        if (mode == null) {
+            throw new ConfigKeyException("cuda-sampling", "must be device, greedy or host, got " + s);
+        }
+        return mode;
     }
 
     /** A power of two in 1..256 (absent: 32); anything else fails naming the key. */

@@ -16,6 +16,7 @@ import dev.shardline.worker.config.WorkerConfig;
 import dev.shardline.worker.cuda.CudaBackend;
 import dev.shardline.worker.cuda.CudaDecodeGraphs;
 import dev.shardline.worker.cuda.CudaKernels;
+import dev.shardline.worker.cuda.DeviceSampling;
 import dev.shardline.model.forward.DeviceSampler;
 import dev.shardline.worker.host.ThreadNice;
 import dev.shardline.worker.stage.StageExecutor;
@@ -46,12 +47,13 @@ final class LoadedLayers implements AutoCloseable {
     private final ModelWeights weights;
     private final Kernels kernels;
     private final CudaKernels cuda;           // the same kernels when the backend is cuda (its bf16 KV cache)
+    private final DeviceSampler sampler;      // cuda narrowed by cuda-sampling; null: the host samples every token
     private final Qwen2Forward forward;
     private volatile KvCache cache;   // replaced by ensureKv while no assignment is in service
     private boolean closed;
 
     private LoadedLayers(AssignmentPlan plan, ModelWeights weights, Kernels kernels, CudaKernels cuda,
-                         Qwen2Forward forward, KvCache cache) {
+                         DeviceSampler sampler, Qwen2Forward forward, KvCache cache) {
         this.dir = plan.dir().toAbsolutePath().normalize();
         this.fingerprint = plan.fingerprint();
         this.range = plan.range();
@@ -59,6 +61,7 @@ final class LoadedLayers implements AutoCloseable {
         this.weights = weights;
         this.kernels = kernels;
         this.cuda = cuda;
+        this.sampler = sampler;
         this.forward = forward;
         this.cache = cache;
     }
@@ -99,7 +102,12 @@ final class LoadedLayers implements AutoCloseable {
                         + (st.lastFailure() != null ? "; a capture failed, its shape runs eagerly: " + st.lastFailure()
                         : ""));
             }
-            return new LoadedLayers(plan, weights, kernels, cuda, forward, cache);
+            DeviceSampler sampler = cfg.cuda().sampling().apply(cuda);
+            if (cuda != null && cfg.cuda().sampling() != DeviceSampling.DEVICE) {
+                log.accept("cuda-sampling=" + cfg.cuda().sampling().name().toLowerCase(java.util.Locale.ROOT)
+                        + ": " + (sampler == null ? "every token" : "every drawn token") + " is chosen on the host");
+            }
+            return new LoadedLayers(plan, weights, kernels, cuda, sampler, forward, cache);
         } catch (OutOfMemoryError e) {
             release(cache, kernels, weights);
             throw new AssignException(Status.Code.RESOURCE_EXHAUSTED, "out of memory while loading " + plan.range()
@@ -201,9 +209,9 @@ final class LoadedLayers implements AutoCloseable {
         return cache;
     }
 
-    /** The device's greedy sampler (backend cuda), or null: the host samples every token. */
+    /** The device's sampler (backend cuda, narrowed by {@code cuda-sampling}), or null: the host samples every token. */
     DeviceSampler deviceSampler() {
-        return cuda;
+        return sampler;
     }
 
     LayerRange range() {

@@ -36,6 +36,42 @@ class CudaOptionsTest {
     }
 
     @Test
+    void cudaSamplingDefaultsToTheDeviceAndNarrowsToGreedyOrHost() {
+        assertEquals(DeviceSampling.DEVICE, parse(Map.of()).cuda().sampling());
+        assertEquals(DeviceSampling.GREEDY, parse(Map.of(), "cuda-sampling", "greedy").cuda().sampling());
+        assertEquals(DeviceSampling.HOST, parse(Map.of("SHARDLINE_WORKER_CUDA_SAMPLING", "host")).cuda().sampling());
+        ConfigKeyException bad = assertThrows(ConfigKeyException.class, () -> parse(Map.of(), "cuda-sampling", "gpu"));
+        assertTrue(bad.getMessage().contains("cuda-sampling") && bad.getMessage().contains("gpu"), bad.getMessage());
+
+        int[] argmaxCalls = {0};
+        dev.shardline.model.forward.DeviceSampler kernels = new dev.shardline.model.forward.DeviceSampler() {
+            @Override
+            public void argmaxLogprob(dev.shardline.model.kernels.Activations logits, int rows, int stride, int n,
+                                      int[] ids, float[] logprobs) {
+                argmaxCalls[0]++;
+            }
+
+            @Override
+            public int maxTopLogprobs() {
+                return 20;
+            }
+
+            @Override
+            public boolean draws() {
+                return true;
+            }
+        };
+        assertTrue(DeviceSampling.DEVICE.apply(kernels) == kernels, "device: the kernels as they are");
+        assertNull(DeviceSampling.HOST.apply(kernels), "host: no device sampler");
+        assertNull(DeviceSampling.DEVICE.apply(null), "no GPU: no device sampler");
+        dev.shardline.model.forward.DeviceSampler greedy = DeviceSampling.GREEDY.apply(kernels);
+        assertFalse(greedy.draws(), "greedy: draws go to the host");
+        assertEquals(20, greedy.maxTopLogprobs());
+        greedy.argmaxLogprob(null, 1, 1, 1, new int[1], new float[1]);
+        assertEquals(1, argmaxCalls[0], "greedy: the argmax still runs on the device");
+    }
+
+    @Test
     void cudaGraphsAreOffByDefaultAndTheirMaximumIsAPowerOfTwo() {
         WorkerConfig plain = parse(Map.of());
         assertFalse(plain.cuda().graphs());
