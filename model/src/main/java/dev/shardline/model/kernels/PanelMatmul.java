@@ -115,7 +115,18 @@ final class PanelMatmul {
         } else {
             widened(p, tp, w, k, r0, rows, k0, k1, ws, acc);
         }
-        if (k0 == 0) {
+        if (k0 == 0 && bias != null) {
+            for (int j = 0; j < rows; j++) {
+                ws[j] = bias.get(r0 + j);                 // ws[0, RB * KB) is free once the block is accumulated
+            }
+            for (int t = 0; t < tokens; t++) {
+                int o = t * n + r0;
+                int a = acc + t;
+                for (int j = 0; j < rows; j++) {
+                    out[o + j] = ws[a + j * tp] + ws[j];
+                }
+            }
+        } else if (k0 == 0) {
             for (int t = 0; t < tokens; t++) {
                 int o = t * n + r0;
                 int a = acc + t;
@@ -129,13 +140,6 @@ final class PanelMatmul {
                 int a = acc + t;
                 for (int j = 0; j < rows; j++) {
                     out[o + j] += ws[a + j * tp];
-                }
-            }
-        }
-        if (bias != null && k0 == 0) {
-            for (int t = 0; t < tokens; t++) {
-                for (int j = 0; j < rows; j++) {
-                    out[t * n + r0 + j] += bias.get(r0 + j);
                 }
             }
         }
