@@ -236,9 +236,9 @@ public final class Sampler {
             }
         } else {
             n = vocabSize;
+            DrawWeightsVector.weights(x, n, max, invT, w);
             for (int i = 0; i < n; i++) {
                 ids[i] = i;
-                w[i] = DrawWeights.weight(x[i], max, invT);
             }
         }
         if (params.minP() > 0) {

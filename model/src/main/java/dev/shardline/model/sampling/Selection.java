@@ -91,9 +91,9 @@ final class Selection {
         }
         Arrays.fill(mass, 0, 2 * BUCKETS, 0L);
         long total = 0;
+        DrawWeightsVector.weights(x, n, max, invT, wAll);
         for (int i = 0; i < n; i++) {
-            long w = DrawWeights.weight(x[i], max, invT);
-            wAll[i] = w;
+            long w = wAll[i];
             if (w > 0) {
                 mass[bucket(w)] += w;
                 total += w;
