@@ -165,7 +165,7 @@ class PaddedStepTest {
         DeviceDraw[][] steps = {
                 {null, null, null},                    // greedy only: argmaxLogprob
                 {drawn, null, drawn},                  // mixed: both kernels over the padded rows
-                {declined, drawn, null},               // the draw of sequence 0 declined: its logits come back
+                {null, declined, drawn},               // the draw of sequence 1 declined: its logits come back
         };
         for (int step = 0; step < steps.length; step++) {
             ForwardResult want = plain.forward(decodeAll(step), null, a,
@@ -177,8 +177,8 @@ class PaddedStepTest {
             assertArrayEquals(want.logitSequences(), got.logitSequences(), at);
             assertArrayEquals(want.logits(), got.logits(), at + ": declined rows' logits, bit for bit");
         }
-        assertArrayEquals(new int[] {0}, padded.forward(decodeAll(3), null, b, new GreedyOnDevice(paddedSampler,
-                all, 300, new int[0], steps[2])).logitSequences(), "sequence 0 declined");
+        assertArrayEquals(new int[] {1}, padded.forward(decodeAll(3), null, b, new GreedyOnDevice(paddedSampler,
+                all, 300, new int[0], steps[2])).logitSequences(), "sequence 1 declined");
         assertEquals(4, graphs.heads.size(), "every decode step's head went through runStep");
         for (int[] h : graphs.heads) assertArrayEquals(new int[] {4, 3, 4}, h, "3 rows padded to 4");
         assertEquals(4, graphs.layers.calls.size());
