@@ -71,7 +71,7 @@ public final class CudaDecodeGraphs implements StepGraphs {
 
     @Override
     public boolean graphsHead() {
-        return true;
+        return plan.head();
     }
 
     @Override
