@@ -27,7 +27,7 @@ import dev.shardline.model.sampling.SampledToken;
  * reference a graph's results must equal bit for bit. One compute thread, like the kernels.
  *
  * <p>On the last stage, a padded step whose every token the device chooses ({@link GraphHead}) comes through
- * {@link #runStep}: its draws are staged into fixed buffers first ({@link CudaKernels#stageHead}, sized for the
+ * {@link #runStep} unless the plan keeps heads eager ({@link DecodeGraphPlan#head}, {@code cuda-graph-head=false}): its draws are staged into fixed buffers first ({@link CudaKernels#stageHead}, sized for the
  * bucket; any growth is a free, so it happens before the epoch is read), then the layers, the final norm and
  * lm_head over the padded rows, argmaxLogprob and/or the draw kernel over the padded rows run as one graph (the
  * head's kind, {@link HeadStaging#kind}, is part of the shape), and the small results are read back after it
