@@ -88,12 +88,51 @@ public final class Qwen2Forward {
         ropeTables(allPositions(steps, run), s);                                         // [run, 64] each
         AttentionBatch attention = attentionBatch(steps);
         Runnable layerLoop = () -> layers(s, run, attention, cache);
+        if (padded > 0 && weights.range().head() && graphs.graphsHead() && GraphHead.refusal(steps, device) == null) {
+            GraphHead head = graphHead(steps, s, padded, device);                        // logits allocated here
+            SampledToken[] t = graphs.runStep(padded, attention, cache, layerLoop, head);
+            if (t.length != steps.size()) {
+                throw new IllegalStateException("step graphs returned " + t.length + " tokens for " + steps.size()
+                        + " sequences");
+            }
+            return paddedHeadResult(s, t);
+        }
         if (padded > 0) {
             graphs.runLayers(padded, attention, cache, layerLoop);
         } else {
             layerLoop.run();
         }
         return head(steps, rows, s, device);
+    }
+
+    /**
+     * The head of a padded decode step whose every token the device chooses ({@link GraphHead}): final norm and
+     * lm_head over all padded rows, in place (row i is sequence i: no gather), and the sequences' draws.
+     */
+    private GraphHead graphHead(List<SequenceStep> steps, Scratch s, int padded, GreedyOnDevice device) {
+        float eps = (float) config.rmsNormEps();
+        Activations logits = s.logits(padded);
+        Runnable ops = () -> {
+            kernels.rmsNorm(s.x, weights.finalNorm(), eps, padded, s.xb);                // [padded, 5120]
+            kernels.matmul(s.xb, padded, weights.lmHead(), null, logits);                // [padded, 152064]
+        };
+        DeviceDraw[] draws = new DeviceDraw[steps.size()];
+        for (int i = 0; i < draws.length; i++) draws[i] = device.draw(i);
+        return new GraphHead(ops, logits, steps.size(), padded, config.vocabSize(), device.vocabLimit(), draws,
+                device.sampler());
+    }
+
+    /** A padded head's result: the device's tokens, and the logits of the rows it declined (batch order). */
+    private ForwardResult paddedHeadResult(Scratch s, SampledToken[] t) {
+        int vocab = config.vocabSize();
+        int[] all = IntStream.range(0, t.length).toArray();
+        int[] accepted = IntStream.range(0, t.length).filter(i -> t[i] != null).toArray();
+        int[] declined = IntStream.range(0, t.length).filter(i -> t[i] == null).toArray();
+        float[] logits = new float[declined.length * vocab];
+        for (int j = 0; j < declined.length; j++) {
+            kernels.read(s.logits, (long) declined[j] * vocab, logits, j * vocab, vocab);
+        }
+        return new ForwardResult(null, logits, declined, vocab, tokens(all, t, accepted));
     }
 
     /** The layer loop over {@code rows} rows of the scratch (a padded step's rows include its padding). */

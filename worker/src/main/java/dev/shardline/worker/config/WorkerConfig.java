@@ -32,7 +32,8 @@ import java.util.TreeSet;
  * @param drainTimeoutMs   after a drain was requested (SIGTERM), how long to wait for the coordinator to finish it
  *                         before stopping anyway (default 120000)
  * @param cuda             backend cuda's options: {@code cuda-device}, {@code cuda-debug-sync}, {@code cuda-kv-dtype},
- *                         {@code cuda-graphs}, {@code cuda-graph-max-batch}, {@code cuda-sampling}
+ *                         {@code cuda-graphs}, {@code cuda-graph-max-batch}, {@code cuda-graph-head},
+ *                         {@code cuda-sampling}
  * @param loadNice         nice value (0..19) of the thread that reads and copies weights at load, so that a load
  *                         yields the cores to stages serving on the same host (default 10; 0 keeps the worker's own)
  */
@@ -42,7 +43,8 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
 
     public static final Set<String> KEYS = Set.of("worker-id", "coordinator", "host", "port", "model", "backend",
             "threads", "memory-budget", "weights", "drain-timeout-ms", "cuda-device", "cuda-debug-sync",
-            "cuda-kv-dtype", "cuda-graphs", "cuda-graph-max-batch", "cuda-sampling", "load-nice");
+            "cuda-kv-dtype", "cuda-graphs", "cuda-graph-max-batch", "cuda-graph-head", "cuda-sampling",
+            "load-nice");
 
     /** Default of load-nice. */
     public static final int DEFAULT_LOAD_NICE = 10;
@@ -61,11 +63,13 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
      *                       (default false until it has run on a GPU)
      * @param graphMaxBatch  {@code cuda-graph-max-batch}: the largest bucket, a power of two in 1..256 (default 32);
      *                       larger decode steps run eagerly
+     * @param graphHead      {@code cuda-graph-head}: on the last stage, decode steps whose every token the device
+     *                       chooses capture the head (lm_head and sampling) with the layers (default true)
      * @param sampling       {@code cuda-sampling}: {@code device} (default), {@code greedy} or {@code host}: which
      *                       tokens are chosen on the device ({@link DeviceSampling})
      */
     public record Cuda(int device, boolean debugSync, String visibleDevices, KvDtype kvDtype, boolean graphs,
-                       int graphMaxBatch, DeviceSampling sampling) {
+                       int graphMaxBatch, boolean graphHead, DeviceSampling sampling) {
         /** GPU 0, no per-launch synchronisation, every GPU visible, bf16 KV cache, no graphs. */
         public static final Cuda DEFAULT = new Cuda(0, false, null);
 
@@ -77,12 +81,13 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
 
         /** Without decode graphs. */
         public Cuda(int device, boolean debugSync, String visibleDevices, KvDtype kvDtype) {
-            this(device, debugSync, visibleDevices, kvDtype, false, DecodeGraphPlan.DEFAULT_MAX_BATCH, DeviceSampling.DEVICE);
+            this(device, debugSync, visibleDevices, kvDtype, false, DecodeGraphPlan.DEFAULT_MAX_BATCH, true,
+                    DeviceSampling.DEVICE);
         }
 
         /** Which decode steps run as graphs. */
         public DecodeGraphPlan graphPlan() {
-            return new DecodeGraphPlan(graphs, graphMaxBatch, debugSync);
+            return new DecodeGraphPlan(graphs, graphMaxBatch, debugSync, graphHead);
         }
 
         /** With the default bf16 KV cache. */
@@ -165,7 +170,8 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
                 ConfigKeys.intValue(v, "drain-timeout-ms", (int) DEFAULT_DRAIN_TIMEOUT_MS),
                 new Cuda(ConfigKeys.intValue(v, "cuda-device", 0), booleanValue(v, "cuda-debug-sync"),
                         env.get("CUDA_VISIBLE_DEVICES"), kvDtypeValue(v), booleanValue(v, "cuda-graphs"),
-                        graphMaxBatch(v), samplingValue(v)),
+                        graphMaxBatch(v), !v.containsKey("cuda-graph-head") || booleanValue(v, "cuda-graph-head"),
+                        samplingValue(v)),
                 ConfigKeys.intValue(v, "load-nice", DEFAULT_LOAD_NICE));
     }
 

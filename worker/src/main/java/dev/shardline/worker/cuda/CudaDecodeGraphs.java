@@ -1,9 +1,11 @@
 package dev.shardline.worker.cuda;
 
+import dev.shardline.model.forward.GraphHead;
 import dev.shardline.model.forward.StepGraphs;
 import dev.shardline.model.kernels.AttentionBatch;
 import dev.shardline.model.kernels.SequenceSlice;
 import dev.shardline.model.kvcache.KvCache;
+import dev.shardline.model.sampling.SampledToken;
 
 
 /**
@@ -23,6 +25,15 @@ import dev.shardline.model.kvcache.KvCache;
  * and its shape warms up again. A capture that fails (an op that cannot be captured) leaves that shape eager for
  * good, with the reason in {@link #stats}. Mode {@link Mode#PADDED_EAGER} pads the same way but never captures: the
  * reference a graph's results must equal bit for bit. One compute thread, like the kernels.
+ *
+ * <p>On the last stage, a padded step whose every token the device chooses ({@link GraphHead}) comes through
+ * {@link #runStep} unless the plan keeps heads eager ({@link DecodeGraphPlan#head}, {@code cuda-graph-head=false}): its draws are staged into fixed buffers first ({@link CudaKernels#stageHead}, sized for the
+ * bucket; any growth is a free, so it happens before the epoch is read), then the layers, the final norm and
+ * lm_head over the padded rows, argmaxLogprob and/or the draw kernel over the padded rows run as one graph (the
+ * head's kind, {@link HeadStaging#kind}, is part of the shape), and the small results are read back after it
+ * ({@link CudaKernels#readHead}). A row the device declines is left to the forward pass, which reads its logits.
+ * The head uses these kernels' sampler, whatever {@link GraphHead#sampler} is (the worker's is these kernels,
+ * possibly narrowed by {@code cuda-sampling}, which only changes which rows have draws).
  */
 public final class CudaDecodeGraphs implements StepGraphs {
 
@@ -55,19 +66,44 @@ public final class CudaDecodeGraphs implements StepGraphs {
 
     @Override
     public void runLayers(int paddedRows, AttentionBatch batch, KvCache cache, Runnable layers) {
+        padded(paddedRows, batch, cache, HeadStaging.LAYERS_ONLY, layers);
+    }
+
+    @Override
+    public boolean graphsHead() {
+        return plan.head();
+    }
+
+    @Override
+    public SampledToken[] runStep(int paddedRows, AttentionBatch batch, KvCache cache, Runnable layers,
+                                  GraphHead head) {
+        if (head.paddedRows() != paddedRows) {
+            throw new IllegalArgumentException("a head of " + head.paddedRows() + " rows for a step of " + paddedRows);
+        }
+        int kind = HeadStaging.kind(head.anyGreedy(), head.anyDrawn());
+        kernels.stageHead(paddedRows, head.vocabLimit(), HeadStaging.drawn(kind) ? head.paddedDraws() : null);
+        padded(paddedRows, batch, cache, kind, () -> {
+            layers.run();
+            head.logits().run();
+            kernels.launchHead(head.buffer(), paddedRows, head.stride(), head.vocabLimit(), kind);
+        });
+        return HeadStaging.tokens(head, kernels.readHead(paddedRows));
+    }
+
+    private void padded(int paddedRows, AttentionBatch batch, KvCache cache, int head, Runnable step) {
         int maxLength = 0;
         for (SequenceSlice s : batch.sequences()) maxLength = Math.max(maxLength, s.endPosition());
         int splits = DecodeGraphPlan.graphSplits(paddedRows, batch.kvHeads(), maxLength);
         kernels.stagePadded(batch, paddedRows, DecodeGraphPlan.launchLength(splits), cache.blockSize(),
                 cache.numBlocks());
         try {
-            run(paddedRows, splits, cache, layers);
+            run(paddedRows, splits, head, cache, step);
         } finally {
             kernels.endPadded();
         }
     }
 
-    private void run(int rows, int splits, KvCache cache, Runnable layers) {
+    private void run(int rows, int splits, int head, KvCache cache, Runnable layers) {
         if (mode == Mode.PADDED_EAGER) {
             eager++;
             layers.run();
@@ -77,9 +113,10 @@ public final class CudaDecodeGraphs implements StepGraphs {
             free(slots.clear());
             this.cache = cache;
         }
-        GraphSlots.Decision d = slots.decide(rows, splits, kernels.memoryEpoch());
+        GraphSlots.Decision d = slots.decide(rows, splits, head, kernels.memoryEpoch());
         free(d.free());
-        String op = "decode graph (" + rows + " rows, " + splits + " attention splits)";
+        String op = "decode graph (" + rows + " rows, " + splits + " attention splits"
+                + (head == HeadStaging.LAYERS_ONLY ? "" : ", head kind " + head) + ")";
         switch (d.action()) {
             case WARM_UP, FAILED -> {
                 eager++;
@@ -90,7 +127,7 @@ public final class CudaDecodeGraphs implements StepGraphs {
                 kernels.launchGraph(d.handle(), op);
             }
             case CAPTURE -> {
-                long handle = capture(rows, splits, op, layers);
+                long handle = capture(rows, splits, head, op, layers);
                 if (handle == 0) {                    // failed: this step (and the shape from now on) eager
                     eager++;
                     layers.run();
@@ -103,13 +140,13 @@ public final class CudaDecodeGraphs implements StepGraphs {
     }
 
     /** Captures the layer loop; 0 when the capture failed (recorded in the slots, the stream usable again). */
-    private long capture(int rows, int splits, String op, Runnable layers) {
+    private long capture(int rows, int splits, int head, String op, Runnable layers) {
         long epoch = kernels.memoryEpoch();
         try {
             kernels.beginCapture();
         } catch (CudaException e) {
             if (e.fatal()) throw e;
-            return failed(rows, splits, op, e);
+            return failed(rows, splits, head, op, e);
         }
         RuntimeException failure = null;
         try {
@@ -127,16 +164,16 @@ public final class CudaDecodeGraphs implements StepGraphs {
         if (failure != null) {
             if (failure instanceof CudaException c && c.fatal()) throw c;
             if (handle != 0) kernels.freeGraph(handle);
-            return failed(rows, splits, op, failure);
+            return failed(rows, splits, head, op, failure);
         }
-        slots.captured(rows, splits, handle, epoch);
+        slots.captured(rows, splits, head, handle, epoch);
         return handle;
     }
 
-    private long failed(int rows, int splits, String op, RuntimeException e) {
+    private long failed(int rows, int splits, int head, String op, RuntimeException e) {
         lastFailure = op + ": " + e.getMessage();
         failures++;
-        slots.failed(rows, splits, lastFailure);
+        slots.failed(rows, splits, head, lastFailure);
         return 0;
     }
 

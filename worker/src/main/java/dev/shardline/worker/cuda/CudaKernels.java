@@ -68,6 +68,10 @@ public final class CudaKernels implements Kernels, DeviceSampler {
     private DeviceBuffer params;      // sampling parameters
     private DeviceBuffer drawScratch; // rows edited by bias and penalties before a draw
     private DeviceBuffer graphWorkspace;   // attention split partials of padded (graph) steps
+    private DeviceBuffer headOut;     // a padded head's results (HeadStaging)
+    private DeviceBuffer headParams;  // a padded head's draw parameters, laid out for headEdits edits
+    private DeviceBuffer headScratch; // a padded head's edited rows
+    private int headEdits;            // the edit capacity headParams is laid out for
     private int padRows;              // > 0: the layer ops of a decode step padded to this bucket
     private int padLength;            // that step's attention launch length (fixes its split count)
     private boolean capturing;        // between beginCapture and endCapture: launches are recorded, not run
@@ -412,6 +416,87 @@ public final class CudaKernels implements Kernels, DeviceSampler {
         padLength = 0;
     }
 
+    /**
+     * Stages a padded head of {@code rows} rows over {@code n} values ({@link HeadStaging}): its result buffer and,
+     * when it draws ({@code draws} not null: one per padded row), the draws' parameters uploaded into the fixed
+     * layout and the edit scratch. Any growth happens here, outside a capture (a free: graphs go stale).
+     *
+     * @throws IllegalArgumentException for a draw the device cannot make (naming the row and setting)
+     */
+    void stageHead(int rows, int n, DeviceDraw[] draws) {
+        open();
+        noCapture("stage a padded head");
+        long outBytes = 4L * HeadStaging.outInts(rows);
+        if (headOut == null || headOut.ptr() == 0 || headOut.bytes() < outBytes) headOut = replace(headOut, outBytes);
+        if (draws == null) return;
+        DeviceDraws.check(draws, rows, n, MAX_DEVICE_TOP_K);
+        DeviceDraws.Columns c = DeviceDraws.Columns.of(draws, rows);
+        int capacity = HeadStaging.editCapacity(c.edits(), headEdits);
+        DeviceDraws.Layout at = DeviceDraws.Layout.of(rows, capacity);
+        if (capacity != headEdits || headParams == null || headParams.ptr() == 0 || headParams.bytes() < at.bytes()) {
+            headParams = replace(headParams, at.bytes());      // another capacity moves offsets: graphs go stale
+            headEdits = capacity;
+        }
+        long scratchBytes = 4L * rows * n;
+        if (headScratch == null || headScratch.ptr() == 0 || headScratch.bytes() < scratchBytes) {
+            headScratch = replace(headScratch, scratchBytes);
+        }
+        paramsUp.begin(at.bytes());
+        paramsUp.putFloats(at.invTemperature(), c.invTemperature(), 0, rows);
+        paramsUp.putInts(at.topK(), c.topK(), 0, rows);
+        paramsUp.putDoubles(at.topP(), c.topP(), 0, rows);
+        paramsUp.putDoubles(at.minP(), c.minP(), 0, rows);
+        paramsUp.putDoubles(at.u(), c.u(), 0, rows);
+        paramsUp.putFloats(at.penalty(), c.penalty(), 0, 3 * rows);
+        paramsUp.putInts(at.editStart(), c.editStart(), 0, rows + 1);
+        paramsUp.putInts(at.editId(), c.editId(), 0, c.edits());
+        paramsUp.putInts(at.editKind(), c.editKind(), 0, c.edits());
+        paramsUp.putFloats(at.editBias(), c.editBias(), 0, c.edits());
+        paramsUp.putInts(at.editCount(), c.editCount(), 0, c.edits());
+        paramsUp.upload(headParams.ptr(), at.bytes());
+    }
+
+    /**
+     * The sampling kernels of a padded head staged by {@link #stageHead}, over all {@code rows} rows of
+     * {@code logits [rows, stride]}: argmaxLogprob (kind greedy) and the draw (kind drawn) into the fixed result
+     * buffer. Launches only: it may be captured.
+     */
+    void launchHead(Activations logits, int rows, int stride, int n, int kind) {
+        String op = "padded head " + rows + " x " + n;
+        if (n <= 0 || n > stride) throw new IllegalArgumentException(op + ": need 0 < n <= stride " + stride);
+        long lp = dev(logits).at(0, (long) rows * stride, op);
+        long need = 4L * HeadStaging.outInts(rows);
+        if (headOut == null || headOut.ptr() == 0 || headOut.bytes() < need) {
+            throw new IllegalStateException(op + ": the head's result buffer was not staged");
+        }
+        long out = headOut.ptr();
+        if (HeadStaging.greedy(kind)) {
+            launch("argmax+logprob " + rows + " x " + n + " (padded head)",
+                    CudaNative.argmaxLogprob(lp, rows, stride, n, out, out + 4L * rows));
+        }
+        if (HeadStaging.drawn(kind)) {
+            DeviceDraws.Layout at = DeviceDraws.Layout.of(rows, headEdits);
+            if (headParams == null || headParams.ptr() == 0 || headParams.bytes() < at.bytes()
+                    || headScratch == null || headScratch.ptr() == 0 || headScratch.bytes() < 4L * rows * n) {
+                throw new IllegalStateException(op + ": the head's draws were not staged");
+            }
+            long p = headParams.ptr();
+            launch("draw " + rows + " x " + n + " (padded head)", CudaNative.sample(lp, rows, stride, n,
+                    p + at.invTemperature(), p + at.topK(), p + at.topP(), p + at.minP(), p + at.u(),
+                    p + at.penalty(), p + at.editStart(), p + at.editId(), p + at.editKind(), p + at.editBias(),
+                    p + at.editCount(), headScratch.ptr(), out + 4L * HeadStaging.drawAt(rows)));
+        }
+    }
+
+    /** The result buffer of a padded head of {@code rows} rows, after its kernels (one copy, one wait). */
+    int[] readHead(int rows) {
+        noCapture("read a padded head");
+        int count = HeadStaging.outInts(rows);
+        int[] raw = new int[count];
+        idsDown.downloadInts(headOut.ptr(), raw, count);
+        return raw;
+    }
+
     /** Starts recording this thread's launches on the stream (nothing runs until the graph is launched). */
     void beginCapture() {
         open();
@@ -630,10 +715,11 @@ public final class CudaKernels implements Kernels, DeviceSampler {
         first = attempt(weights::close, first);
         first = attempt(batch::close, first);
         for (PinnedStaging s : List.of(idsUp, idsDown, paramsUp)) first = attempt(s::close, first);
-        for (DeviceBuffer b : Arrays.asList(ints, workspace, params, graphWorkspace, drawScratch)) {
+        for (DeviceBuffer b : Arrays.asList(ints, workspace, params, graphWorkspace, drawScratch, headOut,
+                headParams, headScratch)) {
             if (b != null) first = attempt(b::close, first);
         }
-        ints = workspace = params = graphWorkspace = drawScratch = null;
+        ints = workspace = params = graphWorkspace = drawScratch = headOut = headParams = headScratch = null;
         frees.incrementAndGet();
         if (first != null) throw first;
     }

@@ -16,8 +16,11 @@ import java.util.List;
  * up to a power of two, capped where more length adds no split, so a bucket has at most 8 graphs (1..128 splits)
  * and one graph serves every length up to its split count's range. This mirrors the native
  * {@code sl_attention_splits} (ATTN_CHUNK 128 positions, ATTN_TARGET_BLOCKS 1024, ATTN_MAX_SPLITS 128).
+ *
+ * <p>{@code head} ({@code cuda-graph-head}): whether a last stage's padded step whose every token the device chooses
+ * captures its head (final norm, lm_head, device sampling) with the layers; false keeps every head eager.
  */
-public record DecodeGraphPlan(boolean enabled, int maxBatch, boolean debugSync) {
+public record DecodeGraphPlan(boolean enabled, int maxBatch, boolean debugSync, boolean head) {
 
     /** Default largest bucket ({@code cuda-graph-max-batch}). */
     public static final int DEFAULT_MAX_BATCH = 32;
@@ -35,6 +38,11 @@ public record DecodeGraphPlan(boolean enabled, int maxBatch, boolean debugSync) 
             throw new IllegalArgumentException("cuda-graph-max-batch must be a power of two in 1.." + LIMIT
                     + ", got " + maxBatch);
         }
+    }
+
+    /** With the last stage's head in the graphs where a step qualifies ({@code cuda-graph-head}, default true). */
+    public DecodeGraphPlan(boolean enabled, int maxBatch, boolean debugSync) {
+        this(enabled, maxBatch, debugSync, true);
     }
 
     /** The buckets a graph may be captured for: 1, 2, 4, ..., maxBatch. */

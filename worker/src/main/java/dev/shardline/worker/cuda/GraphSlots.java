@@ -6,7 +6,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The life of the decode graphs of one forward pass, one slot per shape (padded rows, attention splits), as pure
+ * The life of the decode graphs of one forward pass, one slot per shape (padded rows, attention splits, head kind:
+ * {@link HeadStaging#kind}, 0 for the layers alone), as pure
  * bookkeeping ({@link CudaDecodeGraphs} does the CUDA calls): a shape seen for the first time runs eagerly (the
  * warm-up that makes lazy allocations happen outside a capture), the second time it is captured, then replayed. A
  * graph captured at one memory epoch is stale once the epoch moved (device memory was freed since, so it may read a
@@ -43,13 +44,21 @@ final class GraphSlots {
 
     private final Map<Long, Slot> slots = new HashMap<>();
 
-    static long key(int rows, int splits) {
-        return ((long) rows << 32) | splits;
+    static long key(int rows, int splits, int head) {
+        if (head < 0 || head > 255 || splits < 0 || splits >= 1 << 24) {
+            throw new IllegalArgumentException("graph shape: splits " + splits + ", head " + head);
+        }
+        return ((long) rows << 32) | ((long) head << 24) | splits;
     }
 
-    /** The step of this shape at memory epoch {@code epoch}. */
+    /** The step of this shape (layers only) at memory epoch {@code epoch}. */
     Decision decide(int rows, int splits, long epoch) {
-        long key = key(rows, splits);
+        return decide(rows, splits, 0, epoch);
+    }
+
+    /** The step of this shape, with head kind {@code head}, at memory epoch {@code epoch}. */
+    Decision decide(int rows, int splits, int head, long epoch) {
+        long key = key(rows, splits, head);
         Slot slot = slots.get(key);
         List<Long> free = new ArrayList<>(1);
         if (slot != null && slot.handle != 0 && slot.epoch != epoch) {
@@ -68,8 +77,13 @@ final class GraphSlots {
 
     /** A capture of the shape that began at {@code epoch} gave {@code handle}. */
     void captured(int rows, int splits, long handle, long epoch) {
+        captured(rows, splits, 0, handle, epoch);
+    }
+
+    /** As {@link #captured(int, int, long, long)} for head kind {@code head}. */
+    void captured(int rows, int splits, int head, long handle, long epoch) {
         if (handle == 0) throw new IllegalArgumentException("graph handle 0");
-        Slot slot = slots.computeIfAbsent(key(rows, splits), k -> new Slot());
+        Slot slot = slots.computeIfAbsent(key(rows, splits, head), k -> new Slot());
         slot.handle = handle;
         slot.epoch = epoch;
         slot.failed = null;
@@ -77,7 +91,12 @@ final class GraphSlots {
 
     /** The shape's capture failed: it stays eager. */
     void failed(int rows, int splits, String reason) {
-        Slot slot = slots.computeIfAbsent(key(rows, splits), k -> new Slot());
+        failed(rows, splits, 0, reason);
+    }
+
+    /** As {@link #failed(int, int, String)} for head kind {@code head}. */
+    void failed(int rows, int splits, int head, String reason) {
+        Slot slot = slots.computeIfAbsent(key(rows, splits, head), k -> new Slot());
         slot.handle = 0;
         slot.failed = reason;
     }

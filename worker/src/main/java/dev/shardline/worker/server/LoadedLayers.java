@@ -90,7 +90,9 @@ final class LoadedLayers implements AutoCloseable {
             StepGraphs graphs = cuda != null ? CudaDecodeGraphs.of(cuda, cfg.cuda().graphPlan()) : StepGraphs.NONE;
             if (graphs != StepGraphs.NONE) {
                 log.accept("cuda-graphs: decode steps of up to " + cfg.cuda().graphMaxBatch()
-                        + " sequences replay one CUDA graph per batch bucket " + cfg.cuda().graphPlan().buckets());
+                        + " sequences replay one CUDA graph per batch bucket " + cfg.cuda().graphPlan().buckets()
+                        + (plan.range().head() && cfg.cuda().graphPlan().head()
+                        ? " (with the head when every token is chosen on the device)" : ""));
             }
             Qwen2Forward forward = new Qwen2Forward(weights, kernels, graphs);
             long warm = System.nanoTime();

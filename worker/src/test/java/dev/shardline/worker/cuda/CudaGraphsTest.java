@@ -3,11 +3,16 @@ package dev.shardline.worker.cuda;
 import dev.shardline.model.checkpoint.CheckpointLoader;
 import dev.shardline.model.config.ModelConfig;
 import dev.shardline.model.demo.DemoCheckpointWriter;
+import dev.shardline.model.forward.DeviceDraw;
+import dev.shardline.model.forward.DeviceTokens;
 import dev.shardline.model.forward.ForwardResult;
+import dev.shardline.model.forward.GreedyOnDevice;
 import dev.shardline.model.forward.Qwen2Forward;
 import dev.shardline.model.forward.SequenceStep;
 import dev.shardline.model.forward.StepGraphs;
 import dev.shardline.model.kvcache.KvCache;
+import dev.shardline.model.sampling.DrawEdits;
+import dev.shardline.model.sampling.SeededDraw;
 import dev.shardline.model.weights.LayerRange;
 import dev.shardline.model.weights.ModelWeights;
 import org.junit.jupiter.api.Tag;
@@ -18,11 +23,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.SortedMap;
+import java.util.TreeMap;
 
 import static dev.shardline.worker.cuda.GpuTestSupport.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Decode graphs against eager decode on the GPU, on the tiny demo model with the worker's bf16 cache: five sequences
@@ -36,6 +44,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
  *       tokens, logits within 4e-5 of each other (normalised: each GPU path is within the whole-model floor of
  *       2e-5 of the reference, {@link ForwardNumericsTest}).</li>
  * </ul>
+ * The same steps with every token chosen on the device (greedy rows, and drawn rows with top-k, top-p, min-p and a
+ * bias and penalty) run the head inside the graph ({@link dev.shardline.model.forward.GraphHead}): ids and
+ * log-probs equal the padded eager head's bit for bit, and the plain eager (gathered) head's ids, with log-probs
+ * within 1e-4.
  */
 @Tag("gpu")
 class CudaGraphsTest {
@@ -79,6 +91,119 @@ class CudaGraphsTest {
                         graphs.logits().get(step), 4e-5);
             }
         }
+    }
+
+    /** Each step's device tokens as "sequence: id logprob-bits", and the graphs' counts. */
+    private record DeviceRun(List<SortedMap<Integer, long[]>> tokens, CudaDecodeGraphs.Stats stats) {
+    }
+
+    @Test
+    void theHeadInTheGraphChoosesThePaddedEagerTokens(@TempDir Path dir) throws Exception {
+        GpuTestSupport.requireGpu();
+        ModelConfig config = ForwardNumericsTest.TINY;
+        DemoCheckpointWriter.writeWeights(config, dir, 1, 7, null);
+        try (ModelWeights w = CheckpointLoader.load(dir, config, LayerRange.whole(config.numHiddenLayers()), null);
+             CudaKernels cuda = CudaBackend.create(1)) {
+            cuda.uploadAll(w, null);
+            DecodeGraphPlan plan = new DecodeGraphPlan(true, 8, false);
+            DeviceRun eager = runOnDevice(w, config, cuda, null);
+            DeviceRun padded = runOnDevice(w, config, cuda,
+                    new CudaDecodeGraphs(cuda, plan, CudaDecodeGraphs.Mode.PADDED_EAGER));
+            DeviceRun graphs = runOnDevice(w, config, cuda,
+                    new CudaDecodeGraphs(cuda, plan, CudaDecodeGraphs.Mode.GRAPHS));
+
+            CudaDecodeGraphs.Stats s = graphs.stats();
+            assertNull(s.lastFailure(), "a capture failed: " + s.lastFailure());
+            assertEquals(4, s.captures(), s.toString());                   // the shapes of the test above
+            assertEquals(6, s.replays(), s.toString());
+            assertEquals(4, s.eager(), s.toString());
+            System.out.println("decode graphs with the head: " + s);
+            for (int step = 0; step < graphs.tokens().size(); step++) {
+                SortedMap<Integer, long[]> g = graphs.tokens().get(step);
+                SortedMap<Integer, long[]> p = padded.tokens().get(step);
+                SortedMap<Integer, long[]> e = eager.tokens().get(step);
+                assertEquals(e.keySet(), g.keySet(), "sequences of step " + step);
+                for (int seq : g.keySet()) {
+                    String at = "step " + step + ", sequence " + seq;
+                    assertArrayEquals(p.get(seq), g.get(seq), at + ": graph vs padded eager, bit for bit");
+                    assertEquals(e.get(seq)[0], g.get(seq)[0], at + ": token, graph vs eager");
+                    float le = Float.intBitsToFloat((int) e.get(seq)[1]);
+                    float lg = Float.intBitsToFloat((int) g.get(seq)[1]);
+                    assertTrue(Math.abs(le - lg) <= 1e-4, at + ": log-prob " + lg + " vs eager " + le);
+                }
+            }
+        }
+    }
+
+    /**
+     * The steps of {@link #run} with every token chosen on the device: sequences 0, 2 and 4 greedy, 1 drawn with
+     * top-k 40, top-p 0.9 and min-p 0.01, 3 drawn with a bias and presence penalty on a few tokens; the graphs'
+     * head when {@code graphs} is set (the decode steps qualify), the eager head otherwise.
+     */
+    private static DeviceRun runOnDevice(ModelWeights w, ModelConfig config, CudaKernels cuda,
+                                         CudaDecodeGraphs graphs) {
+        int n = PROMPTS.length;
+        int vocab = config.vocabSize();
+        Qwen2Forward forward = new Qwen2Forward(w, cuda, graphs == null ? StepGraphs.NONE : graphs);
+        List<SortedMap<Integer, long[]>> tokens = new ArrayList<>();
+        DrawEdits edits = new DrawEdits(1f, 0f, 0.5f, new int[] {3, 17, 40}, new int[] {
+                DrawEdits.BIAS, DrawEdits.OUTPUT, DrawEdits.BIAS | DrawEdits.OUTPUT}, new float[] {2f, 0f, -1f},
+                new int[] {0, 1, 2});
+        try (KvCache cache = KvCache.allocate(cuda::allocateKv, config, LayerRange.whole(config.numHiddenLayers()),
+                n * BLOCKS_PER_SEQUENCE, BLOCK)) {
+            int[][] tables = new int[n][BLOCKS_PER_SEQUENCE];
+            for (int s = 0; s < n; s++) {
+                for (int b = 0; b < BLOCKS_PER_SEQUENCE; b++) {
+                    tables[s][b] = (b * n + s * 3) % (n * BLOCKS_PER_SEQUENCE);
+                }
+            }
+            List<SequenceStep> prefill = new ArrayList<>();
+            for (int s = 0; s < n; s++) {
+                int[] prompt = new int[PROMPTS[s]];
+                for (int i = 0; i < prompt.length; i++) prompt[i] = (i * 7919 + 13 * s + 5) % vocab;
+                prefill.add(SequenceStep.ofTokens(prompt, 0, tables[s], true));
+            }
+            int[] position = PROMPTS.clone();
+            int[] live = {0, 1, 2, 3, 4};
+            List<SequenceStep> step = prefill;
+            for (int k = 0; k <= STEPS; k++) {
+                DeviceDraw[] draws = new DeviceDraw[live.length];
+                boolean[] all = new boolean[live.length];
+                for (int j = 0; j < live.length; j++) {
+                    all[j] = true;
+                    double u = SeededDraw.uniform(1234 + live[j], position[live[j]]);
+                    if (live[j] == 1) draws[j] = new DeviceDraw(1 / 0.8f, 40, 0.9, 0.01, u);
+                    if (live[j] == 3) draws[j] = new DeviceDraw(1f, -1, 1.0, 0.0, u, edits);
+                }
+                ForwardResult r = forward.forward(step, null, cache,
+                        new GreedyOnDevice(cuda, all, vocab, new int[0], draws));
+                assertEquals(0, r.logitSequences().length, "no row declined on this model, step " + k);
+                DeviceTokens t = r.deviceTokens();
+                SortedMap<Integer, long[]> byLive = new TreeMap<>();
+                int[] chosen = new int[live.length];
+                for (int j = 0; j < t.size(); j++) {
+                    int seq = t.sequences()[j];
+                    chosen[seq] = t.ids()[j];
+                    byLive.put(live[seq], new long[] {t.ids()[j], Float.floatToRawIntBits(t.logprobs()[j])});
+                }
+                tokens.add(byLive);
+                if (k == STEPS) break;
+                if (k == 6) {                                          // sequences 3 and 4 end: 3 rows, bucket 4
+                    live = new int[] {0, 1, 2};
+                    chosen = Arrays.copyOf(chosen, 3);
+                }
+                if (k == 11) cuda.allocate(16).close();                // a free: every graph is stale
+                List<SequenceStep> decode = new ArrayList<>();
+                for (int j = 0; j < live.length; j++) {
+                    int s = live[j];
+                    decode.add(SequenceStep.ofTokens(new int[] {chosen[j]}, position[s]++, tables[s], true));
+                }
+                step = decode;
+            }
+        } finally {
+            forward.close();
+        }
+        return new DeviceRun(tokens, graphs == null ? null : graphs.stats());
     }
 
     private static Run run(ModelWeights w, ModelConfig config, CudaKernels cuda, CudaDecodeGraphs graphs) {

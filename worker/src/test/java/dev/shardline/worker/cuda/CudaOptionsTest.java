@@ -84,6 +84,12 @@ class CudaOptionsTest {
         assertEquals(64, on.cuda().graphPlan().choose(40, 40).bucket());
         assertFalse(parse(Map.of(), "cuda-graphs", "true", "cuda-debug-sync", "true").cuda().graphPlan()
                 .choose(1, 1).graph(), "debug synchronisation cannot be captured");
+        assertTrue(on.cuda().graphPlan().head(), "the head joins the graphs by default");
+        assertFalse(parse(Map.of(), "cuda-graphs", "true", "cuda-graph-head", "false").cuda().graphPlan().head());
+        ConfigKeyException head = assertThrows(ConfigKeyException.class,
+                () -> parse(Map.of(), "cuda-graph-head", "yes"));
+        assertTrue(head.getMessage().contains("cuda-graph-head") && head.getMessage().contains("yes"),
+                head.getMessage());
         ConfigKeyException yes = assertThrows(ConfigKeyException.class, () -> parse(Map.of(), "cuda-graphs", "on"));
         assertTrue(yes.getMessage().contains("cuda-graphs") && yes.getMessage().contains("on"), yes.getMessage());
         for (String bad : new String[] {"0", "24", "512"}) {

@@ -86,4 +86,13 @@ class DecodeGraphPlanTest {
         }
         assertTrue(distinct > 36);
     }
+
+    @Test
+    void theHeadJoinsTheGraphsUnlessSwitchedOff() {
+        assertTrue(ON.head());
+        assertTrue(DecodeGraphPlan.OFF.head(), "the switch only matters with graphs on");
+        DecodeGraphPlan layersOnly = new DecodeGraphPlan(true, 32, false, false);
+        assertFalse(layersOnly.head());
+        assertEquals(ON.choose(5, 5), layersOnly.choose(5, 5), "the head switch does not change the layers' graphs");
+    }
 }

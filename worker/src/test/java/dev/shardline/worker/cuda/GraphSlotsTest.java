@@ -50,6 +50,25 @@ class GraphSlotsTest {
     }
 
     @Test
+    void theHeadKindIsPartOfTheShape() {
+        GraphSlots s = new GraphSlots();
+        s.decide(4, 2, 0);
+        s.decide(4, 2, 0);
+        s.captured(4, 2, 21, 0);                                   // the layers alone
+        assertEquals(GraphSlots.Action.WARM_UP, s.decide(4, 2, 1, 0).action(), "a greedy head: another graph");
+        s.decide(4, 2, 1, 0);
+        s.captured(4, 2, 1, 22, 0);
+        assertEquals(21, s.decide(4, 2, 0).handle());
+        assertEquals(22, s.decide(4, 2, 1, 0).handle());
+        s.failed(4, 2, 3, "draw not capturable");
+        assertEquals(GraphSlots.Action.FAILED, s.decide(4, 2, 3, 0).action());
+        assertEquals(22, s.decide(4, 2, 1, 0).handle(), "another kind's failure leaves this graph");
+        GraphSlots.Decision stale = s.decide(4, 2, 1, 1);
+        assertEquals(List.of(22L), stale.free(), "stale after a free like any graph");
+        assertThrows(IllegalArgumentException.class, () -> GraphSlots.key(4, 2, 256));
+    }
+
+    @Test
     void clearHandsBackEveryGraph() {
         GraphSlots s = new GraphSlots();
         s.captured(1, 1, 11, 0);
