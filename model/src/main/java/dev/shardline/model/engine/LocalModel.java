@@ -72,7 +72,7 @@ public final class LocalModel implements AutoCloseable {
                 weights = ResidentWeights.copyOf(weights, null);
             }
             if (kernels instanceof VectorKernels cpu) {
-                cpu.warmUp();  // compiles the vector loops before the first request, ~2 s
+                cpu.warmUp(weights);  // compiles the vector loops before the first request, ~2 s
             }
             int layers = config.numHiddenLayers();
             long total = weights.bytesPerDecodedToken() + (weights.embedding() == null ? 0 : weights.embedding().byteSize());

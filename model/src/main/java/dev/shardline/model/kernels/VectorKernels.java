@@ -6,6 +6,7 @@ import static dev.shardline.model.kernels.VectorOps.L;
 import dev.shardline.model.kvcache.KvLayer;
 import dev.shardline.model.tensor.DType;
 import dev.shardline.model.tensor.WeightTensor;
+import dev.shardline.model.weights.ModelWeights;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -70,6 +71,16 @@ public final class VectorKernels extends HostKernels {
      */
     public void warmUp() {
         KernelWarmup.run(this);
+    }
+
+    /**
+     * As {@link #warmUp()}, on bytes of {@code weights} (its first layer's q weight, else its lm_head or embedding),
+     * so the kernels meet only the kind of memory segment the model's weights are (mapped or copied).
+     */
+    public void warmUp(ModelWeights weights) {
+        WeightTensor like = !weights.layers().isEmpty() ? weights.layers().get(0).qWeight()
+                : weights.lmHead() != null ? weights.lmHead() : weights.embedding();
+        KernelWarmup.run(this, like == null ? null : like.data());
     }
 
     @Override

@@ -82,7 +82,7 @@ final class LoadedLayers implements AutoCloseable {
             kernels = cuda != null ? cuda : Backends.create(cfg.backend(), cfg.threadsOrDefault());
             kernels = faultInjection.apply(kernels);
             if (kernels instanceof VectorKernels vector) {
-                vector.warmUp();
+                vector.warmUp(weights);
             }
             prepare(kernels, weights, log);
             cache = kvCache(kernels, cuda, plan.config(), plan.range(), plan.assignment().getKvBlocks(),
