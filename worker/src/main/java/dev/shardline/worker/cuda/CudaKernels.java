@@ -441,19 +441,7 @@ public final class CudaKernels implements Kernels, DeviceSampler {
         if (headScratch == null || headScratch.ptr() == 0 || headScratch.bytes() < scratchBytes) {
             headScratch = replace(headScratch, scratchBytes);
         }
-        paramsUp.begin(at.bytes());
-        paramsUp.putFloats(at.invTemperature(), c.invTemperature(), 0, rows);
-        paramsUp.putInts(at.topK(), c.topK(), 0, rows);
-        paramsUp.putDoubles(at.topP(), c.topP(), 0, rows);
-        paramsUp.putDoubles(at.minP(), c.minP(), 0, rows);
-        paramsUp.putDoubles(at.u(), c.u(), 0, rows);
-        paramsUp.putFloats(at.penalty(), c.penalty(), 0, 3 * rows);
-        paramsUp.putInts(at.editStart(), c.editStart(), 0, rows + 1);
-        paramsUp.putInts(at.editId(), c.editId(), 0, c.edits());
-        paramsUp.putInts(at.editKind(), c.editKind(), 0, c.edits());
-        paramsUp.putFloats(at.editBias(), c.editBias(), 0, c.edits());
-        paramsUp.putInts(at.editCount(), c.editCount(), 0, c.edits());
-        paramsUp.upload(headParams.ptr(), at.bytes());
+        uploadDrawParams(at, c, rows, headParams.ptr());
     }
 
     /**
@@ -633,6 +621,23 @@ public final class CudaKernels implements Kernels, DeviceSampler {
         return out;
     }
 
+    /** The draws' parameters in {@code at}'s layout, through the pinned staging, to device memory at {@code ptr}. */
+    private void uploadDrawParams(DeviceDraws.Layout at, DeviceDraws.Columns c, int rows, long ptr) {
+        paramsUp.begin(at.bytes());
+        paramsUp.putFloats(at.invTemperature(), c.invTemperature(), 0, rows);
+        paramsUp.putInts(at.topK(), c.topK(), 0, rows);
+        paramsUp.putDoubles(at.topP(), c.topP(), 0, rows);
+        paramsUp.putDoubles(at.minP(), c.minP(), 0, rows);
+        paramsUp.putDoubles(at.u(), c.u(), 0, rows);
+        paramsUp.putFloats(at.penalty(), c.penalty(), 0, 3 * rows);
+        paramsUp.putInts(at.editStart(), c.editStart(), 0, rows + 1);
+        paramsUp.putInts(at.editId(), c.editId(), 0, c.edits());
+        paramsUp.putInts(at.editKind(), c.editKind(), 0, c.edits());
+        paramsUp.putFloats(at.editBias(), c.editBias(), 0, c.edits());
+        paramsUp.putInts(at.editCount(), c.editCount(), 0, c.edits());
+        paramsUp.upload(ptr, at.bytes());
+    }
+
     @Override
     public boolean draws() {
         return true;
@@ -664,19 +669,7 @@ public final class CudaKernels implements Kernels, DeviceSampler {
             params = replace(params, Math.max(at.bytes(), 4096));
         }
         long p = params.ptr();
-        paramsUp.begin(at.bytes());
-        paramsUp.putFloats(at.invTemperature(), c.invTemperature(), 0, rows);
-        paramsUp.putInts(at.topK(), c.topK(), 0, rows);
-        paramsUp.putDoubles(at.topP(), c.topP(), 0, rows);
-        paramsUp.putDoubles(at.minP(), c.minP(), 0, rows);
-        paramsUp.putDoubles(at.u(), c.u(), 0, rows);
-        paramsUp.putFloats(at.penalty(), c.penalty(), 0, 3 * rows);
-        paramsUp.putInts(at.editStart(), c.editStart(), 0, rows + 1);
-        paramsUp.putInts(at.editId(), c.editId(), 0, c.edits());
-        paramsUp.putInts(at.editKind(), c.editKind(), 0, c.edits());
-        paramsUp.putFloats(at.editBias(), c.editBias(), 0, c.edits());
-        paramsUp.putInts(at.editCount(), c.editCount(), 0, c.edits());
-        paramsUp.upload(p, at.bytes());
+        uploadDrawParams(at, c, rows, p);
         long scratch = 0;
         if (c.edits() > 0) {                          // rows with bias or penalties are edited in a copy
             long need = 4L * rows * n;
