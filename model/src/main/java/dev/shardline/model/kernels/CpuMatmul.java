@@ -134,7 +134,11 @@ final class CpuMatmul {
         float[] xl = xLanes;
         if (blockScratch == null) blockScratch = new float[runner.threads()][];
         float[][] scratchOf = blockScratch;
-        int chunks = Math.max(1, Math.min(runner.threads() * chunksPerThread, n));
+        // The lane kernels pair each row with the one half a chunk further and alternate one load instruction
+        // between the two; with a quarter of a thread's rows per chunk that distance often fell where the pair ran
+        // at 0.5-0.6x of one chunk per thread (measured on the QwQ shapes). So they take one chunk per thread, at
+        // the price of no rebalancing when a core is busy.
+        int chunks = lanes ? Math.min(runner.threads(), n) : Math.max(1, Math.min(runner.threads() * chunksPerThread, n));
         int rowsPerChunk = (n + chunks - 1) / chunks;
         int realChunks = (n + rowsPerChunk - 1) / rowsPerChunk;
         runner.run(realChunks, (c, worker) -> {

@@ -137,7 +137,10 @@ final class QuantLaneKernels {
     /**
      * {@code out[r] = sum_k x[k] w[r, k]} for rows [r0, r1), from {@link #prepare}'s {@code xp} and {@code xs}.
      * Two rows half the range apart run together, block by block in turn (two sequential streams for the
-     * prefetcher: 1.3-1.6x one stream from memory, measured).
+     * prefetcher: 1.3-1.6x one stream from memory, measured). One load instruction alternates between the two
+     * rows, and that runs 0.5-0.9x as fast for some distances between them than for others (not for plain reads
+     * of the same addresses, nor for a kernel with one load instruction per row; measured on one thread), so
+     * callers give each thread one contiguous range ({@link CpuMatmul}).
      */
     static void rows(float[] xp, float[] xs, WeightTensor w, int k, int r0, int r1, float[] out) {
         MemorySegment seg = w.data();
