@@ -79,8 +79,10 @@ final class QuantBench {
                             } else {
                                 double gbOld = bytes / bestOld / 1e9;
                                 double gbPrev = bytes / bestPrev / 1e9;
-                                System.out.printf("[%d, %d] %-5s threads %d: %6.1f GB/s (prev %5.1f, base %5.1f): new/prev %.2f, new/base %.2f, /bf16 %.2f (prev %.2f)%n",
-                                        n, k, t, threads, gbNew, gbPrev, gbOld, gbNew / gbPrev, gbNew / gbOld, gbNew / bf16[threads], gbPrev / bf16[threads]);
+                                String vsBf16 = bf16[threads] > 0   // bf16 not among the types run: no ratio
+                                        ? String.format(", /bf16 %.2f (prev %.2f)", gbNew / bf16[threads], gbPrev / bf16[threads]) : "";
+                                System.out.printf("[%d, %d] %-5s threads %d: %6.1f GB/s (prev %5.1f, base %5.1f): new/prev %.2f, new/base %.2f%s%n",
+                                        n, k, t, threads, gbNew, gbPrev, gbOld, gbNew / gbPrev, gbNew / gbOld, vsBf16);
                             }
                         }
                     }
