@@ -75,12 +75,14 @@ public final class VectorKernels extends HostKernels {
 
     /**
      * As {@link #warmUp()}, on bytes of {@code weights} (its first layer's q weight, else its lm_head or embedding),
-     * so the kernels meet only the kind of memory segment the model's weights are (mapped or copied).
+     * so the kernels meet only the kind of memory segment the model's weights are (mapped or copied); then the
+     * products of each quantized type the model holds, on a few of its own rows.
      */
     public void warmUp(ModelWeights weights) {
         WeightTensor like = !weights.layers().isEmpty() ? weights.layers().get(0).qWeight()
                 : weights.lmHead() != null ? weights.lmHead() : weights.embedding();
         KernelWarmup.run(this, like == null ? null : like.data());
+        KernelWarmup.runQuantized(this, weights);
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.shardline.model.forward;
 import dev.shardline.model.gguf.GgufModel;
 import dev.shardline.model.kernels.Kernels;
 import dev.shardline.model.kernels.ReferenceKernels;
+import dev.shardline.model.kernels.VectorKernels;
 import dev.shardline.model.kvcache.KvCache;
 import dev.shardline.model.oracle.OracleData;
 import dev.shardline.model.tensor.DType;
@@ -10,6 +11,7 @@ import dev.shardline.model.weights.LayerRange;
 import dev.shardline.model.weights.ModelWeights;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -44,6 +46,40 @@ class QuantizedInvariantsTest {
     @AfterAll
     static void close() {
         whole.close();
+    }
+
+    /**
+     * The warm-up runs the quantized products on the model's own first rows, in place: the weights' bytes stay as
+     * they were, and a step after it gives the same logits as one before it.
+     */
+    @Test
+    void quantizedWarmUpReadsTheWeightsInPlaceAndChangesNothing() {
+        long before = checksum(whole);
+        try (VectorKernels cpu = new VectorKernels(2)) {
+            int[] prompt = {5, 9, 2};
+            float[] cold = step(cpu, prompt);
+            cpu.warmUp(whole);
+            assertEquals(before, checksum(whole), "weight bytes after the warm-up");
+            // compiled and interpreted vector code may sum lanes in another order: equal within the invariants' bound
+            assertClose(cold, step(cpu, prompt), "logits after the warm-up");
+        }
+    }
+
+    private static float[] step(Kernels k, int[] prompt) {
+        Qwen2Forward f = new Qwen2Forward(whole, k);
+        KvCache cache = KvCache.allocate(k, whole.config(), whole.range(), 8, 4);
+        return f.forward(List.of(SequenceStep.ofTokens(prompt, 0, blocks(0, 8), true)), null, cache).logitsRow(0);
+    }
+
+    private static long checksum(ModelWeights w) {
+        long h = 0;
+        for (var t : List.of(w.layer(0).qWeight(), w.layer(0).downWeight(), w.lmHead())) {
+            var seg = t.data();
+            for (long i = 0; i + 8 <= seg.byteSize(); i += 8) {
+                h = h * 31 + seg.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, i);
+            }
+        }
+        return h;
     }
 
     static Stream<Supplier<Kernels>> backends() {
