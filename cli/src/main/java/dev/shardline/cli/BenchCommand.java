@@ -89,6 +89,11 @@ final class BenchCommand implements Callable<Integer> {
             + "llama-bench reports a mean of repetitions")
     int prefillRuns;
 
+    @Option(names = "--decode-runs", defaultValue = "3", paramLabel = "N", description = "single-model bench: timed "
+            + "decodes of --gen-tokens, each between two bandwidth probes; the median tokens/s and the median "
+            + "efficiency (each run against the better of its own two probes) are reported, with the ranges")
+    int decodeRuns;
+
     @Option(names = "--json", description = "print the figures as one JSON object")
     boolean json;
 
@@ -145,6 +150,9 @@ final class BenchCommand implements Callable<Integer> {
         if (prefillRuns < 1) {
             throw new IllegalArgumentException("--prefill-runs must be >= 1, got " + prefillRuns);
         }
+        if (decodeRuns < 1) {
+            throw new IllegalArgumentException("--decode-runs must be >= 1, got " + decodeRuns);
+        }
         int threads = modelOptions.threadsOrDefault();
         try (LocalModel model = LocalModel.open(modelOptions.model, modelOptions.backend, threads, modelOptions.weightsMode(),
                 Progress.toStderr())) {
@@ -157,22 +165,34 @@ final class BenchCommand implements Callable<Integer> {
             run(model, options, java.util.Arrays.copyOf(prompt, Math.min(64, prompt.length)), 8);
             run(model, options, prompt, Math.min(genTokens, 16));
 
-            double bwBefore = MemoryBandwidth.measureReadGBps(threads, (long) Math.max(2, bandwidthGib) << 30, 3);
-            GenerationResult r = run(model, options, prompt, genTokens);
-            double bwAfter = MemoryBandwidth.measureReadGBps(threads, (long) Math.max(2, bandwidthGib) << 30, 3);
+            // decode runs between bandwidth probes: each run is rated against the better of its neighbours, since
+            // this machine's bandwidth moves from minute to minute
+            long bytesPerToken = model.forward().weights().bytesPerDecodedToken();
+            double[] probes = new double[decodeRuns + 1];
+            double[] decodes = new double[decodeRuns];
+            double[] efficiencies = new double[decodeRuns];
+            GenerationResult r = null;
+            probes[0] = MemoryBandwidth.measureReadGBps(threads, (long) Math.max(2, bandwidthGib) << 30, 3);
+            for (int i = 0; i < decodeRuns; i++) {
+                GenerationResult run = run(model, options, prompt, genTokens);
+                probes[i + 1] = MemoryBandwidth.measureReadGBps(threads, (long) Math.max(2, bandwidthGib) << 30, 3);
+                decodes[i] = run.decodeTokensPerSecond();
+                efficiencies[i] = bytesPerToken * decodes[i] / (Math.max(probes[i], probes[i + 1]) * 1e9);
+                if (r == null) r = run;
+            }
+            double bwBefore = probes[0];
+            double bwAfter = probes[decodeRuns];
             double[] prefills = new double[prefillRuns];
             prefills[0] = r.prefillTokensPerSecond();
             for (int i = 1; i < prefills.length; i++) {
                 prefills[i] = run(model, options, prompt, 1).prefillTokensPerSecond();
             }
-            double[] sorted = prefills.clone();
-            java.util.Arrays.sort(sorted);
+            double[] sorted = sorted(prefills);
             double prefillTps = sorted[sorted.length / 2];
-
-            long bytesPerToken = model.forward().weights().bytesPerDecodedToken();
-            double bandwidth = Math.max(bwBefore, bwAfter);
-            double decodeTps = r.decodeTokensPerSecond();
-            double efficiency = bytesPerToken * decodeTps / (bandwidth * 1e9);
+            double[] decodeSorted = sorted(decodes);
+            double[] efficiencySorted = sorted(efficiencies);
+            double decodeTps = decodeSorted[decodeSorted.length / 2];
+            double efficiency = efficiencySorted[efficiencySorted.length / 2];
             double encodeMBps = model.hasTokenizer() ? tokenizerSpeed(model) : Double.NaN;
             var c = model.config();
             long matmulWeights = (long) c.numHiddenLayers() * (2L * c.hiddenSize() * c.hiddenSize()
@@ -192,10 +212,13 @@ final class BenchCommand implements Callable<Integer> {
             m.put("prefill_tokens_per_second_runs", java.util.Arrays.stream(prefills).boxed().toList());
             m.put("prefill_gflops", prefillGflops);
             m.put("decode_tokens_per_second", decodeTps);
+            m.put("decode_tokens_per_second_runs", java.util.Arrays.stream(decodes).boxed().toList());
             m.put("weight_bytes_per_token", bytesPerToken);
             m.put("read_bandwidth_gbps_before", bwBefore);
             m.put("read_bandwidth_gbps_after", bwAfter);
+            m.put("read_bandwidth_gbps_probes", java.util.Arrays.stream(probes).boxed().toList());
             m.put("decode_efficiency", efficiency);
+            m.put("decode_efficiency_runs", java.util.Arrays.stream(efficiencies).boxed().toList());
             m.put("tokenizer_encode_mb_per_second", encodeMBps);
             if (json) {
                 System.out.println(Json.writePretty(m));
@@ -206,10 +229,14 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.printf("prefill          %8.1f tokens/s  (%d-token prompt, median of %d: %.1f-%.1f; %.1f GFLOP/s in the "
                         + "layers' matmuls)%n", prefillTps, promptTokens, prefills.length, sorted[0], sorted[sorted.length - 1],
                         prefillGflops);
-                System.out.printf("decode           %8.2f tokens/s  (%d tokens)%n", decodeTps, r.tokens().length);
+                System.out.printf("decode           %8.2f tokens/s  (%d tokens, median of %d: %.2f-%.2f)%n", decodeTps,
+                        r.tokens().length, decodes.length, decodeSorted[0], decodeSorted[decodeSorted.length - 1]);
                 System.out.printf("bytes per token  %8.3f GB (weights read per decoded token)%n", bytesPerToken / 1e9);
-                System.out.printf("read bandwidth   %8.1f GB/s before, %.1f GB/s after (best of 3 passes, %d threads)%n", bwBefore, bwAfter, threads);
-                System.out.printf("decode efficiency%8.2f  (bytes/token x tokens/s / best bandwidth)%n", efficiency);
+                System.out.printf("read bandwidth   %8.1f GB/s before, %.1f GB/s after (best of 3 passes, %d threads; %d probes: %.1f-%.1f)%n",
+                        bwBefore, bwAfter, threads, probes.length, sorted(probes)[0], sorted(probes)[probes.length - 1]);
+                System.out.printf("decode efficiency%8.2f  (median of %d: %.2f-%.2f; each run's bytes/token x tokens/s / the better "
+                        + "of its two probes)%n", efficiency, efficiencies.length, efficiencySorted[0],
+                        efficiencySorted[efficiencySorted.length - 1]);
                 if (model.hasTokenizer()) System.out.printf("tokenizer encode %8.2f MB/s%n", encodeMBps);
             }
             if (profile) {
@@ -231,6 +258,12 @@ final class BenchCommand implements Callable<Integer> {
         Engine decode = new Engine(forward, options);
         decode.generate(new int[]{1, 2, 3, 4}, genTokens + 1, Set.of(), GREEDY, TokenListener.NONE);
         System.err.println("profile of " + genTokens + " decode steps (after a 4-token prefill):\n" + profiling.report());
+    }
+
+    private static double[] sorted(double[] values) {
+        double[] copy = values.clone();
+        java.util.Arrays.sort(copy);
+        return copy;
     }
 
     private static GenerationResult run(LocalModel model, EngineOptions options, int[] prompt, int gen) {

@@ -106,9 +106,27 @@ class CommandsTest {
         assertEquals(3, prefills.size(), "three timed prefills by default: " + prefills);
         double[] sorted = prefills.stream().mapToDouble(v -> ((Number) v).doubleValue()).sorted().toArray();
         assertEquals(sorted[1], ((Number) m.get("prefill_tokens_per_second")).doubleValue(), "the median is reported");
+        List<?> decodes = (List<?>) m.get("decode_tokens_per_second_runs");
+        List<?> efficiencies = (List<?>) m.get("decode_efficiency_runs");
+        List<?> probes = (List<?>) m.get("read_bandwidth_gbps_probes");
+        assertEquals(3, decodes.size(), "three timed decodes by default: " + decodes);
+        assertEquals(4, probes.size(), "a probe before, between and after the decodes: " + probes);
+        double[] d = decodes.stream().mapToDouble(v -> ((Number) v).doubleValue()).sorted().toArray();
+        assertEquals(d[1], ((Number) m.get("decode_tokens_per_second")).doubleValue(), "the median decode is reported");
+        double[] e = efficiencies.stream().mapToDouble(v -> ((Number) v).doubleValue()).sorted().toArray();
+        assertEquals(e[1], ((Number) m.get("decode_efficiency")).doubleValue(), "the median efficiency is reported");
+        double bytes = ((Number) m.get("weight_bytes_per_token")).doubleValue();
+        for (int i = 0; i < 3; i++) {   // each run against the better of the probes on either side of it
+            double best = Math.max(((Number) probes.get(i)).doubleValue(), ((Number) probes.get(i + 1)).doubleValue());
+            double rate = ((Number) decodes.get(i)).doubleValue();
+            assertEquals(bytes * rate / (best * 1e9), ((Number) efficiencies.get(i)).doubleValue(), 1e-12, "run " + i);
+        }
         CliRun zero = run("bench", "--model", model.toString(), "--prefill-runs", "0");
         assertEquals(2, zero.code());
         assertTrue(zero.err().contains("--prefill-runs"), zero.err());
+        CliRun noDecode = run("bench", "--model", model.toString(), "--decode-runs", "0");
+        assertEquals(2, noDecode.code());
+        assertTrue(noDecode.err().contains("--decode-runs"), noDecode.err());
     }
 
     @Test
