@@ -6,6 +6,7 @@ import static dev.shardline.model.kernels.VectorOps.L;
 import dev.shardline.model.tensor.DType;
 import dev.shardline.model.tensor.WeightTensor;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Reference;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -117,13 +118,13 @@ final class CpuMatmul {
     private float[] xSums = new float[0];
     private float[][] blockScratch;
 
-    private float[] xLanes = new float[0];
+    private MemorySegment xLanes = MemorySegment.NULL; // QuantLaneKernels' activations, 64-byte aligned
 
     private void quantized(float[] x, int tokens, WeightTensor w, WeightTensor bias, float[] out, int n, int k) {
         float[] xs = null;
         boolean lanes = tokens == 1 && laneQuantKernels && QuantLaneKernels.handles(w.dtype());
         if (lanes) {
-            if (xLanes.length < k) xLanes = new float[k];
+            if (xLanes.byteSize() < 4L * k) xLanes = QuantLaneKernels.allocateLanes(k);
             if (xSums.length < k / 16) xSums = new float[k / 16];
             QuantLaneKernels.prepare(w.dtype(), x, k, xLanes, xSums);
             xs = xSums;
@@ -131,7 +132,8 @@ final class CpuMatmul {
             xs = xSums = QuantKernels.subBlockSums(x, 0, k, xSums);
         }
         float[] sums = xs;
-        float[] xl = xLanes;
+        MemorySegment lanesBuffer = xLanes;
+        long xl = lanesBuffer.address();
         if (blockScratch == null) blockScratch = new float[runner.threads()][];
         float[][] scratchOf = blockScratch;
         // The lane kernels pair each row with the one half a chunk further and alternate one load instruction
@@ -163,6 +165,7 @@ final class CpuMatmul {
                 }
             }
         });
+        Reference.reachabilityFence(lanesBuffer);   // read by address above
     }
 
     // ---- batched decode: a few tokens, each weight row read once ----

@@ -6,6 +6,7 @@ import static dev.shardline.model.kernels.VectorOps.L;
 
 import dev.shardline.model.tensor.DType;
 import dev.shardline.model.tensor.WeightTensor;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -25,7 +26,9 @@ import jdk.incubator.vector.VectorSpecies;
  * mask (one shift for the top nibble), converted as it stands ({@code vcvtdq2ps}: the value times {@code 2^bit}),
  * and multiplied by the activation that belongs to that lane and bit position. The activations are permuted into
  * that order once per product ({@link #prepare}), each pre-multiplied by {@code 2^-bit} (exact), so the per-16-weight
- * work is AND, convert, activation load and FMA, with no byte widening ({@code vpmovzxbd}) or nibble split.
+ * work is AND, convert, activation load and FMA, with no byte widening ({@code vpmovzxbd}) or nibble split. They
+ * live in a 64-byte aligned native buffer ({@link #allocateLanes}), read by address through a constant segment
+ * ({@link #MEMORY}), so none of those loads splits across two cache lines.
  *
  * <p>Each float vector of partial sums then holds four lanes per sub-block group of one or two (sub-)blocks; their
  * scales come as one vector per block (the eight Q4_K scales: a broadcast of the unpacked 64-bit word, widened; the
@@ -42,6 +45,14 @@ final class QuantLaneKernels {
     private static final ValueLayout.OfInt INT_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final VectorSpecies<Long> LONGS = VectorSpecies.of(long.class, F.vectorShape());
     private static final VectorSpecies<Byte> BYTES16 = ByteVector.SPECIES_128;
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    /**
+     * The activations are read through this constant segment at their buffer's address: C2 then knows the
+     * segment's class and scope. Passed as a parameter, the segment's accessors are bound through type profiles
+     * shared with every other segment access in the process; with those polluted, the Q6_K kernel compiled to
+     * 0.2-0.3x (vectors boxed and spilled, measured in {@code KernelBench quant}).
+     */
+    private static final MemorySegment MEMORY = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
     // Q4_K: int lanes 0-7 hold one 32-byte group (sub-blocks 2g low nibbles, 2g + 1 high), lanes 8-15 the next
     private static final VectorShuffle<Float> Q4_S0 = spread(0, 2);
@@ -113,17 +124,28 @@ final class QuantLaneKernels {
     }
 
     /**
+     * A buffer for {@link #prepare}'s lane-ordered activations of {@code k} columns, aligned to 64 bytes. Each block
+     * loads 16 of its 64-byte vectors; from a heap array, whose address is only 8-byte aligned (and moves with the
+     * collector), 7 alignments in 8 split every one of those loads across two cache lines: about 0.7x the aligned
+     * speed, and a different figure from one process to the next (docs/PERFORMANCE.md). The caller keeps the
+     * segment reachable while {@link #rows} reads it by address.
+     */
+    static MemorySegment allocateLanes(int k) {
+        return Arena.ofAuto().allocate(4L * k, 64);
+    }
+
+    /**
      * The activations for {@link #rows}: {@code xp[0, k)} in the lane order of {@code t}'s blocks, and per block
      * 16 sums {@code xs[16 b ..]} (Q4_K: over each 32-element sub-block, then 8 zeros; Q6_K: over each 16).
      */
-    static void prepare(DType t, float[] x, int k, float[] xp, float[] xs) {
+    static void prepare(DType t, float[] x, int k, MemorySegment xp, float[] xs) {
         boolean q4 = t == DType.Q4_K;
         int[] from = q4 ? Q4_FROM : Q6_FROM;
         float[] factor = q4 ? Q4_FACTOR : Q6_FACTOR;
         int group = q4 ? 32 : 16;
         for (int b = 0; b < k / 256; b++) {
             int o = 256 * b;
-            for (int i = 0; i < 256; i++) xp[o + i] = x[o + from[i]] * factor[i];
+            for (int i = 0; i < 256; i++) xp.setAtIndex(ValueLayout.JAVA_FLOAT, o + i, x[o + from[i]] * factor[i]);
             for (int g = 0; g < 16; g++) {
                 float sum = 0;
                 if (g < 256 / group) {
@@ -135,14 +157,15 @@ final class QuantLaneKernels {
     }
 
     /**
-     * {@code out[r] = sum_k x[k] w[r, k]} for rows [r0, r1), from {@link #prepare}'s {@code xp} and {@code xs}.
+     * {@code out[r] = sum_k x[k] w[r, k]} for rows [r0, r1), from {@link #prepare}'s activations (at native address
+     * {@code xp}, a segment from {@link #allocateLanes} of at least {@code k} floats) and {@code xs}.
      * Two rows half the range apart run together, block by block in turn (two sequential streams for the
      * prefetcher: 1.3-1.6x one stream from memory, measured). One load instruction alternates between the two
      * rows, and that runs 0.5-0.9x as fast for some distances between them than for others (not for plain reads
      * of the same addresses, nor for a kernel with one load instruction per row; measured on one thread), so
      * callers give each thread one contiguous range ({@link CpuMatmul}).
      */
-    static void rows(float[] xp, float[] xs, WeightTensor w, int k, int r0, int r1, float[] out) {
+    static void rows(long xp, float[] xs, WeightTensor w, int k, int r0, int r1, float[] out) {
         MemorySegment seg = w.data();
         long rowBytes = w.dtype().bytesFor(k);
         int half = (r1 - r0) / 2;
@@ -161,7 +184,7 @@ final class QuantLaneKernels {
         return Float.float16ToFloat(s.get(SHORT_LE, off));
     }
 
-    private static void q4kRows2(float[] xp, float[] xs, MemorySegment s, long o, long other, int k, float[] out, int r, int r2) {
+    private static void q4kRows2(long xp, float[] xs, MemorySegment s, long o, long other, int k, float[] out, int r, int r2) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         FloatVector mins = FloatVector.zero(F);
         FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
@@ -182,23 +205,23 @@ final class QuantLaneKernels {
             mins = mv.mul(f16(s, bo + 2)).fma(FloatVector.fromArray(F, xs, 16 * b), mins);
             int xo = 256 * b;
             IntVector v = IntVector.fromMemorySegment(I, s, bo + 16, ByteOrder.LITTLE_ENDIAN);
-            FloatVector p0 = ((FloatVector) v.and(0xF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xp, xo));
-            FloatVector p1 = ((FloatVector) v.and(0xF0).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xp, xo + 16));
-            p0 = ((FloatVector) v.and(0xF00).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 32), p0);
-            p1 = ((FloatVector) v.and(0xF000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 48), p1);
-            p0 = ((FloatVector) v.and(0xF0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 64), p0);
-            p1 = ((FloatVector) v.and(0xF00000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 80), p1);
-            p0 = ((FloatVector) v.and(0xF000000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 96), p0);
-            p1 = ((FloatVector) v.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 112), p1);
+            FloatVector p0 = ((FloatVector) v.and(0xF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * xo, NATIVE));
+            FloatVector p1 = ((FloatVector) v.and(0xF0).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 16), NATIVE));
+            p0 = ((FloatVector) v.and(0xF00).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 32), NATIVE), p0);
+            p1 = ((FloatVector) v.and(0xF000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 48), NATIVE), p1);
+            p0 = ((FloatVector) v.and(0xF0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 64), NATIVE), p0);
+            p1 = ((FloatVector) v.and(0xF00000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 80), NATIVE), p1);
+            p0 = ((FloatVector) v.and(0xF000000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 96), NATIVE), p0);
+            p1 = ((FloatVector) v.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 112), NATIVE), p1);
             IntVector u = IntVector.fromMemorySegment(I, s, bo + 80, ByteOrder.LITTLE_ENDIAN);
-            FloatVector p2 = ((FloatVector) u.and(0xF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xp, xo + 128));
-            FloatVector p3 = ((FloatVector) u.and(0xF0).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xp, xo + 144));
-            p2 = ((FloatVector) u.and(0xF00).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 160), p2);
-            p3 = ((FloatVector) u.and(0xF000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 176), p3);
-            p2 = ((FloatVector) u.and(0xF0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 192), p2);
-            p3 = ((FloatVector) u.and(0xF00000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 208), p3);
-            p2 = ((FloatVector) u.and(0xF000000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 224), p2);
-            p3 = ((FloatVector) u.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 240), p3);
+            FloatVector p2 = ((FloatVector) u.and(0xF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 128), NATIVE));
+            FloatVector p3 = ((FloatVector) u.and(0xF0).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 144), NATIVE));
+            p2 = ((FloatVector) u.and(0xF00).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 160), NATIVE), p2);
+            p3 = ((FloatVector) u.and(0xF000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 176), NATIVE), p3);
+            p2 = ((FloatVector) u.and(0xF0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 192), NATIVE), p2);
+            p3 = ((FloatVector) u.and(0xF00000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 208), NATIVE), p3);
+            p2 = ((FloatVector) u.and(0xF000000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 224), NATIVE), p2);
+            p3 = ((FloatVector) u.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 240), NATIVE), p3);
             a0 = p0.fma(sv.rearrange(Q4_S0), a0);
             a1 = p1.fma(sv.rearrange(Q4_S1), a1);
             a2 = p2.fma(sv.rearrange(Q4_S2), a2);
@@ -233,7 +256,7 @@ final class QuantLaneKernels {
      * in the same lanes, shifted by 2 bits where the quarter needs it. Per lane the four 6-bit quants of each nibble
      * row are then put together in bytes (as in {@link QuantKernels}) and taken out one byte at a time.
      */
-    private static void q6kRows2(float[] xp, float[] xs, MemorySegment s, long o, long other, int k, float[] out, int r, int r2) {
+    private static void q6kRows2(long xp, float[] xs, MemorySegment s, long o, long other, int k, float[] out, int r, int r2) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         FloatVector offset = FloatVector.zero(F);
         FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
@@ -255,22 +278,22 @@ final class QuantLaneKernels {
             IntVector loB = qlB.and(0x0F0F0F0F).or(qhB.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
             IntVector hiB = qlB.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(qhB.and(0x30303030));
             int xo = 256 * b;
-            FloatVector p0 = ((FloatVector) loA.and(0x3F).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xp, xo));
-            p0 = ((FloatVector) loA.and(0x3F00).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 16), p0);
-            p0 = ((FloatVector) loA.and(0x3F0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 32), p0);
-            p0 = ((FloatVector) loA.and(0x3F000000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 48), p0);
-            FloatVector p1 = ((FloatVector) hiA.and(0x3F).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xp, xo + 64));
-            p1 = ((FloatVector) hiA.and(0x3F00).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 80), p1);
-            p1 = ((FloatVector) hiA.and(0x3F0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 96), p1);
-            p1 = ((FloatVector) hiA.and(0x3F000000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 112), p1);
-            FloatVector p2 = ((FloatVector) loB.and(0x3F).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xp, xo + 128));
-            p2 = ((FloatVector) loB.and(0x3F00).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 144), p2);
-            p2 = ((FloatVector) loB.and(0x3F0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 160), p2);
-            p2 = ((FloatVector) loB.and(0x3F000000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 176), p2);
-            FloatVector p3 = ((FloatVector) hiB.and(0x3F).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xp, xo + 192));
-            p3 = ((FloatVector) hiB.and(0x3F00).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 208), p3);
-            p3 = ((FloatVector) hiB.and(0x3F0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 224), p3);
-            p3 = ((FloatVector) hiB.and(0x3F000000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xo + 240), p3);
+            FloatVector p0 = ((FloatVector) loA.and(0x3F).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * xo, NATIVE));
+            p0 = ((FloatVector) loA.and(0x3F00).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 16), NATIVE), p0);
+            p0 = ((FloatVector) loA.and(0x3F0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 32), NATIVE), p0);
+            p0 = ((FloatVector) loA.and(0x3F000000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 48), NATIVE), p0);
+            FloatVector p1 = ((FloatVector) hiA.and(0x3F).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 64), NATIVE));
+            p1 = ((FloatVector) hiA.and(0x3F00).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 80), NATIVE), p1);
+            p1 = ((FloatVector) hiA.and(0x3F0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 96), NATIVE), p1);
+            p1 = ((FloatVector) hiA.and(0x3F000000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 112), NATIVE), p1);
+            FloatVector p2 = ((FloatVector) loB.and(0x3F).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 128), NATIVE));
+            p2 = ((FloatVector) loB.and(0x3F00).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 144), NATIVE), p2);
+            p2 = ((FloatVector) loB.and(0x3F0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 160), NATIVE), p2);
+            p2 = ((FloatVector) loB.and(0x3F000000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 176), NATIVE), p2);
+            FloatVector p3 = ((FloatVector) hiB.and(0x3F).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 192), NATIVE));
+            p3 = ((FloatVector) hiB.and(0x3F00).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 208), NATIVE), p3);
+            p3 = ((FloatVector) hiB.and(0x3F0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 224), NATIVE), p3);
+            p3 = ((FloatVector) hiB.and(0x3F000000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, MEMORY, xp + 4L * (xo + 240), NATIVE), p3);
             a0 = p0.fma(sv.rearrange(Q6_S0), a0);
             a1 = p1.fma(sv.rearrange(Q6_S1), a1);
             a2 = p2.fma(sv.rearrange(Q6_S2), a2);

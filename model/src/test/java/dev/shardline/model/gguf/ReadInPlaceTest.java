@@ -32,7 +32,8 @@ class ReadInPlaceTest {
         assertTrue(size > 3 * (heap + direct), "model " + size + " bytes");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process p = new ProcessBuilder(java, "-Xmx64m", "-XX:MaxDirectMemorySize=16m",
-                "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"),
                 ReadInPlaceMain.class.getName(), model.toString()).redirectErrorStream(true).start();
         boolean done = p.waitFor(120, TimeUnit.SECONDS);
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -69,6 +69,16 @@ class QuantKernelsTest {
     }
 
     @Test
+    void laneActivationsAreCacheLineAligned() {
+        // the lane kernels load 16 64-byte vectors of activations per block; misaligned, each splits across two lines
+        for (int k : new int[] {256, 5120, 27648}) {
+            MemorySegment lanes = QuantLaneKernels.allocateLanes(k);
+            assertTrue(lanes.address() % 64 == 0, "k " + k + ": address " + lanes.address());
+            assertTrue(lanes.byteSize() >= 4L * k, "k " + k + ": " + lanes.byteSize() + " bytes");
+        }
+    }
+
+    @Test
     void embeddingRowsDequantizeExactly() {
         try (VectorKernels cpu = new VectorKernels(2)) {
             for (DType dtype : QUANT) {
