@@ -122,7 +122,8 @@ final class CpuMatmul {
 
     private void quantized(float[] x, int tokens, WeightTensor w, WeightTensor bias, float[] out, int n, int k) {
         float[] xs = null;
-        boolean lanes = tokens == 1 && laneQuantKernels && QuantLaneKernels.handles(w.dtype());
+        boolean lanes = tokens == 1 && laneQuantKernels && QuantLaneKernels.handles(w.dtype())
+                && w.data().isNative();   // they read by address
         if (lanes) {
             if (xLanes.byteSize() < 4L * k) xLanes = QuantLaneKernels.allocateLanes(k);
             if (xSums.length < k / 16) xSums = new float[k / 16];
