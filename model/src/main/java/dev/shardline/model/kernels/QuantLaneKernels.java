@@ -135,7 +135,7 @@ final class QuantLaneKernels {
     /**
      * A buffer for {@link #prepare}'s lane-ordered activations of {@code k} columns, aligned to 64 bytes. Each block
      * loads 16 of its 64-byte vectors; from a heap array, whose address is only 8-byte aligned (and moves with the
-     * collector), 7 alignments in 8 split every one of those loads across two cache lines: about 0.7x the aligned
+     * collector), 7 alignments in 8 split every one of those loads across two cache lines: 0.72-0.85x the aligned
      * speed, and a different figure from one process to the next (docs/PERFORMANCE.md). The caller keeps the
      * segment reachable while {@link #rows} reads it by address.
      */
