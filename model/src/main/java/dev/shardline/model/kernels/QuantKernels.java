@@ -1,8 +1,10 @@
 package dev.shardline.model.kernels;
 
+import static dev.shardline.model.kernels.VectorOps.ADDRESS_MASK;
 import static dev.shardline.model.kernels.VectorOps.F;
 import static dev.shardline.model.kernels.VectorOps.I;
 import static dev.shardline.model.kernels.VectorOps.L;
+import static dev.shardline.model.kernels.VectorOps.MEMORY;
 
 import dev.shardline.model.tensor.DType;
 import dev.shardline.model.tensor.Quant;
@@ -10,6 +12,7 @@ import dev.shardline.model.tensor.WeightTensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Objects;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -95,10 +98,15 @@ final class QuantKernels {
             for (int r = r0; r < r1; r++) out[r] = scalarRow(x, 0, w, k, r);
             return;
         }
-        int q = w.dtype() == DType.Q8_0 ? (r1 - r0) / 4 : 0;
+        int q = w.dtype() == DType.Q8_0 && seg.isNative() ? (r1 - r0) / 4 : 0;
         long step = q * rowBytes;
+        if (q > 0) {
+            // q8Rows4 reads the weights by address: the rows' extent and the segment are checked here, once
+            if (!seg.scope().isAlive()) throw new IllegalStateException(w + ": its memory is already closed");
+            Objects.checkFromToIndex(r0 * rowBytes, r1 * rowBytes, seg.byteSize());
+        }
         for (int r = r0; r < r0 + q; r++) {
-            q8Rows4(x, seg, r * rowBytes, step, k, out, r, q);
+            q8Rows4(x, seg.address() + r * rowBytes, step, k, out, r, q);
         }
         for (int r = r0 + 4 * q; r < r1; r++) {
             long o = r * rowBytes;
@@ -126,16 +134,17 @@ final class QuantKernels {
     }
 
     /**
-     * Q8_0, rows {@code r, r + q, r + 2q, r + 3q} (byte offsets {@code o + i * step}). Per block and row the quants
-     * times the activations are summed unscaled, then one FMA applies the block's scale.
+     * Q8_0, rows {@code r, r + q, r + 2q, r + 3q} (at native addresses {@code o + i * step}). Per block and row the
+     * quants times the activations are summed unscaled, then one FMA applies the block's scale.
      */
-    private static void q8Rows4(float[] x, MemorySegment s, long o, long step, int k, float[] out, int r, int q) {
+    private static void q8Rows4(float[] x, long o, long step, int k, float[] out, int r, int q) {
+        MemorySegment s = MEMORY;   // the weights by address (masked: see ADDRESS_MASK)
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         for (int xi = 0; xi < k; xi += 32) {
-            long b0 = o + 34L * (xi >> 5);
-            long b1 = b0 + step;
-            long b2 = b1 + step;
-            long b3 = b2 + step;
+            long b0 = (o + 34L * (xi >> 5)) & ADDRESS_MASK;
+            long b1 = (b0 + step) & ADDRESS_MASK;
+            long b2 = (b0 + 2 * step) & ADDRESS_MASK;
+            long b3 = (b0 + 3 * step) & ADDRESS_MASK;
             FloatVector x0 = FloatVector.fromArray(F, x, xi);
             FloatVector x1 = FloatVector.fromArray(F, x, xi + L);
             FloatVector t0 = i8(s, b0 + 2).mul(x0);

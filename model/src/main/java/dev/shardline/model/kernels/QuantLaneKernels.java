@@ -2,7 +2,9 @@ package dev.shardline.model.kernels;
 
 import static dev.shardline.model.kernels.VectorOps.F;
 import static dev.shardline.model.kernels.VectorOps.I;
+import static dev.shardline.model.kernels.VectorOps.ADDRESS_MASK;
 import static dev.shardline.model.kernels.VectorOps.L;
+import static dev.shardline.model.kernels.VectorOps.MEMORY;
 
 import dev.shardline.model.tensor.DType;
 import dev.shardline.model.tensor.WeightTensor;
@@ -29,7 +31,7 @@ import jdk.incubator.vector.VectorSpecies;
  * that order once per product ({@link #prepare}), each pre-multiplied by {@code 2^-bit} (exact), so the per-16-weight
  * work is AND, convert, activation load and FMA, with no byte widening ({@code vpmovzxbd}) or nibble split. They
  * live in a 64-byte aligned native buffer ({@link #allocateLanes}), read by address through a constant segment
- * ({@link #MEMORY}), so none of those loads splits across two cache lines.
+ * ({@link VectorOps#MEMORY}), so none of those loads splits across two cache lines.
  *
  * <p>Each float vector of partial sums then holds four lanes per sub-block group of one or two (sub-)blocks; their
  * scales come as one vector per block (the eight Q4_K scales: a broadcast of the unpacked 64-bit word, widened; the
@@ -47,21 +49,6 @@ final class QuantLaneKernels {
     private static final VectorSpecies<Long> LONGS = VectorSpecies.of(long.class, F.vectorShape());
     private static final VectorSpecies<Byte> BYTES16 = ByteVector.SPECIES_128;
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
-    /**
-     * The activations are read through this constant segment at their buffer's address: C2 then knows the
-     * segment's class and scope. Passed as a parameter, the segment's accessors are bound through type profiles
-     * shared with every other segment access in the process; with those polluted, the Q6_K kernel compiled to
-     * 0.2-0.3x (vectors boxed and spilled, measured in {@code KernelBench quant}).
-     */
-    private static final MemorySegment MEMORY = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
-    /**
-     * User-space addresses fit in 47 bits; masking a block's address with this (a no-op on the value) tells C2 its
-     * range, so it drops the bounds check (two or three instructions) of every load at a constant offset from it.
-     * The Q4_K kernel reads its weights and activations that way (their extents are checked once per call): 1.22-1.32x
-     * with both, 1.15-1.18x with the activations alone; the Q6_K kernel measured 0.8x with the masked activations
-     * and 0.94-1.10x with masked weights, so it keeps its checked loads (one JVM, alternating runs).
-     */
-    private static final long ADDRESS_MASK = (1L << 47) - 1;
 
     // Q4_K: int lanes 0-7 hold one 32-byte group (sub-blocks 2g low nibbles, 2g + 1 high), lanes 8-15 the next
     private static final VectorShuffle<Float> Q4_S0 = spread(0, 2);
