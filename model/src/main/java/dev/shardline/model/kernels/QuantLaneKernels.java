@@ -166,21 +166,18 @@ final class QuantLaneKernels {
         long rowBytes = w.dtype().bytesFor(k);
         int half = (r1 - r0) / 2;
         boolean q4 = w.dtype() == DType.Q4_K;
-        long base = 0;
-        if (q4) {
-            // the Q4_K kernel reads the weights by address: the rows' extent and the segment are checked here, once
-            if (!seg.isNative() || !seg.scope().isAlive()) {
-                throw new IllegalArgumentException(w + ": the lane kernels need live native memory");
-            }
-            Objects.checkFromToIndex(r0 * rowBytes, r1 * rowBytes, seg.byteSize());
-            base = seg.address();
+        // the kernels read the weights by address: the rows' extent and the segment are checked here, once
+        if (!seg.isNative() || !seg.scope().isAlive()) {
+            throw new IllegalArgumentException(w + ": the lane kernels need live native memory");
         }
+        Objects.checkFromToIndex(r0 * rowBytes, r1 * rowBytes, seg.byteSize());
+        long base = seg.address();
         for (int a = r0; a < r0 + (r1 - r0 + 1) / 2; a++) {
             int b = a + half;   // with an odd count the last pair is (r0 + half, r1 - 1): row r0 + half twice
             if (q4) {
                 q4kRows2(xp, xs, base + a * rowBytes, base + b * rowBytes, k, out, a, b);
             } else {
-                q6kRows2(xp, xs, seg, a * rowBytes, b * rowBytes, k, out, a, b);
+                q6kRows2(xp, xs, base + a * rowBytes, base + b * rowBytes, k, out, a, b);
             }
         }
     }
@@ -261,21 +258,21 @@ final class QuantLaneKernels {
      * in the same lanes, shifted by 2 bits where the quarter needs it. Per lane the four 6-bit quants of each nibble
      * row are then put together in bytes (as in {@link QuantKernels}) and taken out one byte at a time.
      */
-    private static void q6kRows2(long xp, float[] xs, MemorySegment s, long o, long other, int k, float[] out, int r, int r2) {
+    private static void q6kRows2(long xp, float[] xs, long o, long other, int k, float[] out, int r, int r2) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         FloatVector offset = FloatVector.zero(F);
         FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
         FloatVector offset2 = FloatVector.zero(F);
         for (int step = 0; step < 2 * (k / 256); step++) {
             int b = step >> 1;
-            long bo = o + 210L * b;
-            FloatVector sv = ((FloatVector) ByteVector.fromMemorySegment(BYTES16, s, bo + 192, ByteOrder.LITTLE_ENDIAN)
-                    .convertShape(VectorOperators.B2F, F, 0)).mul(f16(s, bo + 208));
+            long bo = (o + 210L * b) & ADDRESS_MASK;   // an address: see ADDRESS_MASK
+            FloatVector sv = ((FloatVector) ByteVector.fromMemorySegment(BYTES16, MEMORY, bo + 192, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.B2F, F, 0)).mul(f16(MEMORY, bo + 208));
             offset = sv.fma(FloatVector.fromArray(F, xs, 16 * b), offset);
-            IntVector qh = IntVector.fromMemorySegment(I, s, bo + 128, ByteOrder.LITTLE_ENDIAN);
-            IntVector qlA = IntVector.fromMemorySegment(I, s, bo + 32, ByteOrder.LITTLE_ENDIAN);
-            IntVector qlB = IntVector.fromMemorySegment(I, s, bo, ByteOrder.LITTLE_ENDIAN)
-                    .blend(IntVector.fromMemorySegment(I, s, bo + 64, ByteOrder.LITTLE_ENDIAN), UPPER8);
+            IntVector qh = IntVector.fromMemorySegment(I, MEMORY, bo + 128, ByteOrder.LITTLE_ENDIAN);
+            IntVector qlA = IntVector.fromMemorySegment(I, MEMORY, bo + 32, ByteOrder.LITTLE_ENDIAN);
+            IntVector qlB = IntVector.fromMemorySegment(I, MEMORY, bo, ByteOrder.LITTLE_ENDIAN)
+                    .blend(IntVector.fromMemorySegment(I, MEMORY, bo + 64, ByteOrder.LITTLE_ENDIAN), UPPER8);
             IntVector qhA = qh.lanewise(VectorOperators.LSHR, Q6_SHIFT_A);
             IntVector qhB = qh.lanewise(VectorOperators.LSHR, Q6_SHIFT_B);
             IntVector loA = qlA.and(0x0F0F0F0F).or(qhA.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
