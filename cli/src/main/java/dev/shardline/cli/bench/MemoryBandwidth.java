@@ -1,5 +1,6 @@
 package dev.shardline.cli.bench;
 
+import dev.shardline.model.weights.HugePageMemory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -31,7 +32,7 @@ public final class MemoryBandwidth {
         long bytes = Math.max(bufferBytes, 2L << 30);
         long partBytes = bytes / threads / (STREAMS * F.vectorByteSize()) * (STREAMS * F.vectorByteSize());
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment buffer = arena.allocate(partBytes * threads, 4096);
+            MemorySegment buffer = HugePageMemory.allocate(arena, partBytes * threads);   // as the weights are held
             buffer.fill((byte) 1); // touch every page, so the passes read memory, not fault it in
             float warm = 0;
             for (int i = 0; i < 2000; i++) { // compile readPart before timing it
