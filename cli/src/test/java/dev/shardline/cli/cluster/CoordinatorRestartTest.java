@@ -39,7 +39,8 @@ class CoordinatorRestartTest {
         String address = "127.0.0.1:" + port;
         List<ShardlineProcess> processes = new ArrayList<>();
         try {
-            ShardlineProcess first = coordinator(model, port);
+            java.util.Queue<String> firstLog = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            ShardlineProcess first = coordinator(model, port, firstLog::add);
             processes.add(first);
             for (int i = 0; i < 2; i++) {
                 processes.add(ShardlineProcess.start("worker-" + i, List.of("worker", "--worker-id=worker-" + i,
@@ -51,7 +52,8 @@ class CoordinatorRestartTest {
             try (ClusterClient client = new ClusterClient(address)) {
                 GetClusterStatusResponse s = await(client, x -> x.getReady() && serving(x) == 1, "the first coordinator serves");
                 firstEpoch = s.getEpoch();
-                assertEquals(2, s.getPipelines(0).getStagesCount(), "one 2-stage pipeline");
+                assertEquals(2, s.getPipelines(0).getStagesCount(), () -> "one 2-stage pipeline; coordinator log:\n"
+                        + String.join("\n", firstLog));
                 before = client.generate(ClusterClient.tokens(new int[]{11, 12, 13}, greedy), null).tokenIds();
                 for (WorkerInfo w : client.status().getWorkersList()) assertEquals(1, w.getWeightLoads(), w.toString());
 
@@ -66,7 +68,7 @@ class CoordinatorRestartTest {
                 assertEquals(Status.Code.UNAVAILABLE, status.getStatus().getCode(), status.toString());
             }
 
-            processes.add(coordinator(model, port));
+            processes.add(coordinator(model, port, line -> { }));
             try (ClusterClient client = new ClusterClient(address)) {
                 GetClusterStatusResponse s = await(client, x -> x.getReady() && serving(x) == 1, "the new coordinator serves");
                 assertTrue(s.getEpoch() > firstEpoch, "epochs stay ordered across the restart: " + s.getEpoch() + " > " + firstEpoch);
@@ -83,10 +85,10 @@ class CoordinatorRestartTest {
         }
     }
 
-    static ShardlineProcess coordinator(Path model, int port) {
+    static ShardlineProcess coordinator(Path model, int port, java.util.function.Consumer<String> log) {
         return ShardlineProcess.start("coordinator", List.of("coordinator", "--model=" + model, "--port=" + port,
                 "--workers=2", "--pipelines=1", "--activation-dtype=f32", "--heartbeat-ms=200", "--worker-timeout-ms=2000",
-                "--kv-reserve-tokens=64", "--max-kv-blocks=400"), line -> { });
+                "--kv-reserve-tokens=64", "--max-kv-blocks=400"), log);
     }
 
     static long serving(GetClusterStatusResponse s) {

@@ -362,7 +362,10 @@ public final class ClusterReconciler implements AutoCloseable {
             views.add(new PipelineView(p.id, p.state, p.workers(), p.runner == null ? 0 : p.runner.load(), empty,
                     p.state == PipelineState.DRAINING && now >= p.drainDeadlineNanos, p.drainAsked, p.broken));
         }
-        boolean mayForm = formedOnce || registry.size() >= settings.expectedWorkers()
+        // the first plan waits for the expected workers to be ready (registered, heard from, assignable): one that a
+        // loaded host kept silent past the timeout would otherwise be planned around, for the life of the pipeline
+        long ready = workers.stream().filter(w -> w.alive() && w.assignable() && !w.leaving()).count();
+        boolean mayForm = formedOnce || ready >= settings.expectedWorkers()
                 || now - startNanos >= settings.startupWaitMillis() * 1_000_000L;
         return new ClusterView(workers, views, target, mayForm && !deferForming(now));
     }

@@ -7,7 +7,8 @@ import java.nio.file.Path;
 /**
  * How the cluster runs, from the coordinator's config.
  *
- * @param expectedWorkers   the first pipelines form once this many workers registered (or startupWaitMillis passed),
+ * @param expectedWorkers   the first pipelines form once this many workers are ready: registered, not lost, not
+ *                          resting after a failed assignment, not leaving (or once startupWaitMillis passed),
  *                          so that the first plan sees them all; later pipelines form whenever the pool can
  * @param targetPipelines   pipelines to aim for at start (0 = as many as the workers allow)
  * @param maxKvBlocks       cap on KV blocks per pipeline

@@ -18,7 +18,7 @@ import java.util.Set;
  *                           host is a wildcard)
  * @param model              checkpoint directory (tokenizer, config; workers map the weights)
  * @param modelId            the name clients use in requests (default: the directory name)
- * @param workers            the first pipelines form once this many workers registered (or after startupWaitMs)
+ * @param workers            the first pipelines form once this many workers are ready (or after startupWaitMs)
  * @param pipelines          pipelines to aim for (0 = as many as the workers allow); changeable at run time
  * @param blockSize          tokens per KV block
  * @param tokenBudget        rows per micro-batch (decode tokens + prefill chunk tokens)
