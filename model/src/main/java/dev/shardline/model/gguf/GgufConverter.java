@@ -62,7 +62,7 @@ public final class GgufConverter {
         Map<String, Object> md = metadata(c, scheme, name);
         ModelDirectory files = ModelDirectory.of(hfDir);
         if (files.hasTokenizer()) {
-            vocabulary(files, md);
+            vocabulary(files, c.vocabSize(), md);
         } else {
             md.put("tokenizer.ggml.model", "none");
         }
@@ -156,15 +156,19 @@ public final class GgufConverter {
         return md;
     }
 
-    /** Qwen's tokenizer.json as llama.cpp's converter writes it: gpt2 + qwen2 pre-tokenizer, tokens, types, merges. */
+    /**
+     * Qwen's tokenizer.json as llama.cpp's converter writes it: gpt2 + qwen2 pre-tokenizer, tokens, types, merges.
+     * The token list is padded with unused {@code [PADi]} tokens up to the embedding's rows ({@code vocabSize}; QwQ:
+     * 151665 tokens, 152064 rows), as llama.cpp's loader requires one token per row.
+     */
     @SuppressWarnings("unchecked")
-    private static void vocabulary(ModelDirectory files, Map<String, Object> md) {
+    private static void vocabulary(ModelDirectory files, int vocabSize, Map<String, Object> md) {
         try {
             Map<String, Object> root = Json.parseObject(Files.readString(files.tokenizerJson()));
             Map<String, Object> model = (Map<String, Object>) root.get("model");
             Map<String, Object> vocab = (Map<String, Object>) model.get("vocab");
             List<Object> added = (List<Object>) root.getOrDefault("added_tokens", List.of());
-            int size = 0;
+            int size = vocabSize;
             for (Object id : vocab.values()) size = Math.max(size, (int) (long) (Long) id + 1);
             for (Object a : added) size = Math.max(size, (int) (long) (Long) ((Map<String, Object>) a).get("id") + 1);
             String[] tokens = new String[size];

@@ -85,6 +85,9 @@ class GgufWriterTest {
                         q.info("model.layers.0.mlp.down_proj.weight").type());
             }
             assertEquals(GgmlType.F32, q.info("model.layers.0.input_layernorm.weight").type());
+            // llama.cpp's loader wants one token per embedding row: the list is padded as its converter pads it
+            assertEquals(q.info("model.embed_tokens.weight").ne()[1], q.metadata().list("tokenizer.ggml.tokens").size(),
+                    "tokens in the file against the embedding's rows");
             Tokenizer fromJson = bf16.tokenizer().orElseThrow();
             Tokenizer fromGguf = q.tokenizer().orElseThrow();
             for (String s : List.of("Hello, world! 123", "<|im_start|>user\nHi<|im_end|>\n<think>\n", "漢字 e\u0301")) {
