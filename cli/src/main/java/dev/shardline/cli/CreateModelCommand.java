@@ -31,8 +31,8 @@ final class CreateModelCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1234", paramLabel = "S")
     long seed;
 
-    @Option(names = "--quant", paramLabel = "TYPE", description = "q8_0 or q4_k_m: write one GGUF file (--out FILE.gguf) "
-            + "quantized by Shardline's own writer, with the tokenizer inside")
+    @Option(names = "--quant", paramLabel = "TYPE", description = "q8_0, q4_k_m or bf16: write one GGUF file (--out FILE.gguf) "
+            + "quantized (bf16: as created) by Shardline's own writer, with the tokenizer inside; llama.cpp reads it")
     String quant;
 
     @Override

@@ -33,9 +33,9 @@ import java.util.function.Consumer;
  */
 public final class GgufConverter {
 
-    /** The two presets of {@code model create --quant}. */
+    /** The presets of {@code model create --quant}: llama.cpp's Q8_0 and Q4_K_M, and BF16 (the weights as they are). */
     public enum Scheme {
-        Q8_0(7), Q4_K_M(15);
+        Q8_0(7), Q4_K_M(15), BF16(32);
 
         final int fileType;   // llama.cpp's general.file_type
 
@@ -47,7 +47,8 @@ public final class GgufConverter {
             return switch (s.toLowerCase(Locale.ROOT)) {
                 case "q8_0" -> Q8_0;
                 case "q4_k_m" -> Q4_K_M;
-                default -> throw new IllegalArgumentException("--quant must be q8_0 or q4_k_m, got \"" + s + "\"");
+                case "bf16" -> BF16;
+                default -> throw new IllegalArgumentException("--quant must be q8_0, q4_k_m or bf16, got \"" + s + "\"");
             };
         }
     }
@@ -92,10 +93,13 @@ public final class GgufConverter {
         }
     }
 
-    /** llama.cpp's choice for Q4_K_M and Q8_0 (norms and biases stay F32). */
+    /** llama.cpp's choice for Q4_K_M and Q8_0 (norms and biases stay F32); BF16 for every matrix with BF16. */
     static DType typeFor(Scheme scheme, WeightTensor t, String gname, int layers) {
         if (t.shape().length == 1) {
             return DType.F32;
+        }
+        if (scheme == Scheme.BF16) {
+            return DType.BF16;
         }
         DType want = DType.Q8_0;
         if (scheme == Scheme.Q4_K_M) {
@@ -115,15 +119,30 @@ public final class GgufConverter {
         return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
     }
 
+    /** Round to nearest even, as torch and llama.cpp convert f32 to bf16 (NaN stays NaN). */
+    static short bf16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if (Float.isNaN(f)) return (short) ((bits >>> 16) | 0x40);
+        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+    }
+
     private static void write(WeightTensor t, DType type, java.lang.foreign.MemorySegment dst) {
         int cols = t.cols();
         int rows = t.shape().length == 1 ? 1 : t.rows();
         if (t.shape().length == 1) cols = t.rows();
+        if (type == t.dtype()) {   // BF16 from BF16: the bytes as they are
+            dst.asSlice(0, t.byteSize()).copyFrom(t.data());
+            return;
+        }
         float[] row = new float[cols];
         long rowBytes = type.bytesFor(cols);
         for (int r = 0; r < rows; r++) {
             t.read((long) r * cols, row);
-            if (type == DType.F32) {
+            if (type == DType.BF16) {
+                for (int i = 0; i < cols; i++) {
+                    dst.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), r * rowBytes + 2L * i, bf16(row[i]));
+                }
+            } else if (type == DType.F32) {
                 for (int i = 0; i < cols; i++) {
                     dst.set(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), r * rowBytes + 4L * i, row[i]);
                 }

@@ -102,9 +102,24 @@ class GgufWriterTest {
                 max = Math.max(max, Math.abs(a[i]));
                 err = Math.max(err, Math.abs(a[i] - b[i]));
             }
+            if (scheme == GgufConverter.Scheme.BF16) {
+                assertEquals(GgmlType.BF16, q.info("model.layers.0.mlp.up_proj.weight").type());
+                assertArrayEquals(a, b, "BF16 GGUF: the checkpoint's weights, bit for bit");
+                continue;
+            }
             assertTrue(err < 0.15 * max, scheme + ": logits differ by " + err + " of max " + max);
             assertTrue(err > 0, scheme + ": quantized logits equal the bf16 ones exactly?");
         }
+    }
+
+    @Test
+    void bf16RoundsToNearestEven() {
+        assertEquals((short) 0x3F80, GgufConverter.bf16(1.0f));
+        assertEquals((short) 0x3F80, GgufConverter.bf16(Float.intBitsToFloat(0x3F808000)));   // tie, even below
+        assertEquals((short) 0x3F82, GgufConverter.bf16(Float.intBitsToFloat(0x3F818000)));   // tie, even above
+        assertEquals((short) 0x3F81, GgufConverter.bf16(Float.intBitsToFloat(0x3F808001)));   // above the tie
+        assertEquals((short) 0xBF80, GgufConverter.bf16(-1.0f));
+        assertTrue(Float.isNaN(Float.intBitsToFloat(GgufConverter.bf16(Float.NaN) << 16)));
     }
 
     /** llama.cpp's Q8_0 file rewritten as two split parts opens from either part or their directory, same weights. */
