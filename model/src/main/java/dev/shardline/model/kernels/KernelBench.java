@@ -2,6 +2,7 @@ package dev.shardline.model.kernels;
 
 import dev.shardline.model.tensor.DType;
 import dev.shardline.model.tensor.WeightTensor;
+import dev.shardline.model.weights.HugePageMemory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -51,7 +52,7 @@ public final class KernelBench {
         try (Arena arena = Arena.ofShared(); VectorKernels cpu = new VectorKernels(threads, variant)) {
             WeightTensor[] weights = new WeightTensor[copies];
             for (int c = 0; c < copies; c++) {
-                MemorySegment seg = arena.allocate(bytes, 64);
+                MemorySegment seg = HugePageMemory.allocate(arena, bytes);   // as resident weights are held
                 for (long i = 0; i < bytes; i += 8) {
                     // random bf16 of magnitude below 2: keep the exponent field below 0x80
                     seg.set(ValueLayout.JAVA_LONG_UNALIGNED, i, rnd.nextLong() & 0xBFFF_BFFF_BFFF_BFFFL);

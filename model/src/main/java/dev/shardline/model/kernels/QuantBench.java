@@ -2,6 +2,7 @@ package dev.shardline.model.kernels;
 
 import dev.shardline.model.tensor.DType;
 import dev.shardline.model.tensor.WeightTensor;
+import dev.shardline.model.weights.HugePageMemory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -104,7 +105,7 @@ final class QuantBench {
 
     /** Random weights; block scales of order 2^-10 (like real weights), bf16 below 2 in magnitude. */
     private static MemorySegment random(Arena arena, DType t, long bytes, SplittableRandom rnd) {
-        MemorySegment seg = arena.allocate(bytes, 64);
+        MemorySegment seg = HugePageMemory.allocate(arena, bytes);   // as resident weights are held
         long i = 0;
         long mask = t == DType.BF16 ? 0xBFFF_BFFF_BFFF_BFFFL : -1L;
         for (; i + 8 <= bytes; i += 8) seg.set(ValueLayout.JAVA_LONG_UNALIGNED, i, rnd.nextLong() & mask);
