@@ -1,6 +1,6 @@
 package dev.shardline.cli.bench;
 
-import dev.shardline.model.weights.HugePageMemory;
+import dev.shardline.model.host.HugePageMemory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;

@@ -130,10 +130,12 @@ class ArchitectureTest {
                 .should().callMethod(System.class, "load", String.class)
                 .orShould().callMethod(System.class, "loadLibrary", String.class)
                 .check(classes);
-        noClasses().that().resideOutsideOfPackages("dev.shardline.worker.cuda..", "dev.shardline.worker.host..")
+        noClasses().that().resideOutsideOfPackages("dev.shardline.worker.cuda..", "dev.shardline.worker.host..",
+                        "dev.shardline.model.host..")
                 .should().dependOnClassesThat().haveFullyQualifiedName("java.lang.foreign.Linker")
-                .because("native calls through the FFM API are fenced like JNI: the GPU backend and the worker's "
-                        + "host-priority call only")
+                .because("native calls through the FFM API are fenced like JNI: the GPU backend, the worker's "
+                        + "host-priority call and the C library's mmap/madvise for weights on huge pages only "
+                        + "(docs/adr/0015)")
                 .check(classes);
     }
 

@@ -2,7 +2,7 @@ package dev.shardline.model.kernels;
 
 import dev.shardline.model.tensor.DType;
 import dev.shardline.model.tensor.WeightTensor;
-import dev.shardline.model.weights.HugePageMemory;
+import dev.shardline.model.host.HugePageMemory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -1,5 +1,6 @@
 package dev.shardline.model.weights;
 
+import dev.shardline.model.host.HugePageMemory;
 import dev.shardline.model.tensor.WeightTensor;
 
 import java.lang.foreign.Arena;

@@ -1,4 +1,4 @@
-package dev.shardline.model.weights;
+package dev.shardline.model.host;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;

@@ -1,4 +1,4 @@
-package dev.shardline.model.weights;
+package dev.shardline.model.host;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
