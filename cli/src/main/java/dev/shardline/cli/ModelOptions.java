@@ -11,7 +11,9 @@ final class ModelOptions {
     Path model;
 
     @Option(names = "--backend", defaultValue = "cpu", paramLabel = "NAME",
-            description = "compute backend: cpu (Vector API, default) or reference (the scalar oracle, slow); for "
+            description = "compute backend: cpu (Vector API, default), cpu-int8 (quantized models: one-token products "
+                    + "with int8 activations on native AVX-512 integer kernels, faster, llama.cpp-like rounding) or "
+                    + "reference (the scalar oracle, slow); for "
                     + "benchmarks also cpu-packed-prefill, cpu-first-quant and cpu-byte-quant (the kernels the current ones replaced)")
     String backend;
 

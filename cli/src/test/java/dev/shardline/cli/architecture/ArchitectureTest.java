@@ -134,8 +134,8 @@ class ArchitectureTest {
                         "dev.shardline.model.host..")
                 .should().dependOnClassesThat().haveFullyQualifiedName("java.lang.foreign.Linker")
                 .because("native calls through the FFM API are fenced like JNI: the GPU backend, the worker's "
-                        + "host-priority call and the C library's mmap/madvise for weights on huge pages only "
-                        + "(docs/adr/0015)")
+                        + "host-priority call, the C library's mmap/madvise for weights on huge pages (docs/adr/0015) "
+                        + "and the CPU backend's integer kernels for quantized products (docs/adr/0016) only")
                 .check(classes);
     }
 

@@ -3,9 +3,12 @@ package dev.shardline.model.kernels;
 import static dev.shardline.model.kernels.VectorOps.F;
 import static dev.shardline.model.kernels.VectorOps.L;
 
+import dev.shardline.model.host.NativeQuantKernels;
 import dev.shardline.model.tensor.DType;
 import dev.shardline.model.tensor.WeightTensor;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.ref.Reference;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -43,6 +46,13 @@ final class CpuMatmul {
      * {@link QuantKernels} only (Q4_K / Q6_K included), else Q4_K / Q6_K run {@link QuantLaneKernels} where the
      * machine has 16 float lanes. */
     CpuMatmul(ParallelRunner runner, boolean panelPrefill, boolean firstQuantKernels, boolean byteQuantKernels) {
+        this(runner, panelPrefill, firstQuantKernels, byteQuantKernels, false);
+    }
+
+    /** As above; {@code int8Products}: one-token Q4_K / Q6_K / Q8_0 products run {@link NativeQuantKernels} (int8 activations) where it handles them. */
+    CpuMatmul(ParallelRunner runner, boolean panelPrefill, boolean firstQuantKernels, boolean byteQuantKernels,
+              boolean int8Products) {
+        this.int8Products = int8Products;
         this.panelPrefill = panelPrefill;
         this.firstQuantKernels = firstQuantKernels;
         this.laneQuantKernels = !firstQuantKernels && !byteQuantKernels;
@@ -121,6 +131,10 @@ final class CpuMatmul {
     private MemorySegment xLanes = MemorySegment.NULL; // QuantLaneKernels' activations, 64-byte aligned
 
     private void quantized(float[] x, int tokens, WeightTensor w, WeightTensor bias, float[] out, int n, int k) {
+        if (tokens == 1 && int8Products && w.data().isNative() && NativeQuantKernels.handles(w.dtype(), k)) {
+            int8Product(x, w, bias, out, n, k);
+            return;
+        }
         float[] xs = null;
         boolean lanes = tokens == 1 && laneQuantKernels && QuantLaneKernels.handles(w.dtype())
                 && w.data().isNative();   // they read by address
@@ -167,6 +181,39 @@ final class CpuMatmul {
             }
         });
         Reference.reachabilityFence(lanesBuffer);   // read by address above
+    }
+
+    // ---- one token, block-type weights, int8 activations (backend cpu-int8): NativeQuantKernels ----
+
+    private MemorySegment int8X = MemorySegment.NULL;     // x as native floats
+    private MemorySegment int8Act = MemorySegment.NULL;   // x quantized, 64-byte aligned
+    private MemorySegment int8Out = MemorySegment.NULL;   // the products, native floats
+
+    private void int8Product(float[] x, WeightTensor w, WeightTensor bias, float[] out, int n, int k) {
+        long actBytes = NativeQuantKernels.activationBytes(w.dtype(), k);
+        if (int8X.byteSize() < 4L * k) int8X = Arena.ofAuto().allocate(4L * k, 64);
+        if (int8Act.byteSize() < actBytes) int8Act = Arena.ofAuto().allocate(actBytes, 64);
+        if (int8Out.byteSize() < 4L * n) int8Out = Arena.ofAuto().allocate(4L * n, 64);
+        MemorySegment.copy(x, 0, int8X, ValueLayout.JAVA_FLOAT, 0, k);
+        NativeQuantKernels.prepare(w.dtype(), int8X, k, int8Act);   // once per product, on this thread
+        MemorySegment act = int8Act;
+        MemorySegment products = int8Out;
+        long rowBytes = w.dtype().bytesFor(k);
+        // one contiguous range per thread: the kernel runs four rows a quarter of it apart (four streams)
+        int chunks = Math.min(runner.threads(), n);
+        int rowsPerChunk = (n + chunks - 1) / chunks;
+        int realChunks = (n + rowsPerChunk - 1) / rowsPerChunk;
+        runner.run(realChunks, (c, worker) -> {
+            int r0 = c * rowsPerChunk;
+            int r1 = Math.min(n, r0 + rowsPerChunk);
+            NativeQuantKernels.rows(w.dtype(), w.data(), rowBytes, k, act, r0, r1, products);
+            MemorySegment.copy(products, ValueLayout.JAVA_FLOAT, 4L * r0, out, r0, r1 - r0);
+            if (bias != null) {
+                for (int r = r0; r < r1; r++) {
+                    out[r] += bias.get(r);
+                }
+            }
+        });
     }
 
     // ---- batched decode: a few tokens, each weight row read once ----
@@ -259,6 +306,8 @@ final class CpuMatmul {
     private final boolean firstQuantKernels;
     /** Whether one-token Q4_K / Q6_K products run {@link QuantLaneKernels} (backend {@code cpu}; not {@code cpu-byte-quant}). */
     private final boolean laneQuantKernels;
+    /** Whether one-token block-type products run {@link NativeQuantKernels} (backend {@code cpu-int8}). */
+    private final boolean int8Products;
 
     private float[] panel = new float[0];
     private final float[][] panelScratch;

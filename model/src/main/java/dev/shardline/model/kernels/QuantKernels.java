@@ -62,14 +62,6 @@ final class QuantKernels {
         return Float.float16ToFloat(s.get(SHORT_LE, off));
     }
 
-
-
-    /**
-     * L bytes as unsigned int lanes. Nibbles and bit pairs are split in int lanes: x86 has no byte shifts, and C2's
-     * byte-lane shifts cost several instructions each (measured 2x slower for Q4_K, 5x for Q6_K).
-     */
-
-
     /** Sums of x over each run of 32 elements ({@code k / 32} of them), for Q4_K's minimums. */
     static float[] subBlockSums(float[] x, int xOff, int k, float[] into) {
         float[] s = into != null && into.length >= k / 32 ? into : new float[k / 32];

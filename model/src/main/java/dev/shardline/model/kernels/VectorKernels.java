@@ -3,6 +3,7 @@ package dev.shardline.model.kernels;
 import static dev.shardline.model.kernels.VectorOps.F;
 import static dev.shardline.model.kernels.VectorOps.L;
 
+import dev.shardline.model.host.NativeQuantKernels;
 import dev.shardline.model.kvcache.KvLayer;
 import dev.shardline.model.tensor.DType;
 import dev.shardline.model.tensor.WeightTensor;
@@ -32,7 +33,9 @@ public final class VectorKernels extends HostKernels {
      * Q6_K kernels (bytes widened to float lanes, {@link QuantKernels}, instead of {@link QuantLaneKernels}).
      */
     public enum Variant {
-        CURRENT, PACKED_PREFILL, FIRST_QUANT_KERNELS, BYTE_QUANT_KERNELS
+        CURRENT, PACKED_PREFILL, FIRST_QUANT_KERNELS, BYTE_QUANT_KERNELS,
+        /** The current kernels, but one-token Q4_K / Q6_K / Q8_0 products with int8 activations ({@link NativeQuantKernels}). */
+        INT8_PRODUCTS
     }
 
     private final Variant variant;
@@ -44,10 +47,14 @@ public final class VectorKernels extends HostKernels {
 
     /** As {@link #VectorKernels(int)}, with the given kernel variant. */
     public VectorKernels(int threads, Variant variant) {
+        if (variant == Variant.INT8_PRODUCTS && !NativeQuantKernels.available()) {
+            throw new IllegalStateException("backend cpu-int8 cannot run here: "
+                    + NativeQuantKernels.unavailableReason().orElseThrow() + "; use backend cpu");
+        }
         this.variant = variant;
         this.runner = new ParallelRunner(threads);
         this.matmul = new CpuMatmul(runner, variant != Variant.PACKED_PREFILL, variant == Variant.FIRST_QUANT_KERNELS,
-                variant == Variant.BYTE_QUANT_KERNELS);
+                variant == Variant.BYTE_QUANT_KERNELS, variant == Variant.INT8_PRODUCTS);
         this.attention = new CpuAttention(runner);
     }
 
@@ -58,6 +65,7 @@ public final class VectorKernels extends HostKernels {
             case PACKED_PREFILL -> "cpu-packed-prefill";
             case FIRST_QUANT_KERNELS -> "cpu-first-quant";
             case BYTE_QUANT_KERNELS -> "cpu-byte-quant";
+            case INT8_PRODUCTS -> "cpu-int8";
         };
     }
 

@@ -159,7 +159,7 @@ class QuantKernelsTest {
                 + ") tokens " + tokens + " bias " + withBias + " threads " + cpu.threads() + ": normalised error " + err);
     }
 
-    private static double normalisedError(float[] actual, float[] expected, float[] x, int tokens, WeightTensor w,
+    static double normalisedError(float[] actual, float[] expected, float[] x, int tokens, WeightTensor w,
                                           WeightTensor bias, int unused) {
         int n = w.rows();
         int k = w.cols();

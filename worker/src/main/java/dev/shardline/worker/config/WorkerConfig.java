@@ -25,7 +25,7 @@ import java.util.TreeSet;
  * @param host             address this worker listens on and advertises (default 127.0.0.1)
  * @param port             gRPC port (0 picks a free one)
  * @param model            checkpoint directory (the worker maps only its layer range)
- * @param backend          cpu | reference | cuda (cuda: checked at start, fails when no GPU is usable)
+ * @param backend          cpu | cpu-int8 | reference | cuda (cuda: checked at start, fails when no GPU is usable)
  * @param threads          compute threads (0 = all cores)
  * @param memoryBudgetBytes how many bytes of weights + KV cache this worker may hold (default: all RAM)
  * @param weights          copy (default: weights copied into process memory, faster decode) or mmap (in place)
@@ -120,8 +120,8 @@ public record WorkerConfig(String workerId, String coordinator, String host, int
         if (port < 0 || port > 65535) {
             throw new ConfigKeyException("port", "must be 0..65535, got " + port);
         }
-        if (!Set.of("cpu", "reference", "cuda").contains(backend)) {
-            throw new ConfigKeyException("backend", "must be cpu, reference or cuda, got " + backend);
+        if (!Set.of("cpu", "cpu-int8", "reference", "cuda").contains(backend)) {
+            throw new ConfigKeyException("backend", "must be cpu, cpu-int8, reference or cuda, got " + backend);
         }
         if (threads < 0) {
             throw new ConfigKeyException("threads", "must be >= 0, got " + threads);
