@@ -1,6 +1,7 @@
 package dev.shardline.model.forward;
 
 import dev.shardline.model.gguf.GgufModel;
+import dev.shardline.model.host.NativeQuantKernels;
 import dev.shardline.model.kernels.Kernels;
 import dev.shardline.model.kernels.ReferenceKernels;
 import dev.shardline.model.kernels.VectorKernels;
@@ -25,6 +26,8 @@ import static dev.shardline.model.forward.ForwardInvariantsTest.blocks;
 import static dev.shardline.model.forward.ForwardInvariantsTest.tokens;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The golden invariants on a quantized model (llama.cpp's Q4_K_M file: Q4_K and Q6_K weights, F32 norms and biases),
@@ -143,6 +146,64 @@ class QuantizedInvariantsTest {
             } else {
                 assertClose(single, out.logitsRow(0), "2 stages vs one process");
             }
+        }
+    }
+    /**
+     * Backend cpu-int8 (int8 activations in one-token products): a decode step split over two stages gives the one
+     * process's logits bit for bit (each stage runs the same products on the same rows), and a decode beside
+     * another equals it alone to the int8 rounding (two rows run the f32 few-token kernels; docs/adr/0016).
+     */
+    @Test
+    void int8TwoStagesEqualOneProcessAndBatchedDecodesStayWithinTheRounding() {
+        assumeTrue(NativeQuantKernels.available(), () -> "backend cpu-int8 cannot run here: "
+                + NativeQuantKernels.unavailableReason().orElse(""));
+        int[] prompt = tokens(new SplittableRandom(13), 12);
+        int[] table = blocks(0, 8);
+        try (Kernels k = new VectorKernels(2, VectorKernels.Variant.INT8_PRODUCTS)) {
+            Qwen2Forward one = new Qwen2Forward(whole, k);
+            KvCache cache = KvCache.allocate(k, whole.config(), whole.range(), 8, 4);
+            one.forward(List.of(SequenceStep.ofTokens(prompt, 0, table, true)), null, cache);
+            float[] single = one.forward(List.of(SequenceStep.ofTokens(new int[]{7}, prompt.length, table, true)),
+                    null, cache).logitsRow(0);
+            ModelWeights[] stages = {model.load(new LayerRange(0, 1, true, false), null),
+                    model.load(new LayerRange(1, 2, false, true), null)};
+            try {
+                KvCache[] caches = new KvCache[2];
+                for (int i = 0; i < 2; i++) caches[i] = KvCache.allocate(k, stages[i].config(), stages[i].range(), 8, 4);
+                float[] split = null;
+                for (int[] step : new int[][]{prompt, {7}}) {
+                    int position = step.length == 1 ? prompt.length : 0;
+                    float[] hidden = null;
+                    for (int i = 0; i < 2; i++) {
+                        ForwardResult out = new Qwen2Forward(stages[i], k).forward(List.of(new SequenceStep(
+                                i == 0 ? step : null, step.length, position, table, true)), hidden, caches[i]);
+                        hidden = out.hidden();
+                        if (i == 1) split = out.logitsRow(0);
+                    }
+                }
+                assertArrayEquals(single, split, "cpu-int8: 2 stages must give the one process's decode logits bit for bit");
+            } finally {
+                for (ModelWeights w : stages) w.close();
+            }
+            // the same decode beside another sequence's decode (two rows: f32 few-token products)
+            int[] other = tokens(new SplittableRandom(17), 5);
+            KvCache both = KvCache.allocate(k, whole.config(), whole.range(), 16, 4);
+            Qwen2Forward f = new Qwen2Forward(whole, k);
+            f.forward(List.of(SequenceStep.ofTokens(prompt, 0, blocks(0, 8), true),
+                    SequenceStep.ofTokens(other, 0, blocks(8, 8), true)), null, both);
+            ForwardResult pair = f.forward(List.of(SequenceStep.ofTokens(new int[]{7}, prompt.length, blocks(0, 8), true),
+                    SequenceStep.ofTokens(new int[]{9}, other.length, blocks(8, 8), true)), null, both);
+            float max = 0;
+            float err = 0;
+            float wrong = 0;   // the broken variant: the other sequence's row
+            for (int i = 0; i < single.length; i++) {
+                max = Math.max(max, Math.abs(single[i]));
+                err = Math.max(err, Math.abs(single[i] - pair.logitsRow(0)[i]));
+                wrong = Math.max(wrong, Math.abs(single[i] - pair.logitsRow(1)[i]));
+            }
+            assertTrue(err > 0 && err <= 0.05f * max, "cpu-int8 decode alone vs beside another: max abs error " + err
+                    + " vs max |logit| " + max + " (expected the int8 rounding: above 0, within 5%; 2.2% measured)");
+            assertTrue(wrong > 0.2f * max, "another sequence's logits must fail that bound by far: " + wrong);
         }
     }
 }
