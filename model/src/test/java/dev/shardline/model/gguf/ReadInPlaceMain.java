@@ -10,10 +10,10 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Set;
 
-/** Child process of {@link ReadInPlaceTest}: opens the GGUF memory-mapped on the CPU backend and decodes 4 tokens. */
+/** Child process of {@link ReadInPlaceTest}: opens the GGUF memory-mapped on a CPU backend (args[1], default cpu) and decodes 4 tokens. */
 public final class ReadInPlaceMain {
     public static void main(String[] args) {
-        try (LocalModel m = LocalModel.open(Path.of(args[0]), "cpu", 2, ResidentWeights.Mode.MMAP, null);
+        try (LocalModel m = LocalModel.open(Path.of(args[0]), args.length > 1 ? args[1] : "cpu", 2, ResidentWeights.Mode.MMAP, null);
              Engine e = new Engine(m.forward(), new EngineOptions(4, 16, 16))) {
             int[] tokens = e.generate(new int[]{1, 2, 3, 4, 5}, 4, Set.of(), logits -> {
                 int best = 0;

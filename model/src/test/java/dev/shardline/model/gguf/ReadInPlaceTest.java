@@ -1,6 +1,8 @@
 package dev.shardline.model.gguf;
 
-import org.junit.jupiter.api.Test;
+import dev.shardline.model.host.NativeQuantKernels;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -12,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Quantized weights are read in place: a Q8_0 model of about 270 MB loads and decodes in a JVM whose heap (64 MB)
@@ -22,8 +25,14 @@ class ReadInPlaceTest {
     @TempDir
     Path dir;
 
-    @Test
-    void aModelLargerThanHeapPlusDirectMemoryLoadsAndRuns() throws IOException, InterruptedException {
+    /** On cpu, and on cpu-int8, whose native kernels read the mapped blocks by address (ADR 0016). */
+    @ParameterizedTest(name = "backend {0}")
+    @ValueSource(strings = {"cpu", "cpu-int8"})
+    void aModelLargerThanHeapPlusDirectMemoryLoadsAndRuns(String backend) throws IOException, InterruptedException {
+        if (backend.equals("cpu-int8")) {
+            assumeTrue(NativeQuantKernels.available(), () -> "backend cpu-int8 cannot run here: "
+                    + NativeQuantKernels.unavailableReason().orElse(""));
+        }
         Path model = dir.resolve("big-q8_0.gguf");
         BigQuantizedModel.write(model, 2048, 8192, 4, 512);
         long size = Files.size(model);
@@ -34,7 +43,7 @@ class ReadInPlaceTest {
         Process p = new ProcessBuilder(java, "-Xmx64m", "-XX:MaxDirectMemorySize=16m",
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"),
-                ReadInPlaceMain.class.getName(), model.toString()).redirectErrorStream(true).start();
+                ReadInPlaceMain.class.getName(), model.toString(), backend).redirectErrorStream(true).start();
         boolean done = p.waitFor(120, TimeUnit.SECONDS);
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!done) p.destroyForcibly();

@@ -3,6 +3,8 @@ package dev.shardline.worker.server;
 import dev.shardline.model.gguf.GgufModel;
 import dev.shardline.model.checkpoint.ModelFingerprint;
 import dev.shardline.model.forward.Qwen2Forward;
+import dev.shardline.model.host.NativeQuantKernels;
+import dev.shardline.model.kernels.Backends;
 import dev.shardline.model.kernels.VectorKernels;
 import dev.shardline.model.kvcache.KvCache;
 import dev.shardline.model.weights.LayerRange;
@@ -18,7 +20,8 @@ import dev.shardline.worker.stage.SampledResult;
 import dev.shardline.worker.stage.StageExecutor;
 import dev.shardline.worker.stage.StageOutput;
 import io.grpc.ManagedChannel;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.net.URISyntaxException;
 import java.nio.file.Path;
@@ -31,9 +34,10 @@ import java.util.Map;
 import static dev.shardline.proto.stage.v1.ActivationDtype.ACTIVATION_DTYPE_F32;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * Two real workers on the CPU backend serve a quantized model straight from a GGUF file (llama.cpp's Q4_K_M oracle:
+ * Two real workers on a CPU backend serve a quantized model straight from a GGUF file (llama.cpp's Q4_K_M oracle:
  * Q4_K and Q6_K weights), each mapping only its layer; the pipeline generates the tokens of the whole model in one
  * process, and Assign reports the range's real (quantized) weight bytes.
  */
@@ -48,8 +52,14 @@ class WorkerGgufPipelineTest {
         }
     }
 
-    @Test
-    void twoStagesOnAQuantizedGgufGenerateWhatOneProcessGenerates() throws Exception {
+    /** On {@code cpu} (f32 activations) and on {@code cpu-int8} (int8 activations in one-token products, ADR 0016). */
+    @ParameterizedTest(name = "backend {0}")
+    @ValueSource(strings = {"cpu", "cpu-int8"})
+    void twoStagesOnAQuantizedGgufGenerateWhatOneProcessGenerates(String backend) throws Exception {
+        if (backend.equals("cpu-int8")) {
+            assumeTrue(NativeQuantKernels.available(), () -> "backend cpu-int8 cannot run here: "
+                    + NativeQuantKernels.unavailableReason().orElse(""));
+        }
         Path model = gguf();
         GgufModel source = GgufModel.open(model);
         int blocks = GreedyWorkload.kvBlocks(PROMPTS.size());
@@ -58,7 +68,7 @@ class WorkerGgufPipelineTest {
         try (TestControlPlane cp = TestControlPlane.start(0)) {
             ModelWeights w = source.load(LayerRange.whole(2), null);
             opened.add(w);
-            VectorKernels kernels = new VectorKernels(1);
+            VectorKernels kernels = (VectorKernels) Backends.create(backend, 1);
             opened.add(kernels);
             StageExecutor whole = new StageExecutor(new Qwen2Forward(w, kernels),
                     KvCache.onHeap(w.config(), w.range(), blocks, GreedyWorkload.BLOCK_SIZE), 512);
@@ -77,7 +87,7 @@ class WorkerGgufPipelineTest {
             try {
                 for (int i = 0; i < 2; i++) {
                     WorkerProcess wp = WorkerProcess.start(new WorkerConfig("g" + i, cp.address(), "127.0.0.1", 0, model,
-                            "cpu", 1, 1L << 30, "mmap", WorkerConfig.DEFAULT_DRAIN_TIMEOUT_MS), log::add);
+                            backend, 1, 1L << 30, "mmap", WorkerConfig.DEFAULT_DRAIN_TIMEOUT_MS), log::add);
                     workers.add(wp);
                     channels.add(Channels.open(wp.address()));
                     assertEquals(ModelFingerprint.of(model), wp.modelFingerprint());

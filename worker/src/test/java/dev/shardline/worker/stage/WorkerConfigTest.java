@@ -39,6 +39,8 @@ class WorkerConfigTest {
                 Map.of("coordinator", "h:1", "model", "/m", "backend", "tpu"))).key());
         assertEquals("cuda", WorkerConfig.parse(Map.of(),
                 Map.of("coordinator", "h:1", "model", "/m", "backend", "cuda")).backend());
+        assertEquals("cpu-int8", WorkerConfig.parse(Map.of(),
+                Map.of("coordinator", "h:1", "model", "/m", "backend", "cpu-int8")).backend());
         assertEquals("reference", WorkerConfig.parse(Map.of("SHARDLINE_WORKER_BACKEND", "reference"),
                 Map.of("coordinator", "h:1", "model", "/m")).backend());
     }
