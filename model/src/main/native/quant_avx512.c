@@ -13,6 +13,15 @@ enum { Q4_K = 1, Q6_K = 2, Q8_0 = 3 };
 
 static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
+// 256 activations to int8 as llama.cpp's Q8_K: d = max |x| / 127, q = rint(x / d); returns d.
+static float quantize256(const float *xb, int8_t q[256]) {
+    float amax = 0;
+    for (int i = 0; i < 256; i++) { float v = xb[i] < 0 ? -xb[i] : xb[i]; if (v > amax) amax = v; }
+    float d = amax / 127, id = d != 0 ? 1 / d : 0;
+    for (int i = 0; i < 256; i++) q[i] = (int8_t) __builtin_rintf(xb[i] * id);
+    return d;
+}
+
 // ---- Q4_K x Q8_K ----
 // Activation block (per 256 columns, 64-byte aligned, 320 bytes): int8 q[256] in the order the kernel loads them
 // ([sub-blocks 0, 2], [1, 3], [4, 6], [5, 7], 32 each), int16 sums over each 32 in natural order (8), float d.
@@ -23,11 +32,8 @@ static void q4k_prepare(const float *x, int k, uint8_t *act) {
     for (int b = 0; b < k / 256; b++) {
         const float *xb = x + 256 * b;
         uint8_t *a = act + (long) Q4K_ACT * b;
-        float amax = 0;
-        for (int i = 0; i < 256; i++) { float v = xb[i] < 0 ? -xb[i] : xb[i]; if (v > amax) amax = v; }
-        float d = amax / 127, id = d != 0 ? 1 / d : 0;
         int8_t q[256];
-        for (int i = 0; i < 256; i++) q[i] = (int8_t) __builtin_rintf(xb[i] * id);
+        float d = quantize256(xb, q);
         int16_t sums[8];
         for (int s = 0; s < 8; s++) { int t = 0; for (int i = 0; i < 32; i++) t += q[32 * s + i]; sums[s] = (int16_t) t; }
         for (int v = 0; v < 8; v++) memcpy(a + 32 * v, q + 32 * order[v], 32);
@@ -100,11 +106,8 @@ static void q6k_prepare(const float *x, int k, uint8_t *act) {
     for (int b = 0; b < k / 256; b++) {
         const float *xb = x + 256 * b;
         uint8_t *a = act + (long) Q6K_ACT * b;
-        float amax = 0;
-        for (int i = 0; i < 256; i++) { float v = xb[i] < 0 ? -xb[i] : xb[i]; if (v > amax) amax = v; }
-        float d = amax / 127, id = d != 0 ? 1 / d : 0;
         int8_t q[256];
-        for (int i = 0; i < 256; i++) q[i] = (int8_t) __builtin_rintf(xb[i] * id);
+        float d = quantize256(xb, q);
         int16_t sums[16];
         for (int s = 0; s < 16; s++) { int t = 0; for (int i = 0; i < 16; i++) t += q[16 * s + i]; sums[s] = (int16_t) -t; }
         memcpy(a, q, 256);
