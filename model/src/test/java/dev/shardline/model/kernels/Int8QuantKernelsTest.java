@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  *       largest sum |x||w| of an output), and one wrong quant, a swapped sub-block scale or a wrong block scale
  *       fails it by far.</li>
  *   <li>Against the reference on the activations as they are: the rounding of the activations, measured, between
- *       1e-5 (so the native path really ran) and 1e-2 (what int8 activations cost: 4e-4 to 2e-3 on QwQ's rows,
+ *       1e-5 (over 8 rows or more, so the native path really ran) and 1e-2 (what int8 activations cost: 4e-4 to 2e-3 on QwQ's rows,
  *       up to 5e-3 on a row of one 256-block whose scale an outlier sets; llama.cpp's choice too).</li>
  * </ul>
  * Skipped, with the reason, where the library is not built or the CPU lacks AVX-512 VBMI / VNNI.
@@ -170,8 +170,11 @@ class Int8QuantKernelsTest {
         float[] exact = new float[width];
         reference.matmul(x, 1, slice, biasSlice, exact);
         double rounding = QuantKernelsTest.normalisedError(actual, exact, x, 1, slice, biasSlice, 0);
-        assertTrue(rounding > BOUND && rounding < ROUNDING_BOUND, what + ": error of int8 activations " + rounding
-                + " (expected above " + BOUND + ", where the f32 kernels are, and below " + ROUNDING_BOUND + ")");
+        assertTrue(rounding < ROUNDING_BOUND, what + ": error of int8 activations " + rounding + " (expected below "
+                + ROUNDING_BOUND + ")");
+        // over 8 or more rows the largest rounding error is far above the f32 kernels' (one row may cancel out)
+        assertTrue(width < 8 || rounding > BOUND, what + ": error of int8 activations " + rounding
+                + " (expected above " + BOUND + ", where the f32 kernels are: did the native kernels run?)");
     }
 
     /** The activations as the native kernels see them: int8 per block of 256 (Q4_K, Q6_K) or 32 (Q8_0), times d. */
