@@ -241,11 +241,13 @@ static void q8_0_rows(const uint8_t *w, long rowBytes, int k, const uint8_t *act
 
 // ---- entry points ----
 
+// bytes of the quantized activations, or -1 for a type or size these kernels do not take
 long shardline_quant_act_bytes(int type, int k) {
+    if (k <= 0) return -1;
     switch (type) {
-        case Q4_K: return (long) Q4K_ACT * (k / 256);
-        case Q6_K: return (long) Q6K_ACT * (k / 256);
-        case Q8_0: return q8_0_qbytes(k) + 4L * (k / 32);
+        case Q4_K: return k % 256 != 0 ? -1 : (long) Q4K_ACT * (k / 256);
+        case Q6_K: return k % 256 != 0 ? -1 : (long) Q6K_ACT * (k / 256);
+        case Q8_0: return k % 32 != 0 ? -1 : q8_0_qbytes(k) + 4L * (k / 32);
         default: return -1;
     }
 }

@@ -13,6 +13,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -132,6 +133,27 @@ class Int8QuantKernelsTest {
                 }
             }
         }
+    }
+
+    /** What the kernels do not take is said before any native code runs, naming the problem. */
+    @Test
+    void badCallsAreRefusedWithAClearError() {
+        assertTrue(NativeQuantKernels.handles(DType.Q8_0, 896));
+        assertTrue(!NativeQuantKernels.handles(DType.Q4_K, 896), "Q4_K needs k % 256 == 0");
+        assertTrue(!NativeQuantKernels.handles(DType.BF16, 256), "bf16 is not a block type");
+        MemorySegment x = arena.allocate(4L * 512, 64);
+        MemorySegment act = arena.allocate(NativeQuantKernels.activationBytes(DType.Q4_K, 512) + 64, 64);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> NativeQuantKernels.prepare(DType.Q4_K, x, 512, act.asSlice(8)));
+        assertTrue(e.getMessage().contains("64-byte aligned"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> NativeQuantKernels.prepare(DType.Q4_K, x, 1024, act));
+        assertTrue(e.getMessage().contains("too small"), e.getMessage());
+        WeightTensor w = random(DType.Q4_K, 4, 512);
+        NativeQuantKernels.prepare(DType.Q4_K, x, 512, act);
+        MemorySegment out = arena.allocate(4L * 4, 64);
+        e = assertThrows(IllegalArgumentException.class, () -> NativeQuantKernels.rows(DType.Q4_K, w.data(),
+                DType.Q4_K.bytesFor(512), 512, act, 0, 5, out));
+        assertTrue(e.getMessage().contains("rows [0, 5)"), e.getMessage());
     }
 
     private static VectorKernels int8(int threads) {
