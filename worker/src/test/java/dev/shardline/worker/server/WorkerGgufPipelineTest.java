@@ -39,7 +39,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * Two real workers on a CPU backend serve a quantized model straight from a GGUF file (llama.cpp's Q4_K_M oracle:
  * Q4_K and Q6_K weights), each mapping only its layer; the pipeline generates the tokens of the whole model in one
- * process, and Assign reports the range's real (quantized) weight bytes.
+ * process (the same tokens, their log-probs within 1e-4), and Assign reports the range's real (quantized) weight bytes.
  */
 class WorkerGgufPipelineTest {
     static final List<int[]> PROMPTS = GreedyWorkload.prompts(3, 5, 9, 13);
@@ -73,12 +73,18 @@ class WorkerGgufPipelineTest {
             StageExecutor whole = new StageExecutor(new Qwen2Forward(w, kernels),
                     KvCache.onHeap(w.config(), w.range(), blocks, GreedyWorkload.BLOCK_SIZE), 512);
             GreedyWorkload workload = new GreedyWorkload(0, 1, PROMPTS, 6, 6);
+            // the log-probs too: greedy tokens alone would not tell f32 from int8 activations here
+            Map<Long, List<Float>> expectedLogprobs = new HashMap<>();
+            Map<Long, List<Float>> gotLogprobs = new HashMap<>();
             Map<Long, List<Integer>> expected = workload.run(round -> {
                 Map<Long, Integer> out = new HashMap<>();
                 for (MicroBatchHeader h : round) {
                     StageOutput o = whole.execute(ProtoMapping.entries(h, 512, blocks, GreedyWorkload.BLOCK_SIZE), null,
                             h.getFinishedSequenceIdsList());
-                    for (SampledResult r : o.sampled()) out.put(r.sequenceId(), r.tokenId());
+                    for (SampledResult r : o.sampled()) {
+                        out.put(r.sequenceId(), r.tokenId());
+                        expectedLogprobs.computeIfAbsent(r.sequenceId(), id -> new ArrayList<>()).add(r.logprob());
+                    }
                 }
                 return out;
             });
@@ -110,18 +116,35 @@ class WorkerGgufPipelineTest {
                 }
                 cp.results.clear();
                 try (PipelineClient client = PipelineClient.open(channels.get(0))) {
-                    Map<Long, List<Integer>> got = workload.run(round -> {
+                    // a fresh workload: the one above has generated all its tokens (reusing it compared a list with itself)
+                    GreedyWorkload pipelined = new GreedyWorkload(0, 1, PROMPTS, 6, 6);
+                    Map<Long, List<Integer>> got = pipelined.run(round -> {
                         for (MicroBatchHeader h : round) client.send(h);
                         Map<Long, Integer> sampled = new HashMap<>();
                         for (int i = 0; i < round.size(); i++) {
                             StepResult r = cp.nextResult();
                             assertEquals("", r.getError(), "step " + r.getStepId());
-                            for (SampledToken t : r.getTokensList()) sampled.put(t.getSequenceId(), t.getTokenId());
+                            for (SampledToken t : r.getTokensList()) {
+                                sampled.put(t.getSequenceId(), t.getTokenId());
+                                gotLogprobs.computeIfAbsent(t.getSequenceId(), id -> new ArrayList<>()).add(t.getLogprob());
+                            }
                         }
                         return sampled;
                     });
                     client.drainAcks();
                     assertEquals(expected, got, String.join("\n", log));
+                    assertEquals(expectedLogprobs.keySet(), gotLogprobs.keySet());
+                    for (Long id : expectedLogprobs.keySet()) {
+                        List<Float> e = expectedLogprobs.get(id);
+                        List<Float> g = gotLogprobs.get(id);
+                        assertEquals(e.size(), g.size(), "sequence " + id);
+                        for (int t = 0; t < e.size(); t++) {
+                            // a JIT may sum vector lanes in another order (1e-6 here); int8 against f32 activations
+                            // moves them by 1e-3 to 1e-2
+                            assertEquals(e.get(t), g.get(t), 1e-4f, "backend " + backend + ": log-prob of sequence "
+                                    + id + "'s token " + t);
+                        }
+                    }
                 }
             } finally {
                 channels.forEach(Channels::close);
